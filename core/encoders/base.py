@@ -1,0 +1,72 @@
+"""The one interface every model variant implements, so pages and the crawler never branch on model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from core.errors import UserError
+
+Modality = Literal["image", "text"]
+RANDOM_WEIGHTS_WARNING = "random weights — not meaningful"
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Row-wise unit length in float32; zero rows stay zero instead of becoming NaN."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class Encoder:
+    """Embeds images and/or texts into one L2-normalised space.
+
+    `item_input` says what the indexed side consumes: "pixels" (the image) or "texts" (its
+    descriptions, for caption embeddings). `query_modalities` says what a query may be.
+    """
+
+    spec: str
+    dim: int
+    query_modalities: frozenset[str] = frozenset()
+    item_input: Literal["pixels", "texts"] = "pixels"
+    random_weights: bool = False
+    batch_size: int = 16
+
+    @property
+    def can_text(self) -> bool:
+        return "text" in self.query_modalities
+
+    @property
+    def can_image(self) -> bool:
+        return "image" in self.query_modalities
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        """(n, dim) float32, unit rows. Images are already RGB (see core.images.to_rgb)."""
+        raise UserError(f"model '{self.spec}' cannot embed images")
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """(n, dim) float32, unit rows."""
+        raise UserError(f"model '{self.spec}' cannot embed text queries")
+
+    def encode_item_texts(self, texts_per_item: list[list[str]]) -> np.ndarray:
+        """Items embedded from their descriptions (caption variants only)."""
+        raise UserError(f"model '{self.spec}' embeds items from pixels, not texts")
+
+    def describe(self) -> dict:
+        """What the index manifest records about the model."""
+        return {
+            "spec": self.spec,
+            "dim": self.dim,
+            "query_modalities": sorted(self.query_modalities),
+            "item_input": self.item_input,
+            "random_weights": self.random_weights,
+            "family": self.spec.split(":", 1)[0],
+        }
+
+
+def batched(items: list, size: int):
+    """Yield consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

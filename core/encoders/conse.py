@@ -1,0 +1,75 @@
+"""ConSE (Norouzi et al., ICLR 2014): zero-shot text-to-image from an ImageNet classifier.
+
+An image's vector is the probability-weighted mean of the sentence embeddings of its top-T class
+names; a text query is embedded by the same sentence model, so both live in MiniLM's space.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+from PIL import Image
+
+from core.encoders.backbones import (
+    MINILM,
+    efficientnet_forward,
+    encode_sentences,
+    imagenet_classes,
+    load_efficientnet,
+)
+from core.encoders.base import Encoder, batched, l2_normalise
+
+DEFAULT_TOP = 10
+DEFAULT_TEMPLATE = "a photo of a {}"
+
+
+@lru_cache(maxsize=4)
+def class_embeddings(template: str, text_model: str = MINILM) -> np.ndarray:
+    """(1000, 384) unit vectors of the prompted ImageNet class names, computed once per process."""
+    names = [template.format(c) for c in imagenet_classes()]
+    return encode_sentences(text_model, names)
+
+
+def conse_vectors(logits: np.ndarray, class_vecs: np.ndarray, top: int) -> np.ndarray:
+    """Convex combination of the top-`top` class embeddings, weighted by softmax probability."""
+    probs = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+    idx = np.argpartition(-probs, kth=min(top, probs.shape[1] - 1), axis=1)[:, :top]
+    weights = np.take_along_axis(probs, idx, axis=1)
+    weights = weights / weights.sum(axis=1, keepdims=True)
+    return l2_normalise(np.einsum("nt,ntd->nd", weights, class_vecs[idx]))
+
+
+class ConSEEncoder(Encoder):
+    query_modalities = frozenset({"image", "text"})
+    dim = 384
+    batch_size = 8
+
+    def __init__(self, variant: str = "lite0", top: int = DEFAULT_TOP,
+                 template: str = DEFAULT_TEMPLATE) -> None:
+        if "{}" not in template:
+            template = template + " {}"
+        self.variant, self.top, self.template = variant, int(top), template
+        self.model = load_efficientnet(variant)
+        self.class_vecs = class_embeddings(template)
+        self.spec = f"conse:{variant},top={self.top},template={template}"
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        logits = [efficientnet_forward(self.model, chunk, self.variant)[1]
+                  for chunk in batched(images, self.batch_size)]
+        if not logits:
+            return np.zeros((0, self.dim), np.float32)
+        return conse_vectors(np.concatenate(logits), self.class_vecs, self.top)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        return encode_sentences(MINILM, texts)
+
+    def top_classes(self, images: list[Image.Image], n: int = 5) -> list[list[tuple[str, float]]]:
+        """The classifier's own top-n labels and probabilities, to explain a ConSE match."""
+        names = imagenet_classes()
+        logits = np.concatenate([efficientnet_forward(self.model, c, self.variant)[1]
+                                 for c in batched(images, self.batch_size)])
+        probs = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+        order = np.argsort(-probs, axis=1)[:, :n]
+        return [[(names[j], float(p[j])) for j in row] for p, row in zip(probs, order, strict=True)]

@@ -1,0 +1,97 @@
+"""OpenCLIP through its own factory, so a pretrained tag or a local checkpoint is the real path.
+
+No registry ships CLIP weights: offline, a tag fails fast with a message that says how to pass a
+local checkpoint. `@random` (random init) exists for tests only and is flagged everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from core.encoders.base import Encoder, batched, l2_normalise
+from core.errors import UserError
+
+RANDOM = "random"
+HUB_HOST = "huggingface.co"
+
+
+def hub_reachable(host: str = HUB_HOST, timeout: float = 3.0) -> bool:
+    """A fast check, because the hub client retries for ~45 s before giving up offline."""
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _offline_message(arch: str, tag: str) -> str:
+    return (
+        f"OpenCLIP weights '{arch}@{tag}' must be downloaded from the Hugging Face hub, which is "
+        f"not reachable from here. Pass a local checkpoint instead: "
+        f"--model openclip:{arch}@/path/to/open_clip_pytorch_model.bin"
+    )
+
+
+def _check_arch(arch: str) -> None:
+    import open_clip
+
+    if arch not in open_clip.list_models():
+        close = [m for m in open_clip.list_models() if arch.lower()[:5] in m.lower()][:5]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UserError(f"unknown OpenCLIP architecture '{arch}'{hint}")
+
+
+class OpenClipEncoder(Encoder):
+    query_modalities = frozenset({"image", "text"})
+    batch_size = 16
+
+    def __init__(self, arch: str, pretrained: str = RANDOM) -> None:
+        import open_clip
+
+        _check_arch(arch)
+        self.arch, self.pretrained = arch, pretrained
+        self.random_weights = pretrained == RANDOM
+        weights: str | None = None if self.random_weights else pretrained
+        is_path = weights is not None and ("/" in weights or Path(weights).suffix != "")
+        if is_path and not Path(weights).is_file():
+            raise UserError(f"OpenCLIP checkpoint not found: {weights}")
+        if weights is not None and not is_path and not hub_reachable():
+            raise UserError(_offline_message(arch, weights))
+        logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=weights)
+        except (RuntimeError, OSError, ValueError, KeyError) as e:
+            if weights is not None and not is_path:
+                raise UserError(f"{_offline_message(arch, weights)} ({e})") from e
+            raise UserError(f"cannot load OpenCLIP {arch} from '{weights}': {e}") from e
+        self.model = model.eval()
+        self.preprocess = preprocess
+        self.tokenizer = open_clip.get_tokenizer(arch)
+        self.dim = int(model.text_projection.shape[1]) if hasattr(model, "text_projection") \
+            and model.text_projection is not None else int(self._probe_dim())
+        where = str(Path(weights).resolve()) if is_path else pretrained
+        self.spec = f"openclip:{arch}@{where}"
+
+    def _probe_dim(self) -> int:
+        return self.encode_texts(["probe"]).shape[1]
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        out = []
+        for chunk in batched(images, self.batch_size):
+            x = torch.stack([self.preprocess(im) for im in chunk])
+            with torch.inference_mode():
+                out.append(self.model.encode_image(x).float().numpy())
+        return l2_normalise(np.concatenate(out) if out else np.zeros((0, self.dim)))
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        out = []
+        for chunk in batched(texts, 64):
+            with torch.inference_mode():
+                out.append(self.model.encode_text(self.tokenizer(chunk)).float().numpy())
+        return l2_normalise(np.concatenate(out) if out else np.zeros((0, self.dim)))

@@ -1,0 +1,291 @@
+"""Exploring a collection as a whole: clusters, 2-D projections and a map of thumbnails.
+
+Everything here works on plain arrays (row i = image id i) so the pages only lay out results and
+the tests can check them on small real data.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageColor
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from sklearn.manifold import TSNE
+from sklearn.metrics import silhouette_score
+
+from core.errors import UserError
+
+Box = tuple[int, int, int, int]
+
+# Caption boilerplate that says nothing about a cluster ("a photo of a koala").
+_EXTRA_STOP_WORDS = frozenset({"photo", "image", "picture", "shows", "showing", "shown"})
+_STOP_WORDS = ENGLISH_STOP_WORDS | _EXTRA_STOP_WORDS
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+@dataclass
+class ClusterResult:
+    """k-means output; silhouette is in [-1, 1] (higher = better separated), on a sample if big."""
+
+    labels: np.ndarray  # (n,) int cluster of each image
+    centres: np.ndarray  # (k, d) float32
+    inertia: float
+    silhouette: float
+
+    @property
+    def k(self) -> int:
+        return int(self.centres.shape[0])
+
+
+@dataclass
+class Projection:
+    """2-D coordinates plus the variance spectrum (PCA only; empty for t-SNE) for a scree chart."""
+
+    coords: np.ndarray  # (n, 2) float32
+    explained_variance_ratio: np.ndarray  # (m,) first components, sums to <= 1
+
+
+def _check_emb(emb: np.ndarray, min_rows: int = 1) -> np.ndarray:
+    arr = np.asarray(emb, dtype=np.float32)
+    if arr.ndim != 2 or arr.shape[0] < min_rows or arr.shape[1] < 1:
+        raise UserError(
+            f"Need an (n, d) embedding array with at least {min_rows} rows, got shape {arr.shape}."
+        )
+    if not np.isfinite(arr).all():
+        raise UserError("The embeddings contain NaN or infinite values; rebuild the index.")
+    return arr
+
+
+def _check_k(k: int, n: int) -> None:
+    if n < 3:
+        raise UserError(f"Clustering needs at least 3 images, this collection has {n}.")
+    if not 2 <= k <= n - 1:
+        raise UserError(f"Number of clusters must be 2..{n - 1} for {n} images, got {k}.")
+
+
+def _silhouette(arr: np.ndarray, labels: np.ndarray, sample: int, seed: int) -> float:
+    """Silhouette is O(n^2); a sample keeps it interactive and is accurate enough to compare k."""
+    if len(np.unique(labels)) < 2:
+        return 0.0
+    size = min(sample, arr.shape[0]) if sample > 0 else None
+    if size is not None and size < arr.shape[0]:
+        # The sample itself must hold two clusters or sklearn refuses; fall back to all rows.
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(arr.shape[0], size=size, replace=False)
+        if len(np.unique(labels[idx])) >= 2 and size > len(np.unique(labels[idx])):
+            return float(silhouette_score(arr[idx], labels[idx]))
+    return float(silhouette_score(arr, labels))
+
+
+def kmeans(emb: np.ndarray, k: int, seed: int = 0, sample: int = 2000) -> ClusterResult:
+    """Cluster the images; a fixed seed gives the same labels every time (pages re-run a lot)."""
+    arr = _check_emb(emb)
+    _check_k(k, arr.shape[0])
+    model = KMeans(n_clusters=k, random_state=seed, n_init=10).fit(arr)
+    labels = model.labels_.astype(np.int64)
+    return ClusterResult(
+        labels=labels,
+        centres=model.cluster_centers_.astype(np.float32),
+        inertia=float(model.inertia_),
+        silhouette=_silhouette(arr, labels, sample, seed),
+    )
+
+
+def k_sweep(
+    emb: np.ndarray, ks: Sequence[int], seed: int = 0, sample: int = 2000
+) -> list[tuple[int, float, float]]:
+    """(k, inertia, silhouette) for each usable k, for an elbow/silhouette chart to pick k.
+
+    ks outside [2, n-1] are dropped rather than failing the whole chart.
+    """
+    arr = _check_emb(emb)
+    n = arr.shape[0]
+    usable = sorted({int(k) for k in ks if 2 <= int(k) <= n - 1})
+    if not usable:
+        raise UserError(f"None of the requested cluster counts fits {n} images (need 2..{n - 1}).")
+    out: list[tuple[int, float, float]] = []
+    for k in usable:
+        model = KMeans(n_clusters=k, random_state=seed, n_init=3).fit(arr)
+        labels = model.labels_
+        out.append((k, float(model.inertia_), _silhouette(arr, labels, sample, seed)))
+    return out
+
+
+def pca_2d(emb: np.ndarray, n_components: int = 2, spectrum: int = 10) -> Projection:
+    """Linear projection: fast, deterministic, and its variance spectrum tells how flat it is."""
+    arr = _check_emb(emb, min_rows=2)
+    m = min(max(spectrum, n_components), arr.shape[0], arr.shape[1])
+    if n_components > m:
+        raise UserError(f"Cannot project {arr.shape[0]} images to {n_components} dimensions.")
+    pca = PCA(n_components=m, svd_solver="full").fit(arr)
+    coords = pca.transform(arr)[:, :n_components].astype(np.float32)
+    return Projection(coords=coords, explained_variance_ratio=pca.explained_variance_ratio_.copy())
+
+
+def tsne_2d(emb: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> Projection:
+    """Non-linear projection that keeps local neighbourhoods; perplexity is clamped for small n."""
+    arr = _check_emb(emb, min_rows=3)
+    n = arr.shape[0]
+    perp = float(max(1.0, min(perplexity, (n - 1) / 3.0)))
+    tsne = TSNE(n_components=2, perplexity=perp, random_state=seed, init="pca")
+    coords = tsne.fit_transform(arr).astype(np.float32)
+    return Projection(coords=coords, explained_variance_ratio=np.zeros(0, dtype=np.float64))
+
+
+def _normalised(arr: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    return arr / np.maximum(norms, 1e-12)
+
+
+def neighbourhood(emb: np.ndarray, centre_id: int, n: int) -> np.ndarray:
+    """The n ids nearest to centre_id by cosine (centre first): fit a projection on one region."""
+    arr = _check_emb(emb)
+    total = arr.shape[0]
+    if not 0 <= centre_id < total:
+        raise UserError(f"Image id {centre_id} is not in this collection (0..{total - 1}).")
+    if n < 1:
+        raise UserError(f"Neighbourhood size must be at least 1, got {n}.")
+    unit = _normalised(arr)
+    sims = unit @ unit[centre_id]
+    sims[centre_id] = np.inf  # the centre always comes first, even among exact duplicates
+    order = np.argsort(-sims, kind="stable")
+    return order[: min(n, total)].astype(np.int64)
+
+
+def cluster_members_near_centre(
+    emb: np.ndarray, result: ClusterResult, cluster: int, m: int
+) -> np.ndarray:
+    """Up to m members of a cluster, closest to its centre first: the most typical examples."""
+    arr = _check_emb(emb)
+    if arr.shape[0] != result.labels.shape[0]:
+        raise UserError("The clustering was made for a different collection; cluster again.")
+    if not 0 <= cluster < result.k:
+        raise UserError(f"Cluster {cluster} does not exist (0..{result.k - 1}).")
+    members = np.flatnonzero(result.labels == cluster)
+    dists = np.linalg.norm(arr[members] - result.centres[cluster], axis=1)
+    return members[np.argsort(dists, kind="stable")][: max(m, 0)].astype(np.int64)
+
+
+def _member_words(texts: list[str]) -> set[str]:
+    words: set[str] = set()
+    for text in texts:
+        words.update(w for w in _WORD.findall(text.lower()) if w not in _STOP_WORDS)
+    return words
+
+
+def _member_doc_freq(texts_of_members: Sequence[Sequence[str]]) -> tuple[Counter[str], int]:
+    """How many members mention each word (once per member, so one chatty caption can't win)."""
+    counts: Counter[str] = Counter()
+    for texts in texts_of_members:
+        counts.update(_member_words(list(texts)))
+    return counts, len(texts_of_members)
+
+
+def cluster_label(
+    texts_of_members: Sequence[Sequence[str]],
+    top: int = 3,
+    others: Sequence[Sequence[Sequence[str]]] = (),
+) -> str:
+    """A short label: words shared by many members, down-weighted if other clusters use them too.
+
+    Score = (share of members mentioning the word) * idf over clusters, idf = log((1+C)/(1+df))+1
+    where C counts this cluster and `others`. Without `others` it is simply the most shared words.
+    Returns "" when the members have no usable text.
+    """
+    counts, n_members = _member_doc_freq(texts_of_members)
+    if not counts or n_members == 0:
+        return ""
+    other_vocab = [_member_doc_freq(o)[0].keys() for o in others]
+    n_clusters = 1 + len(other_vocab)
+    scored = []
+    for word, c in counts.items():
+        df = 1 + sum(word in vocab for vocab in other_vocab)
+        idf = math.log((1 + n_clusters) / (1 + df)) + 1.0
+        scored.append((-(c / n_members) * idf, word))
+    scored.sort()
+    return ", ".join(word for _, word in scored[: max(top, 0)])
+
+
+def cluster_labels(texts_by_cluster: Sequence[Sequence[Sequence[str]]], top: int = 3) -> list[str]:
+    """cluster_label for every cluster, each made distinctive against all the others."""
+    return [
+        cluster_label(texts, top, [o for j, o in enumerate(texts_by_cluster) if j != i])
+        for i, texts in enumerate(texts_by_cluster)
+    ]
+
+
+def _to_rgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """Any PIL mode to RGB; transparency is composited on the background so it doesn't go black."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        a = (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
+        img = Image.fromarray(a.astype(np.uint8), "L")
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        base = Image.new("RGBA", rgba.size, (*background, 255))
+        return Image.alpha_composite(base, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def _centres(coords: np.ndarray, canvas: int, thumb: int) -> np.ndarray:
+    """Map coords to pixel centres inside [thumb/2, canvas - thumb/2]; one scale keeps the shape."""
+    half = thumb / 2.0
+    span = canvas - thumb
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    extent = float(max(hi[0] - lo[0], hi[1] - lo[1]))
+    if extent <= 0:
+        return np.full(coords.shape, canvas / 2.0)
+    scaled = (coords - lo) / extent * span  # in [0, span], the longer axis fills it
+    scaled += (span - (hi - lo) / extent * span) / 2.0  # centre the shorter axis
+    x = half + scaled[:, 0]
+    y = canvas - half - scaled[:, 1]  # y axis up: larger y is higher, i.e. smaller row
+    return np.stack([x, y], axis=1)
+
+
+def thumbnail_map(
+    coords: np.ndarray,
+    thumbs: Sequence[Image.Image],
+    canvas: int = 1600,
+    thumb: int = 64,
+    background: str | tuple[int, int, int] = "white",
+    return_boxes: bool = False,
+) -> Image.Image | tuple[Image.Image, list[Box]]:
+    """Draw each thumbnail at its 2-D point (y up), every one fully inside a square canvas.
+
+    Boxes are (left, top, right, bottom) with right/bottom exclusive, in input order; later
+    thumbnails are drawn over earlier ones.
+    """
+    pts = np.asarray(coords, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise UserError(f"Map coordinates must have shape (n, 2), got {pts.shape}.")
+    if pts.shape[0] != len(thumbs):
+        raise UserError(f"Got {pts.shape[0]} coordinates but {len(thumbs)} thumbnails.")
+    if not np.isfinite(pts).all():
+        raise UserError("Map coordinates contain NaN or infinite values.")
+    if thumb < 1 or canvas < thumb:
+        raise UserError(f"Canvas ({canvas} px) must be at least one thumbnail ({thumb} px) wide.")
+    try:
+        bg = ImageColor.getrgb(background) if isinstance(background, str) else background
+    except ValueError as exc:
+        raise UserError(f"Unknown background colour {background!r}.") from exc
+    out = Image.new("RGB", (canvas, canvas), tuple(bg[:3]))
+    boxes: list[Box] = []
+    centres = _centres(pts, canvas, thumb) if len(thumbs) else np.zeros((0, 2))
+    for (cx, cy), img in zip(centres, thumbs, strict=True):
+        small = _to_rgb(img, (bg[0], bg[1], bg[2]))
+        small.thumbnail((thumb, thumb))
+        w, h = small.size
+        left = min(max(int(round(cx - w / 2.0)), 0), canvas - w)
+        top = min(max(int(round(cy - h / 2.0)), 0), canvas - h)
+        out.paste(small, (left, top))
+        boxes.append((left, top, left + w, top + h))
+    return (out, boxes) if return_boxes else out
