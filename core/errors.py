@@ -1,4 +1,4 @@
-"""Errors a user can cause and fix: the CLI prints them as one line, pages show them with st.error."""
+"""Errors a user can cause and fix: the CLI prints one line, pages show st.error."""
 
 
 class UserError(Exception):

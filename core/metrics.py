@@ -9,8 +9,8 @@ ordered by score descending; among equal scores irrelevant items come first (pes
 tie never flatters the model), then lower gallery index first. Ranks are 1-based.
 
 `evaluate_retrieval` works in chunks of queries so 100k queries x 10k gallery never builds the
-full score matrix: per chunk it uses a count of higher scores for the first-relevant rank and
-`argpartition` for the top-k list.
+full score matrix: per chunk it counts higher scores for the first-relevant rank, and builds
+the top-k list (`np.partition` threshold) only for queries with a relevant item in the top k.
 """
 
 from __future__ import annotations
@@ -191,9 +191,15 @@ def per_query_metrics(
         stop = min(start + chunk, q.shape[0])
         sims = q[start:stop] @ g.T
         mask = rel.mask(start, stop)
-        ranks[start:stop] = _first_ranks(sims, mask)
-        rel_topk = _topk_relevance(sims, mask, map_k)
-        ap[start:stop] = _average_precision(rel_topk, rel.counts[start:stop], map_k)
+        first = _first_ranks(sims, mask)
+        ranks[start:stop] = first
+        # AP@k is 0 unless something relevant is in the top k: skip the top-k work for those.
+        hit = np.flatnonzero(first <= map_k)
+        ap[start:stop] = 0.0
+        if hit.size:
+            rel_topk = _topk_relevance(sims[hit], mask[hit], map_k)
+            counts = rel.counts[start:stop][hit]
+            ap[start + hit] = _average_precision(rel_topk, counts, map_k)
     return ranks, ap
 
 

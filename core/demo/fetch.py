@@ -66,10 +66,12 @@ def fetch(pkg: Package, downloads: Path, log: Callable[[str], None] = print) -> 
     done = target / ".done"
     if done.is_file():
         meta = json.loads(done.read_text())
-        if meta.get("include") == list(pkg.include) and meta.get("exclude") == list(pkg.exclude):
-            if pkg.version is None or meta["version"] == pkg.version:
-                log(f"  reusing {pkg.spec} ({meta['version']}) from {target}")
-                return Fetched(pkg, target, meta["version"])
+        same = meta.get("include") == list(pkg.include) and meta.get("exclude") == list(
+            pkg.exclude
+        )
+        if same and pkg.version in (None, meta["version"]):
+            log(f"  reusing {pkg.spec} ({meta['version']}) from {target}")
+            return Fetched(pkg, target, meta["version"])
     archive = _archive(pkg, downloads, log)
     version = _version(pkg, archive)
     downloads.joinpath("unpacked").mkdir(parents=True, exist_ok=True)
@@ -138,17 +140,18 @@ def _find(paths: Iterable[Path], pkg: Package) -> Path | None:
 
 def _run(cmd: list[str], pkg: Package, cwd: Path) -> None:
     """Run one registry client; a failure becomes a one-line UserError naming the package."""
+    what = f"could not fetch {pkg.kind} package {pkg.spec}"
     try:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
     except FileNotFoundError as err:
-        raise UserError(f"could not fetch {pkg.kind} package {pkg.spec}: {cmd[0]} not found") from err
+        raise UserError(f"{what}: {cmd[0]} not found") from err
     except subprocess.TimeoutExpired as err:
-        raise UserError(f"could not fetch {pkg.kind} package {pkg.spec}: timed out") from err
+        raise UserError(f"{what}: timed out") from err
     if proc.returncode != 0:
         lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
         useful = [ln for ln in lines if re.match(r"^(E:|npm (ERR|error)|ERROR)", ln)] or lines
         why = useful[0] if useful else f"exit status {proc.returncode}"
-        raise UserError(f"could not fetch {pkg.kind} package {pkg.spec}: {why[:200]}")
+        raise UserError(f"{what}: {why[:200]}")
 
 
 def _version(pkg: Package, archive: Path) -> str:

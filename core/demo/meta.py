@@ -7,7 +7,6 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from PIL import Image
 
@@ -93,10 +92,19 @@ def file_licences(text: str) -> list[tuple[list[str], Licence]]:
     for stanza in parse_stanzas(text):
         if "files" in stanza and "license" in stanza:
             patterns = stanza["files"].replace(",", " ").split()
-            lic = stanza["license"].splitlines()[0].strip()
+            lic = norm_licence(stanza["license"].splitlines()[0])
             copy = " ".join(stanza.get("copyright", "").split())
             out.append((patterns, Licence(lic, copy, stanza.get("source", "").strip())))
     return out
+
+
+def norm_licence(text: str) -> str:
+    """Tidy spellings that differ only in form: "CC-BY-SA 4.0" → "CC-BY-SA-4.0",
+    "Public domain" → "Public Domain"."""
+    text = " ".join(text.split())
+    text = re.sub(r"^(CC[- ]BY(?:[- ]SA)?|CC0)[ -]?v?(\d\.\d)$", lambda m: m.group(1).replace(
+        " ", "-") + "-" + m.group(2), text, flags=re.I)
+    return "Public Domain" if text.lower() in ("public domain", "pd") else text
 
 
 def licence_for(path: str, table: list[tuple[list[str], Licence]]) -> Licence | None:

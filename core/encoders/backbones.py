@@ -45,7 +45,8 @@ def load_efficientnet(variant: str = "lite0") -> torch.nn.Module:
     """The ImageNet classifier, eval mode, channels_last (fastest for small CPU batches here)."""
     if variant not in EFFICIENTNET_SIZES:
         raise UserError(
-            f"unknown EfficientNet variant '{variant}'; choose one of {', '.join(EFFICIENTNET_SIZES)}"
+            f"unknown EfficientNet variant '{variant}'; "
+            f"choose one of {', '.join(EFFICIENTNET_SIZES)}"
         )
     from efficientnet_lite_pytorch import EfficientNet
 

@@ -1,4 +1,4 @@
-"""The one interface every model variant implements, so pages and the crawler never branch on model."""
+"""One interface for every model variant, so pages and the crawler never branch on the model."""
 
 from __future__ import annotations
 

@@ -1,0 +1,292 @@
+"""crawl -> hash -> decode -> encode -> index folder, with incremental reuse.
+
+Decoding runs in a thread pool while the model encodes the previous batch (PIL and torch both
+release the GIL), which is where most of the indexing speed comes from on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from core.crawl import DEFAULT_EXTENSIONS, Candidate, crawl, file_hash
+from core.encoders.base import Encoder
+from core.encoders.registry import load_encoder
+from core.errors import UserError
+from core.images import DEFAULT_MAX_PIXELS, THUMB_SIZE, ImageProblem, make_thumbnail, open_image
+from core.store import (
+    FILES,
+    METRIC,
+    SCHEMA_VERSION,
+    commit,
+    library_versions,
+    load_index,
+    staging_dir,
+    write_annoy,
+    write_tables,
+)
+
+DEFAULT_TREES = 16
+NO_TEXT = "no text to embed (captions model needs descriptions)"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class BuildSummary:
+    out: Path
+    spec: str
+    items: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    duplicate_groups: int = 0
+    reused: int = 0
+    new: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+    encode_seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        """New images per second of decode+encode time (model loading excluded)."""
+        return self.new / self.encode_seconds if self.encode_seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        out = [f"index: {self.out}  model: {self.spec}",
+               f"images: {self.items}  new: {self.new}  reused: {self.reused}  "
+               f"removed: {self.removed}  duplicate groups: {self.duplicate_groups}",
+               f"skipped: {sum(self.skipped.values())}"]
+        out += [f"  {n} x {reason}" for reason, n in self.skipped.most_common()]
+        out.append(f"time: {self.seconds:.1f} s  ({self.images_per_second:.1f} new images/s)")
+        return out
+
+
+@dataclass
+class Decoded:
+    cand: Candidate
+    hash: str
+    image: Image.Image | None = None
+    size: tuple[int, int] = (0, 0)
+    problem: str | None = None
+
+
+def reason_kind(reason: str) -> str:
+    """Short category for summaries: the text before the first ':' or '('."""
+    return reason.split(":")[0].split("(")[0].strip()
+
+
+def _previous(out: Path, spec: str, force: bool):
+    if not (out / FILES["manifest"]).is_file():
+        return None
+    try:
+        prev = load_index(out)
+    except UserError:
+        return None  # unreadable/old index: rebuild from scratch
+    if prev.spec != spec:
+        if not force:
+            raise UserError(f"{out} holds an index built with '{prev.spec}'; choose another "
+                            f"--out or pass --force to replace it with '{spec}'")
+        return None
+    return prev
+
+
+def _hashes(cands: list[Candidate], prev, progress: Progress | None) -> list[str]:
+    """Content hashes, reusing the previous index's where path, size and mtime are unchanged."""
+    known = {}
+    if prev is not None and len(prev.items):
+        cols = prev.items[["path", "size", "mtime", "hash"]].itertuples(index=False)
+        known = {(p, int(s), float(m)): h for p, s, m, h in cols}
+    out = []
+    for i, c in enumerate(cands):
+        h = known.get((str(c.path), c.size, c.mtime))
+        out.append(h if h is not None else file_hash(c.path))
+        if progress:
+            progress("hash", i + 1, len(cands))
+    return out
+
+
+def _decode(cand: Candidate, digest: str, max_pixels: int, draft: int) -> Decoded:
+    try:
+        img, size = open_image(cand.path, max_pixels=max_pixels, draft=draft)
+    except ImageProblem as e:
+        return Decoded(cand, digest, problem=str(e))
+    return Decoded(cand, digest, img, size)
+
+
+def _decoded_stream(todo: list[tuple[Candidate, str]], max_pixels: int, draft: int,
+                    workers: int) -> Iterator[Decoded]:
+    """Decode ahead of the encoder, in order, with bounded look-ahead."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        window = 4 * workers + 8
+        futures = []
+        it = iter(todo)
+        for cand, digest in it:
+            futures.append(pool.submit(_decode, cand, digest, max_pixels, draft))
+            if len(futures) >= window:
+                yield futures.pop(0).result()
+        for fut in futures:
+            yield fut.result()
+
+
+def _encode(enc: Encoder, batch: list[Decoded]) -> np.ndarray:
+    if enc.item_input == "texts":
+        return enc.encode_item_texts([d.cand.texts for d in batch])
+    return enc.encode_images([d.image for d in batch])
+
+
+def _row(cand: Candidate, digest: str, size: tuple[int, int]) -> dict:
+    meta = cand.meta
+    return {"path": str(cand.path), "rel_path": cand.rel_path, "root": str(cand.root),
+            "hash": digest, "size": cand.size, "mtime": cand.mtime, "width": size[0],
+            "height": size[1], "texts": list(cand.texts), "source": meta.get("source", ""),
+            "licence": meta.get("licence", ""), "attribution": meta.get("attribution", ""),
+            "split": meta.get("split", ""), "category": meta.get("category", ""),
+            "extra": json.dumps(meta.get("extra", {}), ensure_ascii=False)}
+
+
+def build_index(
+    roots: list[str | Path], spec: str, out: str | Path, *, extensions=DEFAULT_EXTENSIONS,
+    trees: int = DEFAULT_TREES, batch_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
+    thumb_size: int = THUMB_SIZE, workers: int = 2, force: bool = False,
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """Build (or incrementally refresh) the index at `out`; the old one stays until the end."""
+    started = time.perf_counter()
+    out = Path(out)
+    enc = load_encoder(spec)
+    batch = batch_size or enc.batch_size
+    crawled = crawl(roots, extensions)
+    prev = _previous(out, enc.spec, force)
+    cands = crawled.candidates
+    hashes = _hashes(cands, prev, progress)
+    summary = BuildSummary(out=out, spec=enc.spec)
+    skipped = [{"path": p.path, "reason": p.reason} for p in crawled.problems]
+
+    prev_by_hash: dict[str, int] = {}
+    if prev is not None:
+        prev_by_hash = {h: i for i, h in enumerate(prev.items["hash"])}
+    stage = staging_dir(out)
+    try:
+        vectors: dict[str, np.ndarray] = {}
+        sizes: dict[str, tuple[int, int]] = {}
+        todo, queued = [], set()
+        for cand, digest in zip(cands, hashes, strict=True):
+            if enc.item_input == "texts" and not cand.texts:
+                continue
+            if digest in prev_by_hash:
+                j = prev_by_hash[digest]
+                vectors[digest] = prev.embeddings[j]
+                sizes[digest] = (int(prev.items.at[j, "width"]), int(prev.items.at[j, "height"]))
+                src = prev.thumb_path(j)
+                if src.is_file() and not (stage / FILES["thumbs"] / src.name).exists():
+                    shutil.copy2(src, stage / FILES["thumbs"] / src.name)
+            elif digest not in queued:
+                queued.add(digest)
+                todo.append((cand, digest))
+        encode_started = time.perf_counter()
+        problems = _encode_new(enc, todo, stage, batch, max_pixels, thumb_size, workers,
+                               vectors, sizes, progress)
+        summary.encode_seconds = time.perf_counter() - encode_started
+        rows, vecs = [], []
+        for cand, digest in zip(cands, hashes, strict=True):
+            if enc.item_input == "texts" and not cand.texts:
+                skipped.append({"path": str(cand.path), "reason": NO_TEXT})
+            elif digest in problems:
+                skipped.append({"path": str(cand.path), "reason": problems[digest]})
+            else:
+                rows.append(_row(cand, digest, sizes[digest]))
+                vecs.append(vectors[digest])
+                if digest in prev_by_hash:
+                    summary.reused += 1
+        if not rows:
+            raise UserError(f"no usable images under {', '.join(map(str, roots))} "
+                            f"({len(skipped)} skipped)")
+        items = pd.DataFrame(rows)
+        emb = np.stack(vecs).astype(np.float32)
+        groups = defaultdict(list)
+        for i, h in enumerate(items["hash"]):
+            groups[h].append(i)
+        duplicates = {h: ids for h, ids in groups.items() if len(ids) > 1}
+        write_tables(stage, items, emb, skipped, duplicates)
+        if progress:
+            progress("annoy", 0, 1)
+        write_annoy(stage, emb, trees)
+        summary.items = len(items)
+        summary.new = summary.items - summary.reused
+        summary.duplicate_groups = len(duplicates)
+        summary.skipped = Counter(reason_kind(s["reason"]) for s in skipped)
+        if prev is not None:
+            summary.removed = len(set(prev.items["path"]) - set(items["path"]))
+        summary.seconds = time.perf_counter() - started
+        commit(stage, out, _manifest(enc, items, emb, skipped, roots, summary, trees, batch,
+                                     extensions, max_pixels, thumb_size))
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return summary
+
+
+def _encode_new(enc: Encoder, todo: list[tuple[Candidate, str]], stage: Path, batch: int,
+                max_pixels: int, thumb_size: int, workers: int, vectors: dict, sizes: dict,
+                progress: Progress | None) -> dict[str, str]:
+    """Decode, thumbnail and encode the files not in the previous index; return problems."""
+    problems: dict[str, str] = {}
+    pending: list[Decoded] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal done
+        if not pending:
+            return
+        for d, vec in zip(pending, _encode(enc, pending), strict=True):
+            vectors[d.hash] = vec
+        done += len(pending)
+        pending.clear()
+        if progress:
+            progress("encode", done, len(todo))
+
+    for d in _decoded_stream(todo, max_pixels, max(thumb_size, 2 * 260), workers):
+        if d.problem is not None:
+            problems[d.hash] = d.problem
+            done += 1
+            continue
+        make_thumbnail(d.image, thumb_size).save(stage / FILES["thumbs"] / f"{d.hash}.jpg",
+                                                 "JPEG", quality=85)
+        sizes[d.hash] = d.size
+        pending.append(d)
+        if len(pending) >= batch:
+            flush()
+    flush()
+    return problems
+
+
+def _manifest(enc: Encoder, items: pd.DataFrame, emb: np.ndarray, skipped: list[dict], roots,
+              summary: BuildSummary, trees: int, batch: int, extensions, max_pixels: int,
+              thumb_size: int) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "encoder": enc.describe(),
+        "dim": int(emb.shape[1]),
+        "metric": METRIC,
+        "counts": {"items": len(items), "skipped": len(skipped),
+                   "skipped_by_reason": dict(summary.skipped),
+                   "duplicate_groups": summary.duplicate_groups, "with_text": int(
+                       sum(1 for t in items["texts"] if len(t))),
+                   "reused": summary.reused, "new": summary.new, "removed": summary.removed},
+        "roots": [str(Path(r).absolute()) for r in roots],
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(summary.seconds, 2),
+        "encode_seconds": round(summary.encode_seconds, 2),
+        "settings": {"trees": trees, "batch_size": batch, "extensions": sorted(extensions),
+                     "max_pixels": max_pixels, "thumb_size": thumb_size},
+        "versions": library_versions(),
+    }

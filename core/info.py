@@ -1,0 +1,36 @@
+"""Human summaries of an index, shared by `python -m core info` and the app's home page."""
+
+from __future__ import annotations
+
+from core.encoders.base import RANDOM_WEIGHTS_WARNING
+from core.store import Index
+
+
+def index_facts(index: Index) -> dict[str, str | int]:
+    """The manifest at a glance, as ordered label -> value pairs."""
+    m = index.manifest
+    counts = m.get("counts", {})
+    facts: dict[str, str | int] = {
+        "model": index.spec,
+        "queries": ", ".join(m["encoder"].get("query_modalities", [])) or "none",
+        "images": counts.get("items", index.n),
+        "with text": counts.get("with_text", 0),
+        "skipped files": counts.get("skipped", len(index.skipped)),
+        "duplicate groups": counts.get("duplicate_groups", len(index.duplicates)),
+        "dimensions": index.dim,
+        "built": m.get("built_at", "?"),
+        "build time": f"{m.get('build_seconds', 0):.1f} s",
+        "annoy trees": m.get("settings", {}).get("trees", "?"),
+    }
+    if index.random_weights:
+        facts["warning"] = RANDOM_WEIGHTS_WARNING
+    return facts
+
+
+def describe_index(index: Index) -> list[str]:
+    lines = [f"index: {index.path}"]
+    lines += [f"{k}: {v}" for k, v in index_facts(index).items()]
+    by_reason = index.manifest.get("counts", {}).get("skipped_by_reason", {})
+    lines += [f"  skipped {n} x {reason}" for reason, n in by_reason.items()]
+    lines.append("roots: " + ", ".join(index.manifest.get("roots", [])))
+    return lines

