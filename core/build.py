@@ -86,6 +86,10 @@ def reason_kind(reason: str) -> str:
 
 def _previous(out: Path, spec: str, force: bool):
     if not (out / FILES["manifest"]).is_file():
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            # the swap at the end would delete it: never replace what is not an index
+            raise UserError(f"{out} exists and is not an index folder; choose another --out "
+                            "(a new name under indexes/)")
         return None
     try:
         prev = load_index(out)
@@ -114,23 +118,42 @@ def _hashes(cands: list[Candidate], prev, progress: Progress | None) -> list[str
     return out
 
 
-def _decode(cand: Candidate, digest: str, max_pixels: int, draft: int) -> Decoded:
+def _decode(cand: Candidate, digest: str, max_pixels: int, draft: int, thumbs: Path,
+            thumb_size: int) -> Decoded:
+    """Decode and write the thumbnail, in a worker thread so it overlaps the encoder."""
     try:
         img, size = open_image(cand.path, max_pixels=max_pixels, draft=draft)
     except ImageProblem as e:
         return Decoded(cand, digest, problem=str(e))
+    make_thumbnail(img, thumb_size).save(thumbs / f"{digest}.jpg", "JPEG", quality=85)
     return Decoded(cand, digest, img, size)
 
 
+def _input_side(enc: Encoder) -> int:
+    """The model's input side in pixels (EfficientNet-Lite variant, OpenCLIP visual); 336 when
+    unknown, 0 when the model reads texts (decoding is then for the thumbnail only)."""
+    from core.encoders.backbones import EFFICIENTNET_SIZES
+
+    if enc.item_input == "texts":
+        return 0
+    if getattr(enc, "variant", None) in EFFICIENTNET_SIZES:
+        return EFFICIENTNET_SIZES[enc.variant]
+    side = getattr(getattr(getattr(enc, "model", None), "visual", None), "image_size", None)
+    if isinstance(side, int | tuple | list) and side:
+        return int(max(side) if isinstance(side, tuple | list) else side)
+    return 336
+
+
 def _decoded_stream(todo: list[tuple[Candidate, str]], max_pixels: int, draft: int,
-                    workers: int) -> Iterator[Decoded]:
-    """Decode ahead of the encoder, in order, with bounded look-ahead."""
+                    workers: int, thumbs: Path, thumb_size: int) -> Iterator[Decoded]:
+    """Decode (and thumbnail) ahead of the encoder, in order, with bounded look-ahead."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         window = 4 * workers + 8
         futures = []
         it = iter(todo)
         for cand, digest in it:
-            futures.append(pool.submit(_decode, cand, digest, max_pixels, draft))
+            futures.append(pool.submit(_decode, cand, digest, max_pixels, draft, thumbs,
+                                       thumb_size))
             if len(futures) >= window:
                 yield futures.pop(0).result()
         for fut in futures:
@@ -164,8 +187,8 @@ def build_index(
     out = Path(out)
     enc = load_encoder(spec)
     batch = batch_size or enc.batch_size
-    crawled = crawl(roots, extensions)
     prev = _previous(out, enc.spec, force)
+    crawled = crawl(roots, extensions, skip=[out])
     cands = crawled.candidates
     hashes = _hashes(cands, prev, progress)
     summary = BuildSummary(out=out, spec=enc.spec)
@@ -254,13 +277,16 @@ def _encode_new(enc: Encoder, todo: list[tuple[Candidate, str]], stage: Path, ba
         if progress:
             progress("encode", done, len(todo))
 
-    for d in _decoded_stream(todo, max_pixels, max(thumb_size, 2 * 260), workers):
+    # JPEGs decode at the smallest DCT scale that still covers the thumbnail and the model input
+    # (short side >= both): 2-4x less decode and resize work than a 2x margin, embeddings within
+    # 0.001 cosine (BENCHMARKS.md, indexing).
+    draft = max(thumb_size, _input_side(enc))
+    for d in _decoded_stream(todo, max_pixels, draft, workers, stage / FILES["thumbs"],
+                             thumb_size):
         if d.problem is not None:
             problems[d.hash] = d.problem
             done += 1
             continue
-        make_thumbnail(d.image, thumb_size).save(stage / FILES["thumbs"] / f"{d.hash}.jpg",
-                                                 "JPEG", quality=85)
         sizes[d.hash] = d.size
         pending.append(d)
         if len(pending) >= batch:

@@ -56,9 +56,26 @@ def _skip_dir(name: str) -> bool:
     return name.startswith(".") or name in SYSTEM_DIRS
 
 
-def walk_files(root: Path, problems: list[Problem]) -> Iterator[Path]:
-    """Every non-hidden file under root, following each real folder at most once."""
-    seen: set[str] = set()
+def shown_path(path: str | Path) -> str:
+    """A path that can be printed and written as UTF-8 (undecodable name bytes become \\xNN)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _valid_utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def walk_files(root: Path, problems: list[Problem],
+               skip: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Every non-hidden file under root, following each real folder at most once.
+
+    `skip` folders are never entered (the index being built, when it lies under an image root).
+    """
+    seen: set[str] = {os.path.realpath(s) for s in skip}
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -69,7 +86,7 @@ def walk_files(root: Path, problems: list[Problem]) -> Iterator[Path]:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as e:
-            problems.append(Problem(str(folder), f"folder unreadable: {e.strerror or e}"))
+            problems.append(Problem(shown_path(folder), f"folder unreadable: {e.strerror or e}"))
             continue
         subdirs = []
         for entry in entries:
@@ -80,10 +97,29 @@ def walk_files(root: Path, problems: list[Problem]) -> Iterator[Path]:
                 elif entry.is_file(follow_symlinks=True) and not entry.name.startswith("."):
                     yield Path(entry.path)
                 elif entry.is_symlink():
-                    problems.append(Problem(entry.path, "broken symbolic link"))
+                    problems.append(Problem(shown_path(entry.path), "broken symbolic link"))
             except OSError as e:
-                problems.append(Problem(entry.path, f"unreadable: {e.strerror or e}"))
+                problems.append(Problem(shown_path(entry.path), f"unreadable: {e.strerror or e}"))
         stack.extend(reversed(subdirs))
+
+
+def _sidecar_row(raw: bytes) -> dict | None:
+    """One parsed line (None when blank); ValueError says what is wrong with it."""
+    line = raw.decode("utf-8").lstrip("\ufeff")
+    if not line.strip():
+        return None
+    row = json.loads(line)
+    if not isinstance(row, dict):
+        raise ValueError("not a JSON object")
+    if not isinstance(row.get("file"), str) or not row["file"].strip():
+        raise ValueError('"file" must be a relative path string')
+    texts = row.get("texts") or []
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, list):
+        raise ValueError('"texts" must be a list of strings')
+    row["texts"] = [str(t).strip() for t in texts if t is not None and str(t).strip()]
+    return row
 
 
 def read_sidecar(root: Path) -> dict[str, dict]:
@@ -91,22 +127,19 @@ def read_sidecar(root: Path) -> dict[str, dict]:
     path = root / SIDECAR_NAME
     if not path.is_file():
         return {}
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"{path}: cannot read sidecar ({e.strerror or e})") from e
     out: dict[str, dict] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                rel = str(row["file"])
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise UserError(f"{path}:{lineno}: bad sidecar line ({type(e).__name__}: {e}); "
-                                'expected {"file": "rel/path.jpg", "texts": [...]}') from e
-            texts = row.get("texts", [])
-            if isinstance(texts, str):
-                texts = [texts]
-            row["texts"] = [str(t).strip() for t in texts if str(t).strip()]
-            out[Path(rel).as_posix()] = row
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            row = _sidecar_row(raw)
+        except ValueError as e:  # also JSONDecodeError and UnicodeDecodeError
+            raise UserError(f"{path}:{lineno}: bad sidecar line ({type(e).__name__}: {e}); "
+                            'expected {"file": "rel/path.jpg", "texts": [...]}') from e
+        if row is not None:
+            out[Path(row["file"]).as_posix()] = row
     return out
 
 
@@ -134,9 +167,13 @@ def _attach_texts(cand: Candidate, sidecar: dict[str, dict]) -> None:
 
 
 def crawl(
-    roots: Iterable[str | Path], extensions: Iterable[str] = DEFAULT_EXTENSIONS
+    roots: Iterable[str | Path], extensions: Iterable[str] = DEFAULT_EXTENSIONS,
+    skip: Iterable[str | Path] = (),
 ) -> CrawlResult:
-    """Candidate image files under every root (recursive, case-insensitive extensions)."""
+    """Candidate image files under every root (recursive, case-insensitive extensions).
+
+    `skip` folders are not entered (see `walk_files`).
+    """
     exts = normalise_extensions(extensions)
     problems: list[Problem] = []
     candidates: list[Candidate] = []
@@ -146,8 +183,11 @@ def crawl(
         if not root.is_dir():
             raise UserError(f"image folder not found: {raw}")
         sidecar = read_sidecar(root)
-        for path in walk_files(root, problems):
+        for path in walk_files(root, problems, skip):
             if path.suffix.lower().lstrip(".") not in exts:
+                continue
+            if not _valid_utf8(path):  # would break the UTF-8 items table and skipped.jsonl
+                problems.append(Problem(shown_path(path), "file name not valid UTF-8 (rename it)"))
                 continue
             real = os.path.realpath(path)
             if real in seen_files:
@@ -156,7 +196,7 @@ def crawl(
             try:
                 st = path.stat()
             except OSError as e:
-                problems.append(Problem(str(path), f"unreadable: {e.strerror or e}"))
+                problems.append(Problem(shown_path(path), f"unreadable: {e.strerror or e}"))
                 continue
             cand = Candidate(path=path, root=root, size=st.st_size, mtime=st.st_mtime)
             _attach_texts(cand, sidecar)

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 from PIL import Image, ImageColor
@@ -249,6 +250,29 @@ def _centres(coords: np.ndarray, canvas: int, thumb: int) -> np.ndarray:
     x = half + scaled[:, 0]
     y = canvas - half - scaled[:, 1]  # y axis up: larger y is higher, i.e. smaller row
     return np.stack([x, y], axis=1)
+
+
+@overload
+def thumbnail_map(
+    coords: np.ndarray,
+    thumbs: Sequence[Image.Image],
+    canvas: int = ...,
+    thumb: int = ...,
+    background: str | tuple[int, int, int] = ...,
+    return_boxes: Literal[False] = ...,
+) -> Image.Image: ...
+
+
+@overload
+def thumbnail_map(
+    coords: np.ndarray,
+    thumbs: Sequence[Image.Image],
+    canvas: int = ...,
+    thumb: int = ...,
+    background: str | tuple[int, int, int] = ...,
+    *,
+    return_boxes: Literal[True],
+) -> tuple[Image.Image, list[Box]]: ...
 
 
 def thumbnail_map(

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 80_000_000  # 80 MP: larger files are treated as decompression bombs
 THUMB_SIZE = 256
+ORIENTATION = 0x0112  # EXIF tag
 WHITE = (255, 255, 255)
 
 
@@ -39,7 +40,7 @@ def open_image(
     """Open, validate and fully decode an image; return (RGB image, original (width, height)).
 
     `draft` asks JPEG decoding for a reduced size at least that large (much faster for big photos);
-    the returned size is always the original one.
+    the returned size is always the original one, as displayed (EXIF rotation applied).
     """
     if isinstance(source, bytes):
         if not source:
@@ -58,6 +59,8 @@ def open_image(
             img = Image.open(fp)
             _check_pixels(img, max_pixels)
             size = img.size
+            if img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8):  # shown rotated by 90 degrees
+                size = (size[1], size[0])
             if draft and img.format == "JPEG":
                 img.draft("RGB", (draft, draft))
             img.load()

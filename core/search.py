@@ -17,7 +17,9 @@ from core.errors import UserError
 from core.store import Index
 
 EXACT_BELOW = 20_000  # exact numpy search is ~ms here and always right
-DEFAULT_SEARCH_K_PER_RESULT = 200  # annoy nodes inspected per requested result
+# annoy nodes inspected per requested result: 200 gave recall@10 0.947-0.953 for text queries on
+# 1-3k real/clustered 384-d vectors (16 trees); 500 gives >= 0.97 at ~1-4 ms a query
+DEFAULT_SEARCH_K_PER_RESULT = 500
 Method = Literal["auto", "exact", "annoy"]
 
 

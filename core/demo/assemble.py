@@ -14,12 +14,15 @@ import argparse
 import csv
 import itertools
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 from PIL import Image
@@ -32,8 +35,8 @@ from core.demo.sources import (
     foolbox_photos,
     ifct_foods,
     ifct_gallery_keys,
-    sklearn_photos,
     skimage_photos,
+    sklearn_photos,
     wallpaper_photos,
 )
 from core.errors import UserError
@@ -51,9 +54,10 @@ MANIFEST_FIELDS = ["path", "set", "split", "source", "licence", "attribution", "
 
 
 def assemble(data_dir: Path, limit: int | None = None, sources: list[str] | None = None,
-             log: Log = print) -> dict:
+             log: Log = print, workers: int | None = None) -> dict:
     """Fetch, convert and describe the demo images under `data_dir`; returns counts, split
-    sizes, failures, seconds and bytes. `limit` caps images per source."""
+    sizes, failures, seconds and bytes. `limit` caps images per source; `workers` processes
+    convert images (default: one per CPU; SVG rendering dominates the build time)."""
     start = time.time()
     names = list(sources) if sources else list(SOURCES)
     unknown = [n for n in names if n not in SOURCES]
@@ -67,12 +71,16 @@ def assemble(data_dir: Path, limit: int | None = None, sources: list[str] | None
     rows: list[dict] = []
     failed: dict[str, str] = {}
     skipped: list[str] = []
+    workers = workers or os.cpu_count() or 1
+    # fork: workers need no re-import of the caller's main module (Streamlit, pytest, scripts).
+    forkable = "fork" in get_all_start_methods()
+    pool = ProcessPoolExecutor(workers, get_context("fork")) if workers > 1 and forkable else None
     try:
         for name in names:
             log(f"[{name}]")
             try:
                 for where, records in _plan(name, downloads, log):
-                    rows += _write_all(records, where, build, limit, skipped, log)
+                    rows += _write_all(records, where, name, build, limit, skipped, log, pool)
             except UserError as err:
                 failed[name] = str(err)
                 log(f"FAILED {name}: {err}")
@@ -83,6 +91,8 @@ def assemble(data_dir: Path, limit: int | None = None, sources: list[str] | None
         (build / "ATTRIBUTION.md").write_text(attribution.render(rows), encoding="utf-8")
         _swap_in(build, data_dir)
     finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
         shutil.rmtree(build, ignore_errors=True)
     return _summary(rows, failed, skipped, time.time() - start, data_dir)
 
@@ -102,23 +112,37 @@ def _plan(name: str, downloads: Path, log: Log) -> Iterable[tuple[str, Iterable[
             ("ifct", [r for r in foods if r.key not in lent])]
 
 
-def _write_all(records: Iterable[Record], where: str, build: Path, limit: int | None,
-               skipped: list[str], log: Log) -> list[dict]:
+def _write_all(records: Iterable[Record], where: str, origin: str, build: Path,
+               limit: int | None, skipped: list[str], log: Log,
+               pool: ProcessPoolExecutor | None = None) -> list[dict]:
     root = build / "gallery" if where == "gallery" else build / "sets" / where
+    chosen = list(itertools.islice(records, limit))
+    jobs = [(rec.load, root / f"{rec.name}.{FORMAT[where]}", MAX_SIDE[where]) for rec in chosen]
+    results = pool.map(_convert, jobs, chunksize=4) if pool and len(jobs) > 8 else map(
+        _convert, jobs)
     rows = []
-    for rec in itertools.islice(records, limit):
-        rel = f"{rec.name}.{FORMAT[where]}"
-        try:
-            size = save_image(rec.load(), root / rel, MAX_SIDE[where])
-        except Exception as err:  # noqa: BLE001 - third-party files: skip one, keep the rest
-            skipped.append(f"{rec.key}: {type(err).__name__}: {str(err)[:100]}")
+    for rec, (_, dest, _), result in zip(chosen, jobs, results, strict=True):
+        if isinstance(result, str):
+            skipped.append(f"{rec.key}: {result}")
             continue
+        rel = dest.relative_to(root).as_posix()
         split = "" if where == "gallery" else split_for(f"{where}/{rel}")
         rows.append({"path": f"{root.relative_to(build).as_posix()}/{rel}", "file": rel,
-                     "set": where, "split": split, "record": rec, "width": size[0],
-                     "height": size[1]})
-    log(f"  wrote {len(rows)} images to {root.relative_to(build)}")
+                     "set": where, "split": split, "origin": origin, "record": rec,
+                     "width": result[0], "height": result[1]})
+    log(f"  wrote {len(rows)} images to {root.relative_to(build)}"
+        + (f" ({len(chosen) - len(rows)} unreadable, skipped)" if len(rows) < len(chosen) else ""))
     return rows
+
+
+def _convert(job: tuple[Callable[[], Image.Image], Path, int]) -> tuple[int, int] | str:
+    """Load and save one image (runs in a worker process); an error comes back as text."""
+    load, dest, max_side = job
+    try:
+        with load() as image:
+            return save_image(image, dest, max_side)
+    except Exception as err:  # noqa: BLE001 - third-party files: skip one, keep the rest
+        return f"{type(err).__name__}: {str(err)[:100]}"
 
 
 def save_image(image: Image.Image, dest: Path, max_side: int) -> tuple[int, int]:
@@ -143,7 +167,7 @@ def save_image(image: Image.Image, dest: Path, max_side: int) -> tuple[int, int]
     if dest.suffix == ".jpg":
         image.save(dest, "JPEG", quality=90, optimize=True)
     else:
-        image.save(dest, "PNG", optimize=True)
+        image.save(dest, "PNG")
     return image.size
 
 
@@ -192,14 +216,15 @@ def _swap_in(build: Path, data_dir: Path) -> None:
 
 def _summary(rows: list[dict], failed: dict, skipped: list[str], seconds: float,
              data_dir: Path) -> dict:
-    gallery = Counter(r["record"].key.split(":", 1)[0].split("/", 1)[0]
-                      for r in rows if r["set"] == "gallery")
+    gallery = Counter(r["origin"] for r in rows if r["set"] == "gallery")
+    packages = Counter(r["record"].source for r in rows if r["set"] == "gallery")
     sets: dict[str, dict[str, int]] = {}
     for r in rows:
         if r["set"] != "gallery":
             sets.setdefault(r["set"], Counter())[r["split"]] += 1
     size = sum(p.stat().st_size for name in OUTPUTS for p in _files(data_dir / name))
     return {"gallery": dict(gallery), "gallery_total": sum(gallery.values()),
+            "gallery_by_package": dict(packages),
             "sets": {k: dict(v) for k, v in sets.items()}, "failed": failed,
             "skipped": skipped, "seconds": round(seconds, 1), "bytes": size,
             "downloads_bytes": sum(p.stat().st_size for p in _files(data_dir / "downloads"))}
@@ -216,13 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("data"), help="data folder (data/)")
     parser.add_argument("--limit", type=int, default=None, help="max images per source")
     parser.add_argument("--sources", default="", help=f"comma list from {','.join(SOURCES)}")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
     args = parser.parse_args(argv)
     try:
         result = assemble(args.data, args.limit,
-                          [s for s in args.sources.split(",") if s] or None)
+                          [s for s in args.sources.split(",") if s] or None, workers=args.workers)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    for line in result["skipped"]:
+        print(f"skipped {line}", file=sys.stderr)
     result["skipped"] = len(result["skipped"])
     print(json.dumps(result, indent=1))
     return 0

@@ -11,11 +11,13 @@ sha1-of-path order so the selection is stable and spread over all categories.
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 from PIL import Image
@@ -42,25 +44,48 @@ OC_JUNK = re.compile(
     r"part of the|collection|clip ?art|iconset|\btheme\b|\bicons?\b|\bflags?\b|\bcards?\b|"
     r"\bbutton\b|gradient|pattern|symbols|\bsigns\b|various|s[iu]bmission|^untitled|"
     r"^(img|image|dsc|pic|file|drawing|layer|new document|example)\b|\.svg", re.I)
+OC_SKIP_SUBJECTS = {"flag", "flags", "icon", "icons", "card", "cards", "theme", "mapsym", "map",
+                    "gradients", "pattern", "arrow", "geometry", "stars", "mimetypes",
+                    "mime-types", "filesystem", "menu", "webpage", "united_nations_member"}
 OC_SERIES = 10  # a title on more than this many files names a series, not a picture
 DC, CC = "{http://purl.org/dc/elements/1.1/}", "{http://web.resource.org/cc/}"
+RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 
 
 def render_svg(path: Path, side: int = RENDER_SIDE) -> Image.Image:
-    """Render an SVG so that its long side is `side` pixels (cairosvg, no browser needed)."""
+    """Render an SVG so that its long side is `side` pixels (cairosvg, no browser needed).
+    SVGs that cairosvg refuses (internal DTD entities, percentage sizes) are tidied first."""
     import cairosvg
 
-    png = cairosvg.svg2png(url=str(path), output_width=side)
+    try:
+        png = cairosvg.svg2png(url=str(path), output_width=side)
+    except ValueError:  # defusedxml's EntitiesForbidden, or width="100%"
+        png = cairosvg.svg2png(bytestring=_tidy_svg(path.read_bytes()), output_width=side)
     image = Image.open(io.BytesIO(png))
-    if image.height > image.width * 1.05:
-        image = Image.open(io.BytesIO(cairosvg.svg2png(url=str(path), output_height=side)))
+    if image.height > image.width:  # tall: one render at width `side`, then scale down
+        image.load()
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
     return image
 
 
+def _tidy_svg(data: bytes) -> bytes:
+    """Expand simple internal entities (Illustrator's `&ns_svg;`), drop the DOCTYPE and
+    percentage width/height on the root element (cairosvg then uses the viewBox)."""
+    text = data.decode("utf-8", "replace")
+    entities = dict(re.findall(r'<!ENTITY\s+(\w+)\s+"([^"]*)"\s*>', text))
+    text = re.sub(r"<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", "", text, count=1, flags=re.S)
+    for name, value in entities.items():
+        text = text.replace(f"&{name};", value)
+    root = re.search(r"<svg\b[^>]*>", text)
+    if root:
+        tag = re.sub(r'\s(width|height)="[\d.]+%"', "", root.group(0))
+        text = text[: root.start()] + tag + text[root.end():]
+    return text.encode("utf-8")
+
+
 def _loader(path: Path) -> Callable[[], Image.Image]:
-    if path.suffix.lower() == ".svg":
-        return lambda: render_svg(path)
-    return lambda: Image.open(path)
+    """A picklable loader (the assembly converts images in worker processes)."""
+    return partial(render_svg, path) if path.suffix.lower() == ".svg" else partial(Image.open, path)
 
 
 def tuxpaint_stamps(downloads: Path, log: Log = print) -> Iterator[Record]:
@@ -83,18 +108,25 @@ def tuxpaint_stamps(downloads: Path, log: Log = print) -> Iterator[Record]:
                      category=str(rel.parent))
 
 
-def _svg_meta(path: Path) -> tuple[str, str, str]:
-    """(title, description, creator) from an SVG's RDF metadata ('' where absent)."""
+def _svg_meta(path: Path) -> tuple[str, str, str, set[str]]:
+    """(title, description, creator, subject keywords) from an SVG's RDF metadata."""
     try:
         work = ET.parse(path).getroot().find(f".//{CC}Work")
     except ET.ParseError:
-        return "", "", ""
+        work = None
     if work is None:
-        return "", "", ""
+        return "", "", "", set()
     creator = work.find(f"{DC}creator")
     who = creator.findtext(f".//{DC}title") if creator is not None else ""
-    return (" ".join((work.findtext(f"{DC}title") or "").split()),
-            " ".join((work.findtext(f"{DC}description") or "").split()), (who or "").strip())
+    subjects = {(li.text or "").strip().lower() for li in work.iter(f"{RDF}li")}
+    return (_text(work.findtext(f"{DC}title")), _text(work.findtext(f"{DC}description")),
+            _text(who), subjects)
+
+
+def _text(value: str | None) -> str:
+    """Metadata text, HTML entities decoded, control characters and extra spaces removed."""
+    value = re.sub(r"[\x00-\x1f\x7f-\x9f]", "", html.unescape(value or ""))
+    return " ".join(value.split())
 
 
 def clean_title(title: str) -> str:
@@ -130,8 +162,9 @@ def openclipart(downloads: Path, log: Log = print, cap: int = OPENCLIPART_CAP
     for path in sorted(root.rglob("*.svg")):
         rel = path.relative_to(root).as_posix()
         if not OC_SKIP_DIRS.search(rel):
-            title, desc, who = _svg_meta(path)
-            metas.append((rel, path, title, clean_title(title), desc, who))
+            title, desc, who, subjects = _svg_meta(path)
+            if not subjects & OC_SKIP_SUBJECTS:
+                metas.append((rel, path, title, clean_title(title), desc, who))
     series = Counter(m[2].lower() for m in metas)
     kept, seen = [], set()
     for rel, path, raw, title, desc, who in sorted(metas, key=lambda m: _h(m[0])):
@@ -140,7 +173,8 @@ def openclipart(downloads: Path, log: Log = print, cap: int = OPENCLIPART_CAP
             continue
         seen.add(key)
         kept.append((rel, path, title, desc, who))
-    log(f"  openclipart: {len(metas)} SVGs outside icon/flag/shape folders, {len(kept)} with a "
+    log(f"  openclipart: {len(metas)} SVGs outside icon/flag/shape folders and subjects, "
+        f"{len(kept)} with a "
         f"usable distinct title, keeping {min(cap, len(kept))}")
     for rel, path, title, desc, who in sorted(kept[:cap]):
         texts = unique_texts(title, desc if _good_description(desc, title) else None)

@@ -105,7 +105,7 @@ def _archive(pkg: Package, downloads: Path, log: Callable[[str], None]) -> Path:
     with tempfile.TemporaryDirectory(prefix=".dl-", dir=folder) as tmp:
         cmd = {
             "deb": ["apt-get", "download", pkg.spec],
-            "npm": ["npm", "pack", pkg.spec, "--silent"],
+            "npm": ["npm", "pack", pkg.spec, "--loglevel=error"],
             "pypi": [sys.executable, "-m", "pip", "download", pkg.spec, "--no-deps",
                      "--only-binary=:all:", "-d", ".", "--quiet", "--disable-pip-version-check"],
         }[pkg.kind]
@@ -149,8 +149,11 @@ def _run(cmd: list[str], pkg: Package, cwd: Path) -> None:
         raise UserError(f"{what}: timed out") from err
     if proc.returncode != 0:
         lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-        useful = [ln for ln in lines if re.match(r"^(E:|npm (ERR|error)|ERROR)", ln)] or lines
+        useful = [ln for ln in lines if re.match(r"^(E:|npm (ERR!?|error) (?!code)|ERROR)", ln)
+                  and "complete log" not in ln] or lines
         why = useful[0] if useful else f"exit status {proc.returncode}"
+        if pkg.kind == "deb" and "Unable to locate package" in why:
+            why += " (not in this machine's apt lists: run apt-get update?)"
         raise UserError(f"{what}: {why[:200]}")
 
 

@@ -13,7 +13,8 @@ import fnmatch
 import io
 import re
 from collections.abc import Callable, Iterator
-from pathlib import PurePosixPath
+from functools import partial
+from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
@@ -37,11 +38,12 @@ PHOTO_FOLDERS = {  # folder glob under ACT → category words
     "explore_world_music/resource/music": "music of the world",
 }
 MIN_SIDE = 160
+TWIN_BITS = 8  # of 256 hash bits: same photo (different crops/sizes differ by 10+)
 BLOCK = re.compile(r"\{[^{}]*\}", re.S)
 FIELD = re.compile(r'"(\w+)"\s*:\s*(?:qsTr\(\s*)?"((?:[^"\\]|\\.)*)"')
 
 
-def gcompris_photos(downloads, log: Callable[[str], None] = print) -> Iterator[Record]:
+def gcompris_photos(downloads: Path, log: Callable[[str], None] = print) -> Iterator[Record]:
     """Photographs from the GCompris activities, with board texts and per-file credits."""
     got = fetch(PACKAGE, downloads, log)
     images: dict[str, bytes] = {}
@@ -56,12 +58,18 @@ def gcompris_photos(downloads, log: Callable[[str], None] = print) -> Iterator[R
             elif path.endswith((".qml", ".js", ".json")) and path.startswith(ACT + "explore_"):
                 boards.update(_board_texts(blob.decode("utf-8", "replace")))
     tables = {folder: file_licences(text) for folder, text in readmes.items()}
-    skipped = 0
-    for path, blob in sorted(images.items()):
+    skipped, twins, seen = 0, 0, []
+    # explore_* first: where the same photo is also in categorization, keep the copy with texts
+    for path, blob in sorted(images.items(), key=lambda kv: (ACT + "explore_" not in kv[0], kv)):
         with Image.open(io.BytesIO(blob)) as im:
             if im.mode != "RGB" or max(im.size) < MIN_SIDE:
                 skipped += 1
                 continue
+            fingerprint = _average_hash(im)
+        if any(bin(fingerprint ^ other).count("1") <= TWIN_BITS for other in seen):
+            twins += 1
+            continue
+        seen.append(fingerprint)
         lic = _licence(path, tables)
         category = _category(path) or ""
         board = boards.get(path, {})
@@ -74,11 +82,26 @@ def gcompris_photos(downloads, log: Callable[[str], None] = print) -> Iterator[R
         rel = path[len(ACT):]
         yield Record(
             f"gcompris:{path}", "gcompris/" + rel.rsplit(".", 1)[0].replace("/resource", ""),
-            (lambda b=blob: Image.open(io.BytesIO(b))), texts, got.source,
+            partial(open_bytes, blob), texts, got.source,
             lic.licence if lic else "GPL-3.0-or-later (GCompris, no per-file README)",
             credit(lic), category=category,
             extra={"activity": rel.split("/", 1)[0]})
-    log(f"  gcompris: {len(images) - skipped} photos kept, {skipped} cut-outs/small left out")
+    log(f"  gcompris: {len(seen)} photos kept, {skipped} cut-outs/small and {twins} "
+        "near-duplicates left out")
+
+
+def _average_hash(image: Image.Image) -> int:
+    """256-bit average hash of a 16x16 grey thumbnail, enough to spot the same photo at
+    two sizes (the activities reuse a few monument photos)."""
+    grey = image.convert("L").resize((16, 16), Image.Resampling.BILINEAR)
+    pixels = list(grey.getdata())
+    mean = sum(pixels) / len(pixels)
+    return sum(1 << i for i, v in enumerate(pixels) if v > mean)
+
+
+def open_bytes(blob: bytes) -> Image.Image:
+    """Module-level (picklable) loader for an image held in memory."""
+    return Image.open(io.BytesIO(blob))
 
 
 def _category(path: str) -> str | None:

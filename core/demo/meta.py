@@ -109,13 +109,17 @@ def norm_licence(text: str) -> str:
 
 def licence_for(path: str, table: list[tuple[list[str], Licence]]) -> Licence | None:
     """Last matching stanza wins (DEP-5 rule); patterns match the path's tail, so source-tree
-    patterns ("nature/Aqua.jpg") match installed paths (".../mate/nature/Aqua.jpg")."""
+    patterns ("nature/Aqua.jpg") match installed paths (".../mate/nature/Aqua.jpg"); a
+    wildcard-free pattern also matches on the file name alone ("16.04/x.jpg" installed as
+    ".../backgrounds/x.jpg")."""
     found = None
+    name = path.rsplit("/", 1)[-1]
     for patterns, lic in table:
         for pattern in patterns:
-            if pattern == "*" or fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(
-                path, "*/" + pattern.lstrip("/")
-            ):
+            tail = fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(
+                path, "*/" + pattern.lstrip("/"))
+            same_name = "*" not in pattern and pattern.rsplit("/", 1)[-1] == name
+            if pattern == "*" or tail or same_name:
                 found = lic
     return found
 

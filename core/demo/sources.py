@@ -12,6 +12,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 from PIL import Image
@@ -22,16 +23,19 @@ from core.demo.meta import Record, credit, file_licences, licence_for, unique_te
 Log = Callable[[str], None]
 DOC = "usr/share/doc/*/copyright"
 
-# scikit-image photos bundled with the wheel (others need a download): name → licence line.
+# scikit-image photos bundled with the wheel (others need a download): name → (licence, credit),
+# from each loader's docstring.
 SKIMAGE = {
-    "astronaut": "Public domain (NASA)",
-    "chelsea": "CC0-1.0 (Stefan van der Walt)",
-    "coffee": "CC0-1.0 (Rachel Michetti, Pikolo Espresso Bar)",
-    "rocket": "Public domain (SpaceX)",
-    "stereo_motorcycle": "Middlebury 2014 stereo benchmark (Scharstein et al.), as bundled",
-    "hubble_deep_field": "Public domain (NASA)",
-    "immunohistochemistry": "No known copyright restrictions (CMMI)",
-    "retina": "CC0-1.0 (Mikael Häggström)",
+    "astronaut": ("Public Domain", "NASA Great Images database"),
+    "chelsea": ("CC0-1.0", "Stefan van der Walt"),
+    "coffee": ("CC0-1.0", "Rachel Michetti, courtesy of Pikolo Espresso Bar"),
+    "rocket": ("Public Domain", "SpaceX"),
+    "stereo_motorcycle": ("Middlebury stereo benchmark (as bundled with scikit-image)",
+                          "Scharstein et al., Middlebury College, 2014"),
+    "hubble_deep_field": ("Public Domain", "NASA, HubbleSite"),
+    "immunohistochemistry": ("Public Domain", "Center for Microscopy And Molecular Imaging "
+                             "(no known copyright restrictions)"),
+    "retina": ("CC0-1.0", "Mikael Häggström, Wikimedia Commons"),
 }
 
 FOOLBOX = Package("pypi", "foolbox", "3.3.4", include=("foolbox/data/imagenet_*.jpg",
@@ -42,7 +46,8 @@ WALLPAPERS = {
                                     "DarkestHour EveningGlow FallenLeaf Grey Kite OneStandsOut "
                                     "Path summer_1am"),
     "mate-backgrounds": ("usr/share/backgrounds/mate/nature/*", ""),
-    "lomiri-wallpapers-16.04": ("usr/share/backgrounds/*", "-Picture_0B -analogpattern -umang"),
+    "lomiri-wallpapers-16.04": ("usr/share/backgrounds/*",
+                                "-Picture_0B -analogpattern -umang -greentock"),
     "palapeli-data": ("usr/share/palapeli/collection/*", ""),
     "tuxpaint-data": ("usr/share/tuxpaint/templates/*", ""),
 }
@@ -55,7 +60,7 @@ IFCT_GALLERY = 30  # food photos lent to the gallery (and left out of the ifct s
 
 
 def _open(path: Path) -> Callable[[], Image.Image]:
-    return lambda: Image.open(path)
+    return partial(Image.open, path)  # picklable: images are converted in worker processes
 
 
 def skimage_photos(downloads: Path, log: Log = print) -> Iterator[Record]:
@@ -64,7 +69,7 @@ def skimage_photos(downloads: Path, log: Log = print) -> Iterator[Record]:
     import skimage.data as data
 
     source = f"scikit-image {skimage.__version__}"
-    for name, licence in SKIMAGE.items():
+    for name, (licence, who) in SKIMAGE.items():
         func = getattr(data, name, None)
         try:
             arrays = func() if func else None
@@ -77,9 +82,8 @@ def skimage_photos(downloads: Path, log: Log = print) -> Iterator[Record]:
             pairs = [(f"{name}_left", arrays[0]), (f"{name}_right", arrays[1])]
         for stem, array in pairs:
             yield Record(f"skimage:{stem}", f"skimage/{stem}",
-                         (lambda a=array: Image.fromarray(a)),
-                         unique_texts(doc, words(stem)), source, licence,
-                         "scikit-image sample data")
+                         partial(Image.fromarray, array),
+                         unique_texts(doc, words(stem)), source, licence, who)
 
 
 def sklearn_photos(downloads: Path, log: Log = print) -> Iterator[Record]:
@@ -171,7 +175,8 @@ def _best_size(paths: list[Path]) -> Path:
 def _plasma_meta(image: Path, lic) -> tuple[list[str], str, str]:
     meta = json.loads((image.parents[2] / "metadata.json").read_text()).get("KPlugin", {})
     authors = ", ".join(a.get("Name", "") for a in meta.get("Authors", []))
-    texts = unique_texts(meta.get("Name"), meta.get("Description"), words(image.parents[2].name))
+    texts = unique_texts(meta.get("Name"), meta.get("Description"))
+    texts = texts or [words(image.parents[2].name)]
     licence = meta.get("License") or (lic.licence if lic else "GPL-2+")
     return texts, licence, authors
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.encoders.base import hub_reachable
 from core.errors import UserError
 from core.images import pad_to_square
 
@@ -103,10 +104,12 @@ def load_sentence_model(name: str = MINILM):
 
     hf_logging.disable_progress_bar()
     source = _minilm_path() if name == MINILM else name
+    local_only = False
     if name != MINILM and not Path(name).exists():
         os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
+        local_only = not hub_reachable()  # else the hub client retries for over a minute
     try:
-        return SentenceTransformer(source, device="cpu")
+        return SentenceTransformer(source, device="cpu", local_files_only=local_only)
     except (OSError, ValueError) as e:
         raise UserError(
             f"cannot load sentence-transformers model '{name}' ({type(e).__name__}); offline, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Literal
 
 import numpy as np
@@ -11,6 +12,16 @@ from core.errors import UserError
 
 Modality = Literal["image", "text"]
 RANDOM_WEIGHTS_WARNING = "random weights — not meaningful"
+HUB_HOST = "huggingface.co"
+
+
+def hub_reachable(host: str = HUB_HOST, timeout: float = 3.0) -> bool:
+    """A fast check, because the hub client retries for ~45 s or more before giving up offline."""
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

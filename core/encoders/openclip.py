@@ -7,27 +7,18 @@ local checkpoint. `@random` (random init) exists for tests only and is flagged e
 from __future__ import annotations
 
 import logging
-import socket
+import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from core.encoders.base import Encoder, batched, l2_normalise
+from core.encoders.base import Encoder, batched, hub_reachable, l2_normalise
 from core.errors import UserError
 
 RANDOM = "random"
-HUB_HOST = "huggingface.co"
-
-
-def hub_reachable(host: str = HUB_HOST, timeout: float = 3.0) -> bool:
-    """A fast check, because the hub client retries for ~45 s before giving up offline."""
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+RANDOM_SEED = 0  # `@random` is the same model in every process, so build and search agree
 
 
 def _offline_message(arch: str, tag: str) -> str:
@@ -65,11 +56,16 @@ class OpenClipEncoder(Encoder):
             raise UserError(_offline_message(arch, weights))
         logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=weights)
-        except (RuntimeError, OSError, ValueError, KeyError) as e:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(RANDOM_SEED)
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    arch, pretrained=weights)
+        except (RuntimeError, OSError, ValueError, KeyError, EOFError,
+                pickle.UnpicklingError) as e:
+            detail = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]  # one line
             if weights is not None and not is_path:
-                raise UserError(f"{_offline_message(arch, weights)} ({e})") from e
-            raise UserError(f"cannot load OpenCLIP {arch} from '{weights}': {e}") from e
+                raise UserError(f"{_offline_message(arch, weights)} ({detail})") from e
+            raise UserError(f"cannot load OpenCLIP {arch} from '{weights}': {detail}") from e
         self.model = model.eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(arch)

@@ -60,6 +60,8 @@ def _build(parsed: Spec) -> Encoder:
     if parsed.family == "efficientnet":
         from core.encoders.efficientnet import EfficientNetEncoder
 
+        if parsed.options:
+            raise UserError(f"EfficientNet takes no options, got: {', '.join(parsed.options)}")
         return EfficientNetEncoder(parsed.argument or "lite0")
     if parsed.family == "conse":
         from core.encoders.conse import DEFAULT_TEMPLATE, DEFAULT_TOP, ConSEEncoder
@@ -74,6 +76,11 @@ def _build(parsed: Spec) -> Encoder:
         if not 1 <= top <= 1000:
             raise UserError("ConSE top must be between 1 and 1000")
         template = parsed.options.get("template", DEFAULT_TEMPLATE)
+        try:  # the encoder appends " {}" when the class name has no place yet
+            (template if "{}" in template else template + " {}").format("x")
+        except (IndexError, KeyError, ValueError) as e:
+            raise UserError(f"ConSE template '{template}' may hold only one {{}} "
+                            "for the class name") from e
         return ConSEEncoder(parsed.argument or "lite0", top=top, template=template)
     if parsed.family == "captions":
         from core.encoders.captions import CaptionEncoder

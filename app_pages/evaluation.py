@@ -1,0 +1,153 @@
+"""Evaluation: the saved retrieval report (`python -m core evaluate --json ...`) as tables and
+charts, plus the two-branch training curves. Nothing is computed on page load."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_support import loaders
+from core.errors import UserError
+from core.evaluate_report import load_report
+
+ENV_REPORT = "IMAGE_SEARCH_REPORT"
+DEFAULT_REPORT = "reports/evaluation.json"
+COMMAND = ("python -m core evaluate --sets data/sets/* --models conse:lite0 "
+           "twobranch:models/twobranch --json reports/evaluation.json "
+           "--markdown reports/evaluation.md")
+DIRECTIONS = {"t2i": "Text → image", "i2t": "Image → text"}
+KS = (1, 5, 10)
+
+
+def report_path() -> Path:
+    value = os.environ.get(ENV_REPORT, "").strip()
+    return Path(value).expanduser() if value else loaders.REPO_ROOT / DEFAULT_REPORT
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _report(path: str, stamp: float) -> dict:
+    return load_report(path)
+
+
+def pct(v: float | None) -> float | None:
+    return None if v is None else round(100 * v, 1)
+
+
+def table(rows: list[dict]) -> pd.DataFrame:
+    """One line per model: both directions, R@10 interval, Annoy recall, why a row is n/a."""
+    out = []
+    for r in rows:
+        line: dict = {"model": r["model"]}
+        for d, name in (("t2i", "t2i"), ("i2t", "i2t")):
+            m = r.get(d) if r["status"] == "ok" else None
+            for k in KS:
+                line[f"{name} R@{k}"] = pct(m[f"R@{k}"]) if m else None
+            ci = (m or {}).get("ci", {}).get("R@10")
+            line[f"{name} R@10 95% CI"] = f"{pct(ci[0])}–{pct(ci[1])}" if ci else ""
+            line[f"{name} medR"] = m["median_rank"] if m else None
+            line[f"{name} mAP@10"] = pct(m["mAP@10"]) if m else None
+        line["Annoy R@10"] = r.get("annoy_recall@10")
+        line["note"] = r.get("reason") or ""
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+def bars(rows: list[dict], direction: str) -> alt.LayerChart | None:
+    """Grouped bars of R@1/5/10 per model, with the R@k interval as a rule."""
+    data = []
+    for r in rows:
+        m = r.get(direction)
+        if r["status"] != "ok" or not m:
+            continue
+        for k in KS:
+            lo, hi = m.get("ci", {}).get(f"R@{k}", [None, None])
+            data.append({"model": r["model"], "metric": f"R@{k}", "value": pct(m[f"R@{k}"]),
+                         "lo": pct(lo), "hi": pct(hi)})
+    if not data:
+        return None
+    df = pd.DataFrame(data)
+    base = alt.Chart(df).encode(
+        x=alt.X("metric:N", title=None, sort=[f"R@{k}" for k in KS]),
+        xOffset=alt.XOffset("model:N"),
+        color=alt.Color("model:N", legend=alt.Legend(orient="bottom", columns=2, title=None)))
+    bar = base.mark_bar().encode(
+        y=alt.Y("value:Q", title="recall (%)", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["model", "metric", "value", "lo", "hi"])
+    rule = base.mark_rule(color="#333333").encode(y="lo:Q", y2="hi:Q")
+    return alt.layer(bar, rule).properties(height=320)
+
+
+def curves(history: list[dict], best: int | None) -> alt.LayerChart:
+    df = pd.DataFrame([{"epoch": h["epoch"], "training loss": h["train_loss"],
+                        "validation R@sum": h["val_rsum"]} for h in history])
+    long = df.melt("epoch", var_name="series", value_name="value")
+    line = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("value:Q", title=None),
+        color=alt.Color("series:N", legend=None), tooltip=["epoch", "series", "value"])
+    charts = []
+    for series in ("training loss", "validation R@sum"):
+        layer = line.transform_filter(alt.datum.series == series)
+        if best:
+            marker = alt.Chart(pd.DataFrame({"epoch": [best]})).mark_rule(
+                strokeDash=[4, 4], color="#888888").encode(x="epoch:Q")
+            layer = alt.layer(layer, marker)
+        charts.append(layer.properties(title=series, height=220, width=320))
+    return alt.hconcat(*charts)
+
+
+st.title("Evaluation")
+st.caption("Retrieval quality of each model variant on the held-out test splits of the "
+           "captioned sets, from the saved report.")
+path = report_path()
+try:
+    report = _report(str(path), path.stat().st_mtime if path.is_file() else 0.0)
+except UserError as e:
+    st.info(f"{e}", icon=":material/analytics:")
+    st.markdown("Create the report from the project folder (it takes a few minutes):")
+    st.code(COMMAND, language="bash")
+    st.stop()
+
+st.warning(report.get("note", ""), icon=":material/info:")
+st.caption(f"Report of {str(report.get('created', '?'))[:19]} · models: "
+           f"{', '.join(f'`{m}`' for m in report.get('models', []))} · R@k = share of queries "
+           "whose first correct item is in the top k; the interval is a bootstrap 95% interval "
+           "over queries. Annoy R@10 = Annoy's recall against exact search with the app's "
+           "default settings.")
+
+sets = report["sets"]
+if not sets:
+    st.info("The report holds no test set.")
+    st.stop()
+tabs = st.tabs([s["name"] for s in sets])
+for tab, s in zip(tabs, sets, strict=True):
+    with tab:
+        folds = f" · mean of {s['folds']} folds" if s.get("folds") else ""
+        st.markdown(f"**{s['split']} split** · {s['n_images']} images · "
+                    f"{s['n_text_queries']} distinct captions as text queries{folds}")
+        if s.get("note"):
+            st.caption(s["note"])
+        st.dataframe(table(s["rows"]), hide_index=True, width="stretch")
+        direction = st.segmented_control("Direction", list(DIRECTIONS), key=f"ev.dir.{s['name']}",
+                                         default="t2i", format_func=DIRECTIONS.get) or "t2i"
+        chart = bars(s["rows"], direction)
+        if chart is not None:
+            st.altair_chart(chart, width="stretch")
+
+training = report.get("training") or {}
+if training:
+    st.subheader("Two-branch training")
+    for spec, info in training.items():
+        history = info.get("history") or []
+        if not history:
+            continue
+        st.markdown(f"`{spec}` · best epoch **{info.get('best_epoch')}** of {len(history)} · "
+                    f"validation R@sum {info.get('best_val_rsum', 0):.1f} · "
+                    f"{info.get('train_seconds', 0):.0f} s of training")
+        st.altair_chart(curves(history, info.get("best_epoch")))
+        with st.expander("Hyper-parameters and training sets"):
+            st.json({"hyperparameters": info.get("hyperparameters"), "sets": info.get("sets")},
+                    expanded=False)

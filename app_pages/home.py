@@ -1,0 +1,83 @@
+"""Home: pick the index (model variant), see its manifest at a glance and a sample of its images."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import random
+
+import pandas as pd
+import streamlit as st
+
+from app_support import grid, loaders, state
+from core.gallery import sample_ids
+from core.info import index_facts
+
+PAGE = "home"
+SAMPLE = 10
+SAMPLE_SEED_KEY = "home.sample_seed"
+ABOUT_DATA_MODULE = "app_support.about_data"  # optional: defines render() -> None
+
+st.title("Image search")
+st.caption("Find images in a collection by describing them in words, or by showing a similar "
+           "image. Everything runs locally on this machine.")
+
+found = loaders.entries()
+if not found:
+    state.no_index_screen()
+    st.stop()
+
+entry, index = state.require_index()
+names = [e.name for e in found]
+st.session_state["home.pick"] = entry.name
+labels = {e.name: e for e in found}
+st.radio("Model variant", names, key="home.pick", horizontal=True,
+         format_func=lambda n: f"{n} ({labels[n].family})",
+         captions=[f"{e.items} images · {e.queries} queries" for e in found],
+         on_change=lambda: state.select_index(st.session_state["home.pick"]),
+         help="The same choice as the sidebar's: every page uses it.")
+state.random_weights_banner(entry)
+
+facts = index_facts(index)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Variant", entry.family, help=entry.spec)
+c2.metric("Images", facts["images"])
+c3.metric("Skipped files", facts["skipped files"])
+c4.metric("Built", str(facts["built"])[:10], help=str(facts["built"]))
+with st.expander("Index details"):
+    st.table(pd.DataFrame({"value": [str(v) for v in facts.values()]}, index=list(facts)))
+    by_reason = index.manifest.get("counts", {}).get("skipped_by_reason", {})
+    if by_reason:
+        st.markdown("**Skipped files by reason**\n" + "\n".join(
+            f"- {reason}: {n}" for reason, n in by_reason.items()))
+
+left, right = st.columns([4, 1], vertical_alignment="bottom")
+left.subheader("A sample of the collection")
+if right.button("Shuffle", icon=":material/shuffle:", width="stretch") \
+        or SAMPLE_SEED_KEY not in st.session_state:
+    st.session_state[SAMPLE_SEED_KEY] = random.randrange(1 << 30)
+ids = sample_ids(index.n, SAMPLE, st.session_state[SAMPLE_SEED_KEY])
+cells = [(i, grid.short_name(index, i)) for i in ids]
+grid.grid(index, cells, key="home.sample", action=grid.open_detail(PAGE, entry.name))
+
+st.divider()
+st.subheader("Where to go next")
+n1, n2, n3 = st.columns(3)
+n1.page_link("app_pages/text_search.py", label="Search by text", icon=":material/search:")
+n2.page_link("app_pages/neighbours.py", label="Find similar images",
+             icon=":material/image_search:")
+n3.page_link("app_pages/compare.py", label="Compare model variants", icon=":material/compare:")
+
+# ---- About the data -------------------------------------------------------------------------
+# The demo helper writes data/ATTRIBUTION.md; a richer section can live in the optional module
+# ABOUT_DATA_MODULE (a `render()` function), called here when it exists.
+attribution = state.attribution_file()
+if attribution is not None:
+    with st.expander("About the data: sources and licences"):
+        st.markdown(loaders.text_file(str(attribution), attribution.stat().st_mtime))
+if importlib.util.find_spec(ABOUT_DATA_MODULE) is not None:
+    importlib.import_module(ABOUT_DATA_MODULE).render()
+# ----------------------------------------------------------------------------------------------
+
+state.sync_url()
+grid.show_detail_if_open(PAGE)

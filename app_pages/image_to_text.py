@@ -1,0 +1,118 @@
+"""Image to text: the captions of a captioned set closest to an image, as image-to-text
+retrieval systems show them. The set's captions are embedded once per (model, set)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_support import loaders, state
+from core.captionbank import (
+    CaptionBank,
+    build_caption_bank,
+    find_sets,
+    image_vector,
+    nearest_captions,
+    own_captions,
+    sets_root,
+)
+from core.gallery import parse_id
+from core.images import ImageProblem, open_image
+
+GALLERY, UPLOAD = "Gallery image", "Upload an image"
+ALL, TEST = "all captions", "test split only"
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+K_MAX = 50
+
+
+@st.cache_resource(max_entries=8, show_spinner="Embedding the set's captions (once)…")
+def caption_bank(spec: str, set_path: str, split: str | None) -> CaptionBank:
+    return build_caption_bank(loaders.get_encoder(spec), set_path, split)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def upload_vector(spec: str, data: bytes) -> np.ndarray:
+    img, _ = open_image(data, max_pixels=loaders.MAX_UPLOAD_PIXELS)
+    return image_vector(loaders.get_encoder(spec), img)
+
+
+st.title("Image to text")
+st.caption("Pick an image of the collection, or upload one, to see the captions of a captioned "
+           "set that describe it best (cosine similarity in the index's model space).")
+
+entry, index = state.require_index()
+if not (entry.can_text and entry.can_image):
+    st.info(f"The **{entry.name}** index ({entry.family}) cannot put images and texts in one "
+            "space. Pick a ConSE, two-branch or OpenCLIP index in the sidebar.",
+            icon=":material/info:")
+    st.stop()
+sets = find_sets(sets_root(loaders.REPO_ROOT))
+if not sets:
+    st.info("No captioned set found under `data/sets/` (folders with a `captions.jsonl`). "
+            "The demo data command creates them: `python -m core demo`.",
+            icon=":material/folder_off:")
+    st.stop()
+state.random_weights_banner(entry)
+
+st.session_state.setdefault("i2t.id", 0)
+if parse_id(st.session_state["i2t.id"], index.n) is None:
+    st.session_state["i2t.id"] = 0
+c_set, c_split, c_k = st.columns([2, 1, 1], vertical_alignment="bottom")
+names = {p.name: p for p in sets}
+set_name = c_set.selectbox("Captioned set", list(names), key="i2t.set")
+split = c_split.radio("Captions", [ALL, TEST], key="i2t.split", horizontal=True)
+k = int(c_k.number_input("Captions shown", 1, K_MAX, value=10, key="i2t.k"))
+source = st.radio("Start from", [GALLERY, UPLOAD], key="i2t.source", horizontal=True,
+                  label_visibility="collapsed")
+
+vec: np.ndarray | None = None
+image_path: str | None = None
+left, right = st.columns([1, 3], gap="medium")
+if source == GALLERY:
+    c_id, c_rand = left.columns([2, 1], vertical_alignment="bottom")
+    if c_rand.button("Random", icon=":material/casino:", key="i2t.random"):
+        st.session_state["i2t.id"] = random.randrange(index.n)
+    image_id = int(c_id.number_input(f"Image id (0–{index.n - 1})", 0, index.n - 1, step=1,
+                                     key="i2t.id"))
+    left.image(loaders.tile(str(index.thumb_path(image_id))), width="stretch")
+    left.caption(f"Image {image_id} · `{index.items.at[image_id, 'rel_path']}`")
+    vec = np.asarray(index.embeddings[image_id], np.float32)  # stored: no model pass needed
+    image_path = str(index.items.at[image_id, "path"])
+else:
+    upload = left.file_uploader(f"Image file (up to {loaders.MAX_UPLOAD_MB} MB)",
+                                type=UPLOAD_TYPES, key="i2t.upload",
+                                max_upload_size=loaders.MAX_UPLOAD_MB)
+    if upload is None:
+        left.info("Upload a photo or drawing.")
+    else:
+        try:
+            left.image(loaders.upload_preview(upload.getvalue()), width="stretch")
+            with state.user_errors(), st.spinner("Embedding your image…"):
+                vec = upload_vector(entry.spec, upload.getvalue())
+        except ImageProblem as e:
+            left.error(f"“{upload.name[:80]}” cannot be used: {e}.",
+                       icon=":material/broken_image:")
+
+with right:
+    bank = None
+    with state.user_errors():
+        bank = caption_bank(entry.spec, str(names[set_name]), "test" if split == TEST else None)
+    if bank is not None and vec is not None:
+        with state.user_errors():
+            hits = nearest_captions(bank, vec, k)
+            own = own_captions(bank, image_path) if image_path else set()
+            ranks = {bank.texts[i] for i in own}
+            st.markdown(f"**{len(hits)} nearest of {len(bank)} distinct captions** in "
+                        f"*{bank.set_name}* · model `{entry.spec}`")
+            st.dataframe(pd.DataFrame([{
+                "#": h.rank, "caption": h.text, "score": round(h.score, 4),
+                "images with it": len(h.files),
+                "this image's own": "✓" if h.text in ranks else ""} for h in hits]),
+                hide_index=True, width="stretch")
+            if image_path and own:
+                found = [h.rank for h in hits if h.text in ranks]
+                st.caption(f"This image belongs to the set: its own caption is ranked "
+                           f"{', '.join(f'#{r}' for r in found) if found else f'below #{k}'}.")

@@ -1,0 +1,118 @@
+"""Image neighbours: the images most similar to a gallery image or to an uploaded one."""
+
+from __future__ import annotations
+
+import random
+
+import streamlit as st
+
+from app_support import grid, loaders, state
+from core.gallery import page_count, page_ids, parse_id, parse_int
+from core.images import ImageProblem
+
+PAGE = "neighbours"
+DEFAULT_K = 15
+K_MAX = 100
+BROWSE = 15
+GALLERY, UPLOAD = "Gallery image", "Upload an image"
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+
+st.title("Image neighbours")
+st.caption("Start from an image of the collection, or upload one, to see the most similar "
+           "images. Click **Neighbours** under a result to continue from it.")
+
+entry, index = state.require_index()
+for key, value in {"nb.source": GALLERY, "nb.id": 0, "nb.k": DEFAULT_K, "nb.page": 1}.items():
+    st.session_state.setdefault(key, value)
+url = state.url_params_once()
+if url.get("id") is not None:
+    st.session_state["nb.id"] = parse_id(url.get("id"), index.n) or 0
+    st.session_state["nb.source"] = GALLERY
+if url.get("k") is not None:
+    st.session_state["nb.k"] = parse_int(url.get("k"), DEFAULT_K, 1, K_MAX)
+seed = st.session_state.pop(state.SEED_KEY, None)
+if seed is not None:
+    found = loaders.hash_to_id(entry).get(seed)
+    if found is None:
+        st.info("That image is not in the selected index.")
+    else:
+        st.session_state["nb.id"], st.session_state["nb.source"] = found, GALLERY
+if parse_id(st.session_state["nb.id"], index.n) is None:
+    st.session_state["nb.id"] = 0
+
+
+def _use(i: int) -> None:
+    st.session_state["nb.id"] = int(i)
+    st.session_state["nb.source"] = GALLERY
+
+
+def _random() -> None:
+    _use(random.randrange(index.n))
+
+
+source = st.radio("Start from", [GALLERY, UPLOAD], key="nb.source", horizontal=True,
+                  persist_state="session", label_visibility="collapsed")
+c_id, c_rand, c_k = st.columns([2, 1, 1], vertical_alignment="bottom")
+k = int(c_k.number_input("Results", 1, K_MAX, key="nb.k", persist_state="session"))
+hits: loaders.Hits | None = None
+query_image: bytes | None = None
+query_label = ""
+
+if source == GALLERY:
+    image_id = int(c_id.number_input(f"Image id (0–{index.n - 1})", 0, index.n - 1, step=1,
+                                     key="nb.id", persist_state="session"))
+    c_rand.button("Random image", icon=":material/casino:", on_click=_random, width="stretch")
+    with st.expander("Pick an image from the collection"):
+        pages = page_count(index.n, BROWSE)
+        st.session_state["nb.page"] = min(max(1, int(st.session_state["nb.page"])), pages)
+        page_no = st.number_input(f"Page (1–{pages})", 1, pages, key="nb.page")
+        cells = [(i, f"{i} · {grid.short_name(index, i)}")
+                 for i in page_ids(index.n, int(page_no), BROWSE)]
+        grid.grid(index, cells, key="nb.browse", action=_use, action_label="Use",
+                  action_icon=":material/check:")
+    query_image = loaders.tile(str(index.thumb_path(image_id)))
+    query_label = f"Image {image_id} · `{index.items.at[image_id, 'rel_path']}`"
+    with state.user_errors():
+        hits = loaders.id_search(entry, image_id, k)
+elif not entry.can_image:
+    st.info(f"The **{entry.name}** index ({entry.family}) embeds images from their captions, so "
+            "it cannot take an uploaded image. Pick an image-capable index in the sidebar "
+            "(EfficientNet, ConSE, OpenCLIP or two-branch), or start from a gallery image.",
+            icon=":material/info:")
+else:
+    upload = c_id.file_uploader(f"Image file (up to {loaders.MAX_UPLOAD_MB} MB)",
+                                type=UPLOAD_TYPES, key="nb.upload",
+                                max_upload_size=loaders.MAX_UPLOAD_MB)
+    if upload is None:
+        st.info("Upload a photo or drawing to find the closest images in the collection.")
+    else:
+        data = upload.getvalue()
+        try:
+            query_image = loaders.upload_preview(data)
+            query_label = "Your upload (used only for this search; nothing is stored)"
+            with state.user_errors(), st.spinner("Embedding your image…"):
+                hits = loaders.upload_search(entry, data, k)
+        except ImageProblem as e:
+            st.error(f"“{upload.name[:80]}” cannot be used: {e}.", icon=":material/broken_image:")
+            query_image = None
+
+if query_image is not None and hits is not None:
+    state.random_weights_banner(entry)
+    left, right = st.columns([1, 4], gap="medium")
+    with left:
+        st.markdown("**Query**")
+        st.image(query_image, width="stretch")
+        st.caption(query_label)
+        if source == GALLERY:
+            st.button("Details", icon=":material/zoom_in:", key="nb.query_detail",
+                      on_click=grid.open_detail(PAGE, entry.name), args=(image_id,))
+    with right:
+        st.markdown(f"**{len(hits)} nearest images** · score = cosine similarity")
+        grid.grid(index, grid.hit_cells(index, hits), key="nb.results", action=_use,
+                  action_label="Neighbours", action_icon=":material/arrow_forward:", columns=5)
+
+if source == GALLERY:
+    state.sync_url(id=st.session_state["nb.id"], k=k)
+else:
+    state.sync_url(k=k)
+grid.show_detail_if_open(PAGE)

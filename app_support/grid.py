@@ -1,0 +1,122 @@
+"""Thumbnail grids and the large-image detail dialog, the same on every page.
+
+Grids only ever show the index's own square-padded thumbnails (never the originals); the detail
+view opens the original, downscaled, falling back to the thumbnail when the file has moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from app_support import loaders, state
+from core.gallery import chunk
+from core.store import Index
+
+COLUMNS = 5
+DETAIL_KEY = "app.detail"
+NAME_CHARS = 22
+
+Cell = tuple[int, str]  # (gallery id, caption)
+
+
+def short_name(index: Index, i: int) -> str:
+    name = str(index.items.at[int(i), "rel_path"]).rsplit("/", 1)[-1]
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+
+
+def hit_cells(index: Index, hits: loaders.Hits, marks: dict[int, str] | None = None) -> list[Cell]:
+    """Captions: rank, cosine, file name, and how many exact copies were folded into this one."""
+    cells = []
+    for rank, (i, score, dups) in enumerate(hits, 1):
+        mark = (marks or {}).get(i, "")
+        copies = f" · ×{len(dups) + 1} copies" if dups else ""
+        cells.append((i, f"{mark}#{rank} · {score:.3f} · {short_name(index, i)}{copies}"))
+    return cells
+
+
+def grid(index: Index, cells: list[Cell], key: str, action: Callable[[int], None],
+         action_label: str = "View", columns: int = COLUMNS,
+         action_icon: str = ":material/zoom_in:") -> None:
+    """Rows of fixed-size tiles, each with a caption and one button that calls `action(id)`."""
+    if not cells:
+        st.info("No images to show.")
+        return
+    for row_no, row in enumerate(chunk(cells, columns)):
+        cols = st.columns(columns, gap="small")
+        for col, (i, caption) in zip(cols, row, strict=False):
+            with col:
+                st.image(loaders.tile(str(index.thumb_path(i))), caption=caption, width="stretch",
+                         alt=caption)
+                st.button(action_label, key=f"{key}.{row_no}.{i}", on_click=action, args=(i,),
+                          icon=action_icon, type="tertiary", help=f"image {i}")
+
+
+def open_detail(page: str, entry_name: str, note: dict[int, str] | None = None,
+                more_like_key: str | None = None) -> Callable[[int], None]:
+    """An `action` for `grid` that opens the detail dialog for an image on this page."""
+    def action(i: int) -> None:
+        st.session_state[DETAIL_KEY] = {"page": page, "index": entry_name, "id": int(i),
+                                        "note": (note or {}).get(i, ""),
+                                        "more_like_key": more_like_key}
+    return action
+
+
+def _close_detail() -> None:
+    st.session_state.pop(DETAIL_KEY, None)
+
+
+def show_detail_if_open(page: str) -> None:
+    """Call at the end of a page: reopens the dialog on reruns until it is dismissed."""
+    detail = st.session_state.get(DETAIL_KEY)
+    if not detail or detail.get("page") != page:
+        return
+    entry = state.entry_by_name(detail["index"])
+    if entry is None:
+        _close_detail()
+        return
+    index = loaders.get_index(entry)
+    if not 0 <= detail["id"] < index.n:
+        _close_detail()
+        return
+    _detail_dialog(entry.name, index, detail)
+
+
+@st.dialog("Image details", width="large", on_dismiss=_close_detail)
+def _detail_dialog(entry_name: str, index: Index, detail: dict) -> None:
+    i = int(detail["id"])
+    item = index.item(i)
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        data, original = loaders.preview(str(item["path"]), str(index.thumb_path(i)))
+        st.image(data, width="stretch")
+        if not original:
+            st.caption("The original file is not available; showing the thumbnail.")
+    with right:
+        st.markdown(f"**`{item['rel_path']}`**")
+        if detail.get("note"):
+            st.caption(detail["note"])
+        st.markdown(f"Image {i} · {item['width']}×{item['height']} px")
+        texts = item["texts"]
+        if texts:
+            st.markdown("**Descriptions**\n" + "\n".join(f"- {t}" for t in texts[:8]))
+        for label, field in (("Licence", "licence"), ("Source", "source"),
+                             ("Credit", "attribution"), ("Category", "category")):
+            if item.get(field):
+                st.markdown(f"**{label}:** {item[field]}")
+        copies = [d for d in index.duplicates.get(str(item["hash"]), []) if d != i]
+        if copies:
+            st.markdown("**Exact copies:** " + ", ".join(
+                f"`{index.items.at[d, 'rel_path']}`" for d in copies[:10]))
+        if st.button("Find similar images", icon=":material/image_search:", type="primary",
+                     key="detail.similar"):
+            st.session_state[state.SEED_KEY] = str(item["hash"])
+            _close_detail()
+            st.switch_page(state.NEIGHBOURS_PAGE)
+        key = detail.get("more_like_key")
+        if key and st.button("Add to the query as “more like this”", icon=":material/add:",
+                             key="detail.more_like"):
+            state.queue_value(key, i)
+            _close_detail()
+            st.rerun()

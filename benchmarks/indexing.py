@@ -1,0 +1,273 @@
+"""Indexing throughput per encoder: the whole `build_index` pipeline (read, hash, decode,
+thumbnail, preprocess, encode, write tables and Annoy) against the model's forward pass alone on
+pre-decoded tensors at the same batch size, and against a one-image-at-a-time loop (open ->
+preprocess -> encode one -> next, as the seed CLIP crawler did). Then batch size and threads.
+
+    .venv/bin/python -m benchmarks.indexing                  # default run, ~5 min on 2 cores
+    .venv/bin/python -m benchmarks.indexing --limit 400 --repeats 5 --openclip-limit 200
+
+Targets: pipeline / forward >= 0.85; pipeline / one-at-a-time >= 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from benchmarks._common import REPO, log, median, record, seconds, table
+from benchmarks.photos import WORK, image_files, photo_folder, subset_folder
+from core.build import build_index
+from core.crawl import crawl
+from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet_tensor
+from core.encoders.base import Encoder, batched
+from core.encoders.registry import load_encoder
+from core.images import THUMB_SIZE, open_image
+
+ENCODERS = ("efficientnet:lite0", "conse:lite0", "captions:minilm", "openclip:ViT-B-32@random")
+BATCH_SIZES = (1, 4, 8, 16, 32)
+DRAFT = max(THUMB_SIZE, 2 * 260)  # what core.build asks JPEG decoding for
+RATIO_TARGET, SPEEDUP_TARGET = 0.85, 2.0
+
+
+@contextmanager
+def batch_size(enc: Encoder, size: int) -> Iterator[None]:
+    """Encoders chunk their input by `batch_size`; set it so a batch really is `size` images."""
+    old = enc.batch_size
+    enc.batch_size = size
+    try:
+        yield
+    finally:
+        enc.batch_size = old
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def forward_only(enc: Encoder, folder: Path, batch: int) -> Callable[[], None]:
+    """The model alone: inputs decoded and preprocessed beforehand, exactly as the build would."""
+    family = enc.spec.split(":", 1)[0]
+    cands = crawl([folder]).candidates
+    if family == "captions":
+        texts = [c.texts for c in cands if c.texts]
+        chunks = list(batched(texts, batch))
+        return lambda: [enc.encode_item_texts(chunk) for chunk in chunks]
+    images = [open_image(c.path, draft=DRAFT)[0] for c in cands]
+    if family == "openclip":
+        tensors = [torch.stack([enc.preprocess(im) for im in chunk])
+                   for chunk in batched(images, batch)]
+
+        def run() -> None:
+            with torch.inference_mode():
+                for x in tensors:
+                    enc.model.encode_image(x)
+        return run
+    size = EFFICIENTNET_SIZES[enc.variant]
+    tensors = [efficientnet_tensor(chunk, size) for chunk in batched(images, batch)]
+    logits = family == "conse"
+
+    def run_effnet() -> None:
+        with torch.inference_mode():
+            for x in tensors:
+                pooled = enc.model.extract_features(x).mean(dim=(2, 3))
+                if logits:
+                    enc.model._fc(pooled)
+    return run_effnet
+
+
+def pipeline(folder: Path, spec: str, batch: int, workers: int,
+             build: Callable = build_index) -> Callable[[], None]:
+    """One fresh `build_index` (a new output folder each time, so nothing is reused)."""
+    runs = iter(range(10**6))
+
+    def run() -> None:
+        out = WORK / "indexes" / f"{spec.replace(':', '_').replace('/', '_')}-{next(runs)}"
+        shutil.rmtree(out, ignore_errors=True)
+        build([folder], spec, out, batch_size=batch, workers=workers, force=True)
+        shutil.rmtree(out, ignore_errors=True)
+    return run
+
+
+def build_at(rev: str) -> Callable:
+    """`build_index` as it was at git revision `rev` (for before/after comparisons)."""
+    source = subprocess.run(["git", "show", f"{rev}:core/build.py"], cwd=REPO, check=True,
+                            capture_output=True, text=True).stdout
+    module = types.ModuleType(f"build_at_{rev}")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"{rev}:core/build.py", "exec"), module.__dict__)
+    return module.build_index
+
+
+def before_after(folder: Path, specs: list[str], rev: str, repeats: int,
+                 workers: int) -> list[list[object]]:
+    """Pipeline img/s with build.py at `rev` and now, runs interleaved so load hits both alike."""
+    old = build_at(rev)
+    n = len(image_files(folder))
+    rows = []
+    for spec in specs:
+        bs = load_encoder(spec).batch_size
+        log(f"before/after {spec}")
+        runs = {"before": pipeline(folder, spec, bs, workers, old),
+                "after": pipeline(folder, spec, bs, workers)}
+        times: dict[str, list[float]] = {"before": [], "after": []}
+        for _ in range(repeats):
+            for name, fn in runs.items():
+                times[name] += seconds(fn, 1)
+        b, a = rate(n, times["before"]), rate(n, times["after"])
+        rows.append([spec, n, b, a, a / b])
+    return rows
+
+
+def one_at_a_time(enc: Encoder, folder: Path) -> Callable[[], None]:
+    """Open (full decode) -> preprocess -> encode one item -> next; nothing overlaps."""
+    cands = crawl([folder]).candidates
+    texts = enc.item_input == "texts"
+
+    def run() -> None:
+        for c in cands:
+            img, _ = open_image(c.path)
+            if texts:
+                if c.texts:
+                    enc.encode_item_texts([c.texts])
+            else:
+                enc.encode_images([img])
+    return run
+
+
+def rate(n: int, times: list[float]) -> float:
+    return n / median(times) if times else float("nan")
+
+
+def per_encoder(folder: Path, specs: list[str], limits: dict[str, int], repeats: int,
+                workers: int) -> list[list[object]]:
+    rows = []
+    for spec in specs:
+        t0 = time.perf_counter()
+        enc = load_encoder(spec)
+        load_s = time.perf_counter() - t0
+        sub = subset_folder(folder, limits.get(spec.split(":")[0], 10**9))
+        n = len(image_files(sub))
+        n_enc = sum(1 for c in crawl([sub]).candidates if c.texts) if enc.item_input == "texts" \
+            else n
+        bs = enc.batch_size
+        log(f"{spec}: {n} images, batch {bs}")
+        fwd = seconds(forward_only(enc, sub, bs), repeats, warmup=1)
+        pipe = seconds(pipeline(sub, spec, bs, workers), repeats)
+        single = seconds(one_at_a_time(enc, sub), max(1, repeats // 2))
+        p, f, s = rate(n, pipe), rate(n_enc, fwd), rate(n, single)
+        rows.append([spec, n, bs, load_s, p, f, p / f, s, p / s,
+                     "yes" if p / f >= RATIO_TARGET and p / s >= SPEEDUP_TARGET else "no"])
+    return rows
+
+
+def batch_sweep(folder: Path, spec: str, sizes: list[int], repeats: int,
+                workers: int) -> list[list[object]]:
+    enc = load_encoder(spec)
+    n = len(image_files(folder))
+    rows = []
+    for bs in sizes:
+        log(f"batch {bs}")
+        with batch_size(enc, bs):
+            fwd = seconds(forward_only(enc, folder, bs), repeats, warmup=1)
+            pipe = seconds(pipeline(folder, spec, bs, workers), repeats)
+        rows.append([bs, rate(n, pipe), rate(n, fwd), rate(n, pipe) / rate(n, fwd)])
+    return rows
+
+
+def thread_sweep(folder: Path, spec: str, repeats: int) -> list[list[object]]:
+    enc = load_encoder(spec)
+    n, bs = len(image_files(folder)), enc.batch_size
+    rows = []
+    for threads in (1, 2):
+        with torch_threads(threads):
+            fwd = rate(n, seconds(forward_only(enc, folder, bs), repeats, warmup=1))
+            for workers in (1, 2):
+                log(f"torch threads {threads}, decode workers {workers}")
+                pipe = rate(n, seconds(pipeline(folder, spec, bs, workers), repeats))
+                rows.append([threads, workers, pipe, fwd, pipe / fwd])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--images", default="gallery",
+                    help="'gallery' (data/gallery, else 'camera'), 'camera' (1920x1080-class "
+                         "JPEGs made from the bundled photos) or a folder")
+    ap.add_argument("--count", type=int, default=200, help="how many 'camera' photos to make")
+    ap.add_argument("--limit", type=int, default=200, help="images per encoder run")
+    ap.add_argument("--openclip-limit", type=int, default=48,
+                    help="images for OpenCLIP ViT-B-32 (~15 img/s here)")
+    ap.add_argument("--encoders", default=",".join(ENCODERS))
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--sweep-encoder", default="conse:lite0")
+    ap.add_argument("--sweep-limit", type=int, default=96, help="images for the sweeps")
+    ap.add_argument("--sweep-repeats", type=int, default=2)
+    ap.add_argument("--batch-sizes", default=",".join(map(str, BATCH_SIZES)))
+    ap.add_argument("--workers", type=int, default=2, help="decode threads (build default 2)")
+    ap.add_argument("--skip-sweeps", action="store_true")
+    ap.add_argument("--before", metavar="REV",
+                    help="also time core/build.py as at git revision REV against now")
+    ap.add_argument("--before-encoders", default="efficientnet:lite0,conse:lite0")
+    ap.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
+    args = ap.parse_args(argv)
+
+    root, described = photo_folder(args.images, args.count)
+    folder = subset_folder(root, args.limit)
+    specs = [s for s in args.encoders.split(",") if s]
+    started = time.perf_counter()
+    rows = per_encoder(folder, specs, {"openclip": args.openclip_limit}, args.repeats,
+                       args.workers)
+    blocks = [
+        f"Images: {described}; first {args.limit} used. Pipeline = `core.build.build_index` into "
+        f"a fresh folder (crawl, sha1, decode in {args.workers} threads with JPEG draft, 256 px "
+        "thumbnails, preprocess, encode, parquet + npy + Annoy), model already loaded, files in "
+        "the page cache. Forward = the model alone on tensors preprocessed beforehand, same batch "
+        "(captions: MiniLM on the items' texts). One-at-a-time = open with full decode, "
+        "preprocess, encode one, next. Images/s are medians over repeats.",
+        table(["encoder", "images", "batch", "model load s", "pipeline img/s", "forward img/s",
+               "pipeline/forward (≥0.85)", "one-at-a-time img/s", "pipeline/one-at-a-time (≥2)",
+               "targets met"], rows, digits=2),
+    ]
+    if not args.skip_sweeps:
+        sweep_folder = subset_folder(root, args.sweep_limit)
+        sizes = [int(b) for b in args.batch_sizes.split(",") if b]
+        brows = batch_sweep(sweep_folder, args.sweep_encoder, sizes, args.sweep_repeats,
+                            args.workers)
+        trows = thread_sweep(sweep_folder, args.sweep_encoder, args.sweep_repeats)
+        blocks += [
+            f"Batch size, `{args.sweep_encoder}`, {args.sweep_limit} images, "
+            f"torch threads {torch.get_num_threads()}, {args.workers} decode workers:",
+            table(["batch", "pipeline img/s", "forward img/s", "pipeline/forward"], brows, 2),
+            f"Threads, `{args.sweep_encoder}`, {args.sweep_limit} images, encoder's default "
+            "batch (`torch.set_num_threads`; decode workers = `build_index(workers=)`):",
+            table(["torch threads", "decode workers", "pipeline img/s", "forward img/s",
+                   "pipeline/forward"], trows, 2),
+        ]
+    if args.before:
+        arows = before_after(folder, args.before_encoders.split(","), args.before,
+                             args.repeats, args.workers)
+        blocks += [f"Before/after: `build_index` from `git show {args.before}:core/build.py` "
+                   "against the working tree, runs interleaved, same images:",
+                   table(["encoder", "images", "before img/s", "after img/s", "after/before"],
+                         arows, 2)]
+    blocks.append(f"Run time {time.perf_counter() - started:.0f} s.")
+    record("Indexing throughput", blocks, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Vectors shaped like a real ConSE index, at any size, and index folders holding them.
+
+A ConSE image vector is the probability-weighted mean of the MiniLM embeddings of the image's top
+10 ImageNet classes. Here the "classifier" is simulated: each item gets a subject class (a Zipf
+choice among a few hundred classes, so the cloud is clustered like a real gallery), its logits
+are that class's semantic similarity to all 1000 classes times a random confidence, plus noise,
+and the real `core.encoders.conse.conse_vectors` turns them into the vector. Text queries are
+real MiniLM embeddings of short phrases, exactly what ConSE's text side computes, so they lie
+away from the image cloud the way real text queries do (single sentences, not averages).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.encoders.conse import DEFAULT_TEMPLATE, DEFAULT_TOP, class_embeddings, conse_vectors
+from core.store import FILES, SCHEMA_VERSION, write_annoy, write_tables
+
+SUBJECTS = 400  # classes that occur in the simulated gallery
+ZIPF = 0.9  # how unevenly they occur
+CONFIDENCE = (3.0, 16.0)  # logit scale range: unsure .. sure classifier
+NOISE = 1.0  # per-class logit noise
+QUERY_TEMPLATES = ("{}", "a {}", "a {} in the snow", "close-up of a {}", "two {}s",
+                   "a {} at night", "my {}", "an old {}", "a small {} on a table",
+                   "a {} next to a car")
+
+
+def _classes() -> tuple[np.ndarray, list[str]]:
+    from core.encoders.backbones import imagenet_classes
+
+    return class_embeddings(DEFAULT_TEMPLATE), imagenet_classes()
+
+
+def _subjects(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    subjects = rng.choice(1000, SUBJECTS, replace=False)
+    weights = 1.0 / np.arange(1, SUBJECTS + 1) ** ZIPF
+    return subjects, weights / weights.sum()
+
+
+def image_vectors(n: int, seed: int = 0, chunk: int = 20_000) -> np.ndarray:
+    """(n, 384) float32 unit vectors, clustered like a ConSE gallery (see module doc)."""
+    class_vecs, _ = _classes()
+    sim = class_vecs @ class_vecs.T
+    rng = np.random.default_rng(seed)
+    subjects, weights = _subjects(np.random.default_rng(12345))  # same gallery for every seed
+    out = np.empty((n, class_vecs.shape[1]), np.float32)
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        subject = subjects[rng.choice(SUBJECTS, m, p=weights)]
+        confidence = rng.uniform(*CONFIDENCE, (m, 1)).astype(np.float32)
+        logits = confidence * sim[subject] + rng.normal(0, NOISE, (m, 1000)).astype(np.float32)
+        out[start:start + m] = conse_vectors(logits, class_vecs, DEFAULT_TOP)
+    return out
+
+
+def text_queries(n: int, seed: int = 1) -> list[str]:
+    """Short phrases about classes (mostly ones the gallery holds), varied wording."""
+    _, names = _classes()
+    rng = np.random.default_rng(seed)
+    subjects, weights = _subjects(np.random.default_rng(12345))
+    out = []
+    for _ in range(n):
+        c = subjects[rng.choice(SUBJECTS, p=weights)] if rng.random() < 0.8 else rng.integers(1000)
+        name = names[int(c)].split(",")[0].strip()
+        out.append(QUERY_TEMPLATES[rng.integers(len(QUERY_TEMPLATES))].format(name))
+    return out
+
+
+def items_table(n: int, seed: int = 0) -> pd.DataFrame:
+    """An items table with the real columns and realistic values (what a fetch returns)."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(n)
+    rel = [f"photos/{i // 1000:04d}/IMG_{i:07d}.jpg" for i in ids]
+    return pd.DataFrame({
+        "path": [f"/home/user/{r}" for r in rel], "rel_path": rel, "root": "/home/user",
+        "hash": [f"{i:040x}" for i in ids], "size": rng.integers(2**18, 2**22, n),
+        "mtime": 1.7e9 + ids.astype(float), "width": 1920, "height": 1080,
+        "texts": [[] for _ in ids], "source": "", "licence": "", "attribution": "", "split": "",
+        "category": "", "extra": "{}",
+    })
+
+
+def write_index(folder: Path, vectors: np.ndarray, trees: int | None) -> float:
+    """A complete index folder (no thumbnails) as core.store writes it; returns Annoy build
+    seconds (0 when trees is None: exact search only)."""
+    import time
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FILES["thumbs"]).mkdir(exist_ok=True)
+    if not (folder / FILES["embeddings"]).is_file():
+        write_tables(folder, items_table(len(vectors)), vectors, [], {})
+    seconds = 0.0
+    ann = folder / FILES["annoy"]
+    ann.unlink(missing_ok=True)
+    if trees:
+        start = time.perf_counter()
+        write_annoy(folder, vectors, trees)
+        seconds = time.perf_counter() - start
+    manifest = {"schema_version": SCHEMA_VERSION, "dim": int(vectors.shape[1]),
+                "metric": "cosine", "settings": {"trees": trees},
+                "encoder": {"spec": "conse:lite0,top=10,template=a photo of a {}",
+                            "random_weights": False}}
+    (folder / FILES["manifest"]).write_text(json.dumps(manifest), encoding="utf-8")
+    return seconds

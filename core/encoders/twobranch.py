@@ -1,0 +1,64 @@
+"""The trained two-branch head (core.train) as an encoder: `twobranch:models/NAME`.
+
+Images go through the frozen EfficientNet-Lite backbone and the image branch, texts through
+MiniLM and the text branch; both land in the same 512-d space, so text and image queries work.
+The `project_*` methods take cached frozen features, so evaluation needs no second forward pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from core.encoders.backbones import efficientnet_forward, encode_sentences, load_efficientnet
+from core.encoders.base import Encoder, batched
+from core.errors import UserError
+
+
+class TwoBranchEncoder(Encoder):
+    query_modalities = frozenset({"image", "text"})
+    batch_size = 8
+
+    def __init__(self, path: str) -> None:
+        from core.train import load_model
+
+        if not path:
+            raise UserError("twobranch needs a model folder: twobranch:models/NAME")
+        self.path = path
+        self.net, self.config = load_model(path)
+        self.image_spec = str(self.config.get("image_features", "efficientnet:lite0"))
+        self.text_model = str(self.config.get("text_features", "minilm"))
+        family, _, variant = self.image_spec.partition(":")
+        if family != "efficientnet":
+            raise UserError(f"{path}: unsupported image features '{self.image_spec}'")
+        self.variant = variant
+        self.backbone = load_efficientnet(variant)
+        self.dim = int(self.config["hyperparameters"]["dim"])
+        self.spec = f"twobranch:{path}"
+
+    def project_images(self, pooled: np.ndarray) -> np.ndarray:
+        """Unit vectors from frozen pooled EfficientNet features (n, 1280)."""
+        return self.net.embed("image", pooled)
+
+    def project_texts(self, sentence_vecs: np.ndarray) -> np.ndarray:
+        """Unit vectors from frozen sentence embeddings (n, 384)."""
+        return self.net.embed("text", sentence_vecs)
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        pooled = [efficientnet_forward(self.backbone, chunk, self.variant)[0]
+                  for chunk in batched(images, self.batch_size)]
+        if not pooled:
+            return np.zeros((0, self.dim), np.float32)
+        return self.project_images(np.concatenate(pooled))
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return self.project_texts(encode_sentences(self.text_model, texts))
+
+    def describe(self) -> dict:
+        out = super().describe()
+        out.update({"image_features": self.image_spec, "text_features": self.text_model,
+                    "best_epoch": self.config.get("best_epoch"),
+                    "trained_at": self.config.get("trained_at")})
+        return out

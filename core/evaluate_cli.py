@@ -1,0 +1,190 @@
+"""`python -m core evaluate` (retrieval metrics of model variants on test splits) and
+`python -m core vg-index` (a searchable index from Visual Genome region descriptions).
+
+    python -m core evaluate --sets data/sets/* --models conse:lite0 twobranch:models/twobranch \\
+        --markdown reports/evaluation.md --json reports/evaluation.json
+    python -m core evaluate --karpathy dataset_flickr30k.json --images flickr30k-images
+    python -m core evaluate --karpathy dataset_coco.json --images coco --coco-1k
+    python -m core vg-index --regions region_descriptions.json --images VG --out indexes/vg
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from core.errors import UserError
+
+DEFAULT_TWOBRANCH = Path("models/twobranch")
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def default_models() -> list[str]:
+    specs = ["conse:lite0"]
+    if (DEFAULT_TWOBRANCH / "config.json").is_file():
+        specs.append(f"twobranch:{DEFAULT_TWOBRANCH.as_posix()}")
+    return specs
+
+
+def set_eval_sets(set_dirs: list[str], split: str = "test", limit: int | None = None,
+                  cache_dir: str | None = "data/features", log=_log) -> list:
+    """EvalSets from captioned set folders (their `split` rows, the first `limit` of them)."""
+    from core.evaluate import EvalSet
+    from core.features import load_set, set_features
+
+    out = []
+    for d in set_dirs:
+        cset = load_set(d)
+        part = cset.split(split)
+        if not len(part):
+            raise UserError(f"{d}: no '{split}' rows in captions.jsonl")
+        if limit:
+            part = part.subset(range(min(limit, len(part))))
+        log(f"{cset.name}: {len(part)} {split} images; frozen features")
+        out.append(EvalSet(cset.name, str(d), set_features(part, cache_dir=cache_dir)))
+    return out
+
+
+def karpathy_eval_sets(json_path: str, images: str, coco_1k: bool = False,
+                       limit: int | None = None, cache_dir: str | None = "data/features",
+                       log=_log, fold_size: int = 1000, n_folds: int = 5
+                       ) -> list[tuple[str, list]]:
+    """(name, folds) of the standard Karpathy test split; COCO 1K gives five folds."""
+    from core.datasets import coco_1k_folds, load_karpathy
+    from core.evaluate import EvalSet
+    from core.features import CaptionedSet, set_features
+
+    loaded = load_karpathy(json_path, images, split="test", limit=limit)
+    log(f"{json_path}: test split {loaded.report()}")
+    root = Path(images)
+    dataset = loaded.records[0].key.split(":", 1)[0]
+    folds = (coco_1k_folds(loaded.records, fold_size, n_folds) if coco_1k
+             else [loaded.records])
+    name = f"{dataset}-test-1k-folds" if coco_1k else f"{dataset}-test-{len(loaded.records)}"
+    out = []
+    for i, records in enumerate(folds):
+        cset = CaptionedSet(f"{name}-{i}" if coco_1k else name, root,
+                            [r.path.relative_to(root).as_posix() for r in records],
+                            [r.texts for r in records], ["test"] * len(records),
+                            [f"{r.path}: image not found" for r in loaded.missing])
+        out.append(EvalSet(name, str(json_path), set_features(cset, cache_dir=cache_dir)))
+    return [(name, out)]
+
+
+def training_info(specs: list[str]) -> dict:
+    """History and curves of each two-branch model evaluated (for the app's page)."""
+    info = {}
+    for spec in specs:
+        if not spec.startswith("twobranch:"):
+            continue
+        path = Path(spec.split(":", 1)[1])
+        try:
+            cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        info[spec] = {"path": str(path), "curves": str(path / "curves.png"),
+                      **{k: cfg.get(k) for k in ("best_epoch", "best_val_rsum", "history",
+                                                 "hyperparameters", "train_seconds", "sets",
+                                                 "trained_at")}}
+    return info
+
+
+def run_evaluation(set_dirs: list[str], specs: list[str], karpathy: str | None = None,
+                   images: str | None = None, coco_1k: bool = False, limit: int | None = None,
+                   fuse: bool = True, resamples: int = 1000,
+                   cache_dir: str | None = "data/features", log=_log, **fold_options) -> dict:
+    from core.build import DEFAULT_TREES
+    from core.evaluate import NOTE, average_folds, evaluate_set
+    from core.search import DEFAULT_SEARCH_K_PER_RESULT
+
+    if not set_dirs and not karpathy:
+        raise UserError("nothing to evaluate: pass --sets DIR... and/or "
+                        "--karpathy JSON --images DIR")
+    if karpathy and not images:
+        raise UserError("--karpathy needs --images DIR (the folder holding the images)")
+    sets = []
+    for es in set_eval_sets(set_dirs, limit=limit, cache_dir=cache_dir, log=log):
+        sets.append(evaluate_set(es, specs, fuse, resamples, log))
+    if karpathy:
+        for name, folds in karpathy_eval_sets(karpathy, images, coco_1k, limit, cache_dir, log,
+                                              **fold_options):
+            reports = [evaluate_set(es, specs, fuse, resamples, log) for es in folds]
+            merged = reports[0] if len(reports) == 1 else average_folds(reports, name)
+            merged["note"] = "standard Karpathy test split (frozen features, no fine-tuning)"
+            sets.append(merged)
+    return {"created": datetime.now(UTC).isoformat(timespec="seconds"), "note": NOTE,
+            "models": specs, "bootstrap_resamples": resamples,
+            "annoy": {"trees": DEFAULT_TREES, "search_k_per_result": DEFAULT_SEARCH_K_PER_RESULT,
+                      "k": 10, "direction": "text→image"},
+            "sets": sets, "training": training_info(specs)}
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.evaluate_report import to_text, write_outputs
+
+    specs = args.models or default_models()
+    report = run_evaluation(args.sets, specs, args.karpathy, args.images, args.coco_1k,
+                            args.limit, not args.no_fused, args.bootstrap,
+                            None if args.no_cache else args.cache)
+    print(to_text(report))
+    for path in write_outputs(report, args.json, args.csv, args.markdown):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_vg_index(args: argparse.Namespace) -> int:
+    from core.__main__ import _progress_bar
+    from core.vg import build_vg_index
+
+    bar = _progress_bar()
+    try:
+        summary = build_vg_index(args.regions, args.images, args.out, args.model, args.links,
+                                 args.limit, args.max_phrases, progress=bar)
+    finally:
+        bar.close()
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def register(sub) -> None:
+    e = sub.add_parser("evaluate", help="retrieval metrics of models on captioned test splits",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("--sets", nargs="*", default=[], metavar="DIR",
+                   help="captioned set folders; their 'test' rows are evaluated")
+    e.add_argument("--models", nargs="*", metavar="SPEC",
+                   help="text-capable specs, e.g. conse:lite0 twobranch:models/twobranch "
+                        "openclip:ViT-B-32@/path/ckpt.bin (default: conse:lite0 and "
+                        "twobranch:models/twobranch when it exists)")
+    e.add_argument("--karpathy", metavar="dataset_X.json", help="Karpathy split JSON")
+    e.add_argument("--images", metavar="DIR", help="image folder for --karpathy")
+    e.add_argument("--coco-1k", action="store_true",
+                   help="COCO 1K protocol: the 5K test split as 5 folds, metrics averaged")
+    e.add_argument("--limit", type=int, default=None, help="first N test images per set")
+    e.add_argument("--no-fused", action="store_true", help="skip the two-branch + ConSE row")
+    e.add_argument("--bootstrap", type=int, default=1000, help="resamples for the intervals")
+    e.add_argument("--json", metavar="PATH", help="e.g. reports/evaluation.json (the app reads it)")
+    e.add_argument("--csv", metavar="PATH")
+    e.add_argument("--markdown", metavar="PATH", help="README-ready tables")
+    e.add_argument("--cache", default="data/features", help="frozen-feature cache folder")
+    e.add_argument("--no-cache", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+
+    v = sub.add_parser("vg-index", help="index Visual Genome images by their region descriptions")
+    v.add_argument("--regions", required=True, metavar="region_descriptions.json")
+    v.add_argument("--images", required=True, metavar="DIR",
+                   help="folder with <id>.jpg (or VG_100K/ and VG_100K_2/)")
+    v.add_argument("--out", required=True, metavar="indexes/NAME")
+    v.add_argument("--model", default="captions:minilm",
+                   help="captions:minilm embeds each image from its phrases (default); any "
+                        "other spec embeds the pixels and keeps the phrases as descriptions")
+    v.add_argument("--links", default=None, metavar="DIR",
+                   help="where the linked images + captions.jsonl go (default data/vg/NAME)")
+    v.add_argument("--limit", type=int, default=None, help="first N images of the file")
+    v.add_argument("--max-phrases", type=int, default=None)
+    v.set_defaults(func=cmd_vg_index)

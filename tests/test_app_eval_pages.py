@@ -1,0 +1,65 @@
+"""AppTest smoke tests of the Evaluation and Image-to-text pages on real small data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from captioned_sets import tiny_report, tiny_set_dir
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
+
+@pytest.fixture
+def app_env(monkeypatch, index_root, tmp_path):
+    report = tmp_path / "evaluation.json"
+    report.write_text(json.dumps(tiny_report()))
+    monkeypatch.setenv("IMAGE_SEARCH_INDEXES", str(index_root))
+    monkeypatch.setenv("IMAGE_SEARCH_SETS", str(tiny_set_dir().parent))
+    monkeypatch.setenv("IMAGE_SEARCH_REPORT", str(report))
+    return report
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_evaluation_page(app_env) -> None:
+    at = open_page("app_pages/evaluation.py")
+    assert at.title[0].value == "Evaluation"
+    assert "not comparable" in at.warning[0].value
+    assert [t.label for t in at.tabs] == ["tiny"]
+    table = at.dataframe[0].value
+    assert list(table["model"])[:2] == ["random", "captions (minilm)"]
+    assert table.loc[table["model"] == "captions (minilm)", "t2i R@1"].isna().all()
+    assert "Two-branch training" in [s.value for s in at.subheader]
+    at.segmented_control[0].set_value("i2t").run()
+    assert not at.exception
+
+
+def test_evaluation_page_without_report(app_env) -> None:
+    app_env.unlink()
+    at = open_page("app_pages/evaluation.py")
+    assert "no evaluation report" in at.info[0].value
+    assert "python -m core evaluate" in at.code[0].value
+
+
+def test_image_to_text_page(app_env) -> None:
+    at = open_page("app_pages/image_to_text.py")
+    assert at.title[0].value == "Image to text"
+    assert at.selectbox(key="i2t.set").value == "tiny"
+    at.number_input(key="i2t.id").set_value(1).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 10 and list(table["#"]) == list(range(1, 11))
+    assert table["score"].is_monotonic_decreasing
+    at.radio(key="i2t.split").set_value("test split only").run()
+    assert not at.exception and len(at.dataframe[0].value) == 10
+    at.radio(key="i2t.source").set_value("Upload an image").run()
+    assert not at.exception and not at.dataframe

@@ -1,0 +1,54 @@
+"""The trained head as an encoder: spec, both modalities, build and search through core."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from captioned_sets import feature_cache, tiny_set_dir, trained_model_dir
+from conftest import unit_rows
+
+from core.build import build_index
+from core.encoders.registry import load_encoder
+from core.errors import UserError
+from core.features import load_set, set_features
+from core.images import open_image
+from core.search import Query, search
+from core.store import load_index
+
+
+def test_encoder_from_spec() -> None:
+    path = str(trained_model_dir())
+    enc = load_encoder(f"twobranch:{path}")
+    assert enc.spec == f"twobranch:{path}"
+    assert enc.dim == 256 and enc.can_text and enc.can_image
+    assert enc.describe()["image_features"] == "efficientnet:lite0"
+    texts = enc.encode_texts(["a ginger cat", "a red motorcycle"])
+    assert texts.shape == (2, 256) and unit_rows(texts)
+    assert enc.encode_texts([]).shape == (0, 256)
+
+
+def test_cached_features_give_the_same_vectors() -> None:
+    enc = load_encoder(f"twobranch:{trained_model_dir()}")
+    feats = set_features(load_set(tiny_set_dir()), cache_dir=feature_cache()).subset([0, 5])
+    direct = enc.encode_images([open_image(p)[0] for p in feats.cset.paths])
+    assert unit_rows(direct)
+    assert np.allclose(direct, enc.project_images(feats.pooled), atol=1e-4)
+
+
+def test_build_and_search_with_the_head(tmp_path) -> None:
+    spec = f"twobranch:{trained_model_dir()}"
+    build_index([tiny_set_dir()], spec, tmp_path / "idx")
+    index = load_index(tmp_path / "idx")
+    assert index.spec == spec and index.dim == 256
+    enc = load_encoder(spec)
+    hits = search(enc, index, Query.text("a ginger cat"), k=3)
+    assert all(index.items.at[h.id, "rel_path"].startswith("chelsea") for h in hits)
+    like = search(enc, index, Query.image_id(hits[0].id), k=1)
+    assert like[0].id != hits[0].id
+
+
+def test_missing_model_is_a_user_error(tmp_path) -> None:
+    with pytest.raises(UserError, match="no trained two-branch model"):
+        load_encoder(f"twobranch:{tmp_path / 'nothing'}")
+    with pytest.raises(UserError, match="model folder"):
+        load_encoder("twobranch:")
