@@ -24,6 +24,8 @@ PAGES = [
     st.Page("app_pages/compare.py", title="Compare variants", icon=":material/compare:"),
     st.Page("app_pages/image_to_text.py", title="Image to text", icon=":material/subtitles:"),
     st.Page("app_pages/evaluation.py", title="Evaluation", icon=":material/analytics:"),
+    st.Page("app_pages/explorer.py", title="Cluster explorer", icon=":material/scatter_plot:"),
+    st.Page("app_pages/recommender.py", title="Recommender", icon=":material/thumbs_up_down:"),
 ]
 
 page = st.navigation(PAGES, position="sidebar")

@@ -153,6 +153,19 @@ def rate(n: int, times: list[float]) -> float:
     return n / median(times) if times else float("nan")
 
 
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict]:
+    """Wall and CPU seconds of each function, taking turns (A B C A B C ...) so that load from
+    other processes falls on all of them alike; the first round of the first one warms up."""
+    next(iter(fns.values()))()
+    out = {name: {"wall": [], "cpu": []} for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            cpu = time.process_time()
+            out[name]["wall"] += seconds(fn, 1)
+            out[name]["cpu"].append(time.process_time() - cpu)
+    return out
+
+
 def per_encoder(folder: Path, specs: list[str], limits: dict[str, int], repeats: int,
                 workers: int) -> list[list[object]]:
     rows = []
@@ -166,11 +179,14 @@ def per_encoder(folder: Path, specs: list[str], limits: dict[str, int], repeats:
             else n
         bs = enc.batch_size
         log(f"{spec}: {n} images, batch {bs}")
-        fwd = seconds(forward_only(enc, sub, bs), repeats, warmup=1)
-        pipe = seconds(pipeline(sub, spec, bs, workers), repeats)
-        single = seconds(one_at_a_time(enc, sub), max(1, repeats // 2))
-        p, f, s = rate(n, pipe), rate(n_enc, fwd), rate(n, single)
-        rows.append([spec, n, bs, load_s, p, f, p / f, s, p / s,
+        t = interleaved({"forward": forward_only(enc, sub, bs),
+                         "pipeline": pipeline(sub, spec, bs, workers),
+                         "single": one_at_a_time(enc, sub)}, repeats)
+        p, f, s = (rate(n, t["pipeline"]["wall"]), rate(n_enc, t["forward"]["wall"]),
+                   rate(n, t["single"]["wall"]))
+        cpu = [1000 * median(t[k]["cpu"]) / m for k, m in
+               (("pipeline", n), ("forward", n_enc), ("single", n))]
+        rows.append([spec, n, bs, load_s, p, f, p / f, s, p / s, *cpu,
                      "yes" if p / f >= RATIO_TARGET and p / s >= SPEEDUP_TARGET else "no"])
     return rows
 
@@ -183,9 +199,10 @@ def batch_sweep(folder: Path, spec: str, sizes: list[int], repeats: int,
     for bs in sizes:
         log(f"batch {bs}")
         with batch_size(enc, bs):
-            fwd = seconds(forward_only(enc, folder, bs), repeats, warmup=1)
-            pipe = seconds(pipeline(folder, spec, bs, workers), repeats)
-        rows.append([bs, rate(n, pipe), rate(n, fwd), rate(n, pipe) / rate(n, fwd)])
+            t = interleaved({"forward": forward_only(enc, folder, bs),
+                             "pipeline": pipeline(folder, spec, bs, workers)}, repeats)
+        p, f = rate(n, t["pipeline"]["wall"]), rate(n, t["forward"]["wall"])
+        rows.append([bs, p, f, p / f])
     return rows
 
 
@@ -194,12 +211,15 @@ def thread_sweep(folder: Path, spec: str, repeats: int) -> list[list[object]]:
     n, bs = len(image_files(folder)), enc.batch_size
     rows = []
     for threads in (1, 2):
+        log(f"torch threads {threads}")
         with torch_threads(threads):
-            fwd = rate(n, seconds(forward_only(enc, folder, bs), repeats, warmup=1))
-            for workers in (1, 2):
-                log(f"torch threads {threads}, decode workers {workers}")
-                pipe = rate(n, seconds(pipeline(folder, spec, bs, workers), repeats))
-                rows.append([threads, workers, pipe, fwd, pipe / fwd])
+            t = interleaved({"forward": forward_only(enc, folder, bs),
+                             **{f"pipeline{w}": pipeline(folder, spec, bs, w) for w in (1, 2)}},
+                            repeats)
+        f = rate(n, t["forward"]["wall"])
+        for w in (1, 2):
+            p = rate(n, t[f"pipeline{w}"]["wall"])
+            rows.append([threads, w, p, f, p / f])
     return rows
 
 
@@ -233,14 +253,17 @@ def main(argv: list[str] | None = None) -> None:
     rows = per_encoder(folder, specs, {"openclip": args.openclip_limit}, args.repeats,
                        args.workers)
     blocks = [
-        f"Images: {described}; first {args.limit} used. Pipeline = `core.build.build_index` into "
-        f"a fresh folder (crawl, sha1, decode in {args.workers} threads with JPEG draft, 256 px "
-        "thumbnails, preprocess, encode, parquet + npy + Annoy), model already loaded, files in "
-        "the page cache. Forward = the model alone on tensors preprocessed beforehand, same batch "
-        "(captions: MiniLM on the items' texts). One-at-a-time = open with full decode, "
-        "preprocess, encode one, next. Images/s are medians over repeats.",
+        f"Images: {described}; up to {args.limit} used (spread evenly). Pipeline = "
+        f"`core.build.build_index` into a fresh folder (crawl, sha1, decode in {args.workers} "
+        "threads with JPEG draft, 256 px thumbnails, preprocess, encode, parquet + npy + Annoy), "
+        "model already loaded, files in the page cache. Forward = the model alone on tensors "
+        "preprocessed beforehand, same batch (captions: MiniLM on the items' texts). "
+        "One-at-a-time = open with full decode, preprocess, encode one, next. Images/s: medians "
+        "over repeats, the three taking turns; CPU ms/img: this process's CPU time (all "
+        "threads), which other processes' load barely moves.",
         table(["encoder", "images", "batch", "model load s", "pipeline img/s", "forward img/s",
                "pipeline/forward (≥0.85)", "one-at-a-time img/s", "pipeline/one-at-a-time (≥2)",
+               "CPU ms/img pipeline", "CPU ms/img forward", "CPU ms/img one-at-a-time",
                "targets met"], rows, digits=2),
     ]
     if not args.skip_sweeps:

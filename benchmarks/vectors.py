@@ -24,6 +24,7 @@ SUBJECTS = 400  # classes that occur in the simulated gallery
 ZIPF = 0.9  # how unevenly they occur
 CONFIDENCE = (3.0, 16.0)  # logit scale range: unsure .. sure classifier
 NOISE = 1.0  # per-class logit noise
+ON_SUBJECT = 0.5  # share of text queries about a class the gallery holds
 QUERY_TEMPLATES = ("{}", "a {}", "a {} in the snow", "close-up of a {}", "two {}s",
                    "a {} at night", "my {}", "an old {}", "a small {} on a table",
                    "a {} next to a car")
@@ -58,13 +59,14 @@ def image_vectors(n: int, seed: int = 0, chunk: int = 20_000) -> np.ndarray:
 
 
 def text_queries(n: int, seed: int = 1) -> list[str]:
-    """Short phrases about classes (mostly ones the gallery holds), varied wording."""
+    """Short phrases about classes (half of them ones the gallery holds), varied wording."""
     _, names = _classes()
     rng = np.random.default_rng(seed)
     subjects, weights = _subjects(np.random.default_rng(12345))
     out = []
     for _ in range(n):
-        c = subjects[rng.choice(SUBJECTS, p=weights)] if rng.random() < 0.8 else rng.integers(1000)
+        on_subject = rng.random() < ON_SUBJECT
+        c = subjects[rng.choice(SUBJECTS, p=weights)] if on_subject else rng.integers(1000)
         name = names[int(c)].split(",")[0].strip()
         out.append(QUERY_TEMPLATES[rng.integers(len(QUERY_TEMPLATES))].format(name))
     return out
@@ -106,3 +108,16 @@ def write_index(folder: Path, vectors: np.ndarray, trees: int | None) -> float:
                             "random_weights": False}}
     (folder / FILES["manifest"]).write_text(json.dumps(manifest), encoding="utf-8")
     return seconds
+
+
+def shape(vectors: np.ndarray, text_vecs: np.ndarray, sample: int = 2000) -> list[float]:
+    """Statistics that decide how hard nearest-neighbour search is: mean cosine between items,
+    mean cosine to the nearest other item, and a text query's mean cosine to its 1st and 10th
+    hit (text queries lying away from the cloud have lower, flatter top scores)."""
+    x = vectors[np.random.default_rng(0).choice(len(vectors), min(sample, len(vectors)),
+                                                 replace=False)]
+    gram = x @ x.T
+    np.fill_diagonal(gram, np.nan)
+    top = -np.sort(-(text_vecs @ vectors.T), axis=1)
+    return [float(np.nanmean(gram)), float(np.nanmax(gram, axis=1).mean()),
+            float(top[:, 0].mean()), float(top[:, 9].mean())]

@@ -22,7 +22,7 @@ from PIL import Image
 
 from core.crawl import DEFAULT_EXTENSIONS, Candidate, crawl, file_hash
 from core.encoders.base import Encoder
-from core.encoders.registry import load_encoder
+from core.encoders.registry import load_encoder, parse_spec
 from core.errors import UserError
 from core.images import DEFAULT_MAX_PIXELS, THUMB_SIZE, ImageProblem, make_thumbnail, open_image
 from core.store import (
@@ -84,12 +84,17 @@ def reason_kind(reason: str) -> str:
     return reason.split(":")[0].split("(")[0].strip()
 
 
+def _check_out(out: Path) -> None:
+    """The swap at the end deletes what was at `out`: never replace what is not an index."""
+    if (out / FILES["manifest"]).is_file() or not out.exists():
+        return
+    if not out.is_dir() or any(out.iterdir()):
+        raise UserError(f"{out} exists and is not an index folder; choose another --out "
+                        "(a new name under indexes/)")
+
+
 def _previous(out: Path, spec: str, force: bool):
     if not (out / FILES["manifest"]).is_file():
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            # the swap at the end would delete it: never replace what is not an index
-            raise UserError(f"{out} exists and is not an index folder; choose another --out "
-                            "(a new name under indexes/)")
         return None
     try:
         prev = load_index(out)
@@ -185,10 +190,12 @@ def build_index(
     """Build (or incrementally refresh) the index at `out`; the old one stays until the end."""
     started = time.perf_counter()
     out = Path(out)
+    parse_spec(spec)
+    _check_out(out)
+    crawled = crawl(roots, extensions, skip=[out])  # a wrong folder fails before a slow model load
     enc = load_encoder(spec)
     batch = batch_size or enc.batch_size
     prev = _previous(out, enc.spec, force)
-    crawled = crawl(roots, extensions, skip=[out])
     cands = crawled.candidates
     hashes = _hashes(cands, prev, progress)
     summary = BuildSummary(out=out, spec=enc.spec)

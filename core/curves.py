@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
-PANEL_W, PANEL_H, PAD = 440, 300, 48
+PANEL_W, PANEL_H, PAD = 440, 310, 60
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
 
@@ -50,11 +50,12 @@ def _panel(draw: ImageDraw.ImageDraw, x0: int, title: str, series: dict[str, lis
         draw.line([x, bottom, x, bottom + 4], fill="#888888")
         if len(epochs) <= 20 or e % 5 == 0:
             draw.text((x - 4, bottom + 6), str(e), fill="#444444", font=font)
-    draw.text(((left + right) // 2 - 15, bottom + 22), "epoch", fill="#444444", font=font)
+    draw.text(((left + right) // 2 - 15, bottom + 20), "epoch", fill="#444444", font=font)
     if best_epoch in epochs:
         x = xy(best_epoch, lo)[0]
         for y in range(top, bottom, 8):
             draw.line([x, y, x, min(y + 4, bottom)], fill="#999999")
+    legend_x = left
     for i, (name, vs) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
         points = [xy(e, v) for e, v in zip(epochs, vs, strict=True)]
@@ -62,7 +63,9 @@ def _panel(draw: ImageDraw.ImageDraw, x0: int, title: str, series: dict[str, lis
             draw.line(points, fill=colour, width=2)
         for px, py in points:
             draw.ellipse([px - 2.5, py - 2.5, px + 2.5, py + 2.5], fill=colour)
-        draw.text((right - 120, top + 4 + 12 * i), name, fill=colour, font=font)
+        draw.rectangle([legend_x, bottom + 40, legend_x + 10, bottom + 46], fill=colour)
+        draw.text((legend_x + 14, bottom + 36), name, fill="#333333", font=font)
+        legend_x += 24 + int(draw.textlength(name, font=font))
 
 
 def draw_curves(history: Sequence[dict], best_epoch: int = 0) -> Image.Image:

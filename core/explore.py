@@ -6,15 +6,18 @@ the tests can check them on small real data.
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, overload
 
 import numpy as np
-from PIL import Image, ImageColor
+from PIL import Image, ImageColor, UnidentifiedImageError
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -313,3 +316,84 @@ def thumbnail_map(
         out.paste(small, (left, top))
         boxes.append((left, top, left + w, top + h))
     return (out, boxes) if return_boxes else out
+
+
+# ------------------------------------------------------------------------- for the explorer page
+
+
+@dataclass
+class ClusterSummary:
+    """One cluster as a page shows it: its size, its most typical images and a label."""
+
+    cluster: int
+    size: int
+    nearest: list[int]  # ids (in the caller's numbering), closest to the centre first
+    label: str  # "" when the members have no texts
+
+
+def summarise_clusters(
+    emb: np.ndarray,
+    result: ClusterResult,
+    texts: Sequence[Sequence[str]],
+    ids: Sequence[int] | None = None,
+    m: int = 5,
+) -> list[ClusterSummary]:
+    """Every cluster, largest first. Rows of emb/texts are `ids` (default 0..n-1), so a cluster
+    fitted on a neighbourhood still reports the collection's own image ids."""
+    arr = _check_emb(emb)
+    if len(texts) != arr.shape[0]:
+        raise UserError(f"Got {len(texts)} text lists for {arr.shape[0]} images.")
+    row_ids = np.arange(arr.shape[0]) if ids is None else np.asarray(ids, dtype=np.int64)
+    by_cluster = [[list(texts[r]) for r in np.flatnonzero(result.labels == c)]
+                  for c in range(result.k)]
+    labels = cluster_labels(by_cluster)
+    out = [ClusterSummary(cluster=c, size=len(by_cluster[c]),
+                          nearest=[int(row_ids[r])
+                                   for r in cluster_members_near_centre(arr, result, c, m)],
+                          label=labels[c])
+           for c in range(result.k)]
+    return sorted(out, key=lambda s: (-s.size, s.cluster))
+
+
+def display_sample(n: int, limit: int, seed: int = 0) -> np.ndarray:
+    """Sorted positions of at most `limit` of n points: a chart stays light on a big collection,
+    and the same points come back on every rerun."""
+    if limit < 1:
+        raise UserError(f"A chart needs room for at least one point, got {limit}.")
+    if n <= limit:
+        return np.arange(n, dtype=np.int64)
+    picked = np.random.default_rng(seed).choice(n, size=limit, replace=False)
+    return np.sort(picked).astype(np.int64)
+
+
+def selected_ids(
+    ids: Sequence[int],
+    coords: np.ndarray,
+    picked: Iterable[int] = (),
+    box: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> list[int]:
+    """The ids a chart selection covers: clicked ids plus those inside an (x, y) range box, in
+    the order of `ids`. Ids that are not on the chart are ignored (a stale selection)."""
+    ids_arr = np.asarray(ids, dtype=np.int64)
+    pts = np.asarray(coords, dtype=np.float64)
+    if pts.shape != (len(ids_arr), 2):
+        raise UserError(f"Expected {len(ids_arr)} 2-D points, got shape {pts.shape}.")
+    keep = np.isin(ids_arr, np.fromiter((int(i) for i in picked), dtype=np.int64))
+    if box is not None:
+        (x0, x1), (y0, y1) = (sorted(map(float, r)) for r in box)
+        keep |= ((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1))
+    return [int(i) for i in ids_arr[keep]]
+
+
+def thumb_data_url(path: str | Path, size: int = 96, quality: int = 70) -> str:
+    """A small JPEG of a thumbnail as a data URL ("" if unreadable): Vega-Lite tooltips draw a
+    field named `image` as a picture, and a few KB per point keeps the chart light."""
+    try:
+        with Image.open(path) as img:
+            small = _to_rgb(img, (255, 255, 255))
+            small.thumbnail((size, size))
+    except (OSError, UnidentifiedImageError, ValueError):
+        return ""
+    buf = io.BytesIO()
+    small.save(buf, "JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

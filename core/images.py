@@ -75,9 +75,12 @@ def open_image(
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageProblem(f"corrupt or truncated image: {e}") from e
     try:
-        return to_rgb(img), size
+        rgb = to_rgb(img)
     except (OSError, ValueError) as e:
         raise ImageProblem(f"cannot convert to RGB: {e}") from e
+    if rgb is not img:
+        img.close()  # multi-frame files (GIF, TIFF) keep their file open until closed
+    return rgb, size
 
 
 def _sixteen_bit_to_l(img: Image.Image) -> Image.Image:

@@ -47,10 +47,18 @@ class Recommender:
             raise UserError("min_votes_per_class must be at least 1.")
         self._emb = arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
         self.seed = int(seed)
-        self.C = float(C)
-        self.gamma = gamma
+        self.C, self.gamma = _check_params(C, gamma)
         self.min_votes_per_class = int(min_votes_per_class)
         self.reset()
+
+    def set_params(self, C: float, gamma: str | float) -> bool:
+        """Change the SVM's C and gamma, keeping the votes; refits at once. True if changed."""
+        C, gamma = _check_params(C, gamma)
+        if (C, gamma) == (self.C, self.gamma):
+            return False
+        self.C, self.gamma = C, gamma
+        self._retrain()
+        return True
 
     # ----------------------------------------------------------------------------- state
 
@@ -291,6 +299,17 @@ class Recommender:
         rec._rng = np.random.default_rng([rec.seed, len(rec.votes) + len(rec.skipped)])
         rec._retrain()
         return rec
+
+
+def _check_params(C: Any, gamma: Any) -> tuple[float, str | float]:
+    """C > 0, gamma 'scale', 'auto' or > 0: what SVC accepts, as one clear error otherwise."""
+    if not _is_number(C) or not np.isfinite(C) or C <= 0:
+        raise UserError(f"C must be a positive number, got {C!r}.")
+    if gamma in ("scale", "auto"):
+        return float(C), str(gamma)
+    if not _is_number(gamma) or not np.isfinite(gamma) or gamma <= 0:
+        raise UserError(f"gamma must be 'scale', 'auto' or a positive number, got {gamma!r}.")
+    return float(C), float(gamma)
 
 
 def _is_number(v: Any) -> bool:

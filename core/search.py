@@ -49,7 +49,7 @@ class Query:
         return cls(image_ids=[(int(i), 1.0)])
 
     def is_empty(self) -> bool:
-        return not (self.texts or self.image_ids or self.images)
+        return not (any(t.strip() for t, _ in self.texts) or self.image_ids or self.images)
 
 
 def query_vector(encoder: Encoder | None, index: Index, query: Query) -> np.ndarray:

@@ -164,6 +164,8 @@ def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
         raise UserError(f"index {path} has schema version {version}; this version reads "
                         f"{SCHEMA_VERSION}: rebuild it with `python -m core build`")
     spec = manifest.get("encoder", {}).get("spec")
+    if not isinstance(spec, str):
+        raise UserError(f"index {path} does not say which model built it: rebuild it")
     if expect_spec is not None:
         from core.encoders.registry import same_model
 

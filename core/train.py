@@ -50,6 +50,8 @@ class TrainConfig:
     epochs: int = 15
     patience: int = 4
     seed: int = 0
+    threads: int = 1  # fixed, so a seed gives the same weights on any machine (and small
+    # batches run faster on one thread than on two contended ones)
 
 
 class Branch(nn.Module):
@@ -170,6 +172,16 @@ def train(train_sets: Sequence[SetFeatures], val_sets: dict[str, SetFeatures],
     cfg = config or TrainConfig()
     if not val_sets:
         raise UserError("no validation rows ('val' split) in any set: early stopping needs them")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, cfg.threads))
+    try:
+        return _train(train_sets, val_sets, cfg, log)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(train_sets: Sequence[SetFeatures], val_sets: dict[str, SetFeatures],
+           cfg: TrainConfig, log: Log | None) -> TrainResult:
     started = time.perf_counter()
     gen = _seed(cfg.seed)
     pairs = training_pairs(train_sets)

@@ -55,7 +55,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                          image_anchor_weight=args.image_weight, lr=args.lr,
                          weight_decay=args.weight_decay, dropout=args.dropout,
                          batch_size=args.batch_size, epochs=args.epochs,
-                         patience=args.patience, seed=args.seed)
+                         patience=args.patience, seed=args.seed, threads=args.threads)
     cache = None if args.no_cache else args.cache
     summary = train_from_sets(args.sets, args.out, config, cache)
     print(f"saved {summary['out']}  (best epoch {summary['best_epoch']} of "
@@ -87,6 +87,8 @@ def register(sub) -> None:
     t.add_argument("--dim", type=int, default=d.dim)
     t.add_argument("--dropout", type=float, default=d.dropout)
     t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--threads", type=int, default=d.threads,
+                   help="torch threads while training (fixed so a seed is reproducible)")
     t.add_argument("--cache", default="data/features", help="frozen-feature cache folder")
     t.add_argument("--no-cache", action="store_true")
     t.set_defaults(func=cmd_train)

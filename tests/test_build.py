@@ -187,6 +187,11 @@ def test_loading_refuses_schema_mismatch_and_broken_folders(small_dir: Path,
     (bad / FILES["manifest"]).write_text(json.dumps(manifest))
     with pytest.raises(UserError, match="schema version"):
         load_index(bad)
+    del manifest["encoder"]
+    manifest["schema_version"] = SCHEMA_VERSION
+    (bad / FILES["manifest"]).write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="does not say which model"):
+        load_index(bad)
     (bad / FILES["manifest"]).write_text("{broken")
     with pytest.raises(UserError, match="manifest unreadable"):
         load_index(bad)
@@ -206,6 +211,8 @@ def test_loading_refuses_an_index_of_another_encoder(efficientnet_index_path: Pa
     assert load_index(efficientnet_index_path, expect_spec=SPEC).spec == SPEC
     with pytest.raises(UserError, match="built with 'efficientnet:lite0', not 'captions:minilm'"):
         load_index(efficientnet_index_path, expect_spec="captions:minilm")
+    with pytest.raises(UserError, match="not 'conse:lite9'"):  # decided without loading lite9
+        load_index(efficientnet_index_path, expect_spec="conse:lite9")
 
 
 def test_building_into_another_models_index_needs_force(small_dir: Path, tmp_path: Path) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,10 +18,14 @@ from core.explore import (
     cluster_label,
     cluster_labels,
     cluster_members_near_centre,
+    display_sample,
     k_sweep,
     kmeans,
     neighbourhood,
     pca_2d,
+    selected_ids,
+    summarise_clusters,
+    thumb_data_url,
     thumbnail_map,
     tsne_2d,
 )
@@ -244,3 +252,61 @@ def test_thumbnail_map_rejects_bad_input() -> None:
         thumbnail_map(np.zeros((1, 2)), [_solid((0, 0, 0))], canvas=10, thumb=64)
     with pytest.raises(UserError):
         thumbnail_map(np.full((1, 2), np.nan), [_solid((0, 0, 0))])
+
+
+DIGIT_NAMES = ["circle", "stroke", "swan"]  # not "zero", "one": stop words
+
+
+def test_summarise_clusters_names_sizes_and_typical_images(
+    digits: tuple[np.ndarray, np.ndarray],
+) -> None:
+    emb, target = digits
+    res = kmeans(emb, 3, seed=0)
+    texts = [[f"a handwritten digit {DIGIT_NAMES[t]}"] for t in target]
+    ids = np.arange(1000, 1300)  # rows of a neighbourhood keep the collection's own ids
+    out = summarise_clusters(emb, res, texts, ids, m=4)
+    assert [s.size for s in out] == sorted(np.bincount(res.labels), reverse=True)
+    assert sorted(s.cluster for s in out) == [0, 1, 2]
+    for s in out:
+        rows = cluster_members_near_centre(emb, res, s.cluster, 4)
+        assert s.nearest == (rows + 1000).tolist()
+        majority = DIGIT_NAMES[np.bincount(target[res.labels == s.cluster]).argmax()]
+        assert majority in s.label.split(", ")
+    untexted = summarise_clusters(emb, res, [[] for _ in target])
+    assert all(s.label == "" for s in untexted)
+    assert max(max(s.nearest) for s in untexted) < 300
+    with pytest.raises(UserError):
+        summarise_clusters(emb, res, texts[:5])
+
+
+def test_display_sample_is_stable_sorted_and_capped() -> None:
+    assert display_sample(5, 10).tolist() == [0, 1, 2, 3, 4]
+    a, b = display_sample(1000, 50, seed=3), display_sample(1000, 50, seed=3)
+    assert a.tolist() == b.tolist() and len(set(a.tolist())) == 50
+    assert np.all(np.diff(a) > 0) and a.max() < 1000
+    with pytest.raises(UserError):
+        display_sample(10, 0)
+
+
+def test_selected_ids_from_clicks_and_a_box() -> None:
+    ids = [10, 11, 12, 13]
+    coords = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, -1.0]])
+    assert selected_ids(ids, coords) == []
+    assert selected_ids(ids, coords, picked=[13, 99]) == [13]  # 99: not on this chart
+    assert selected_ids(ids, coords, box=([0.5, 2.5], [0.5, 2.5])) == [11, 12]
+    assert selected_ids(ids, coords, [10], box=([2.5, 0.5], [2.5, 0.5])) == [10, 11, 12]
+    with pytest.raises(UserError):
+        selected_ids(ids, coords[:3])
+
+
+def test_thumb_data_url_is_a_small_jpeg(tmp_path: Path) -> None:
+    path = tmp_path / "thumb.jpg"
+    Image.fromarray(skdata.chelsea()).save(path)
+    url = thumb_data_url(path, size=96)
+    assert url.startswith("data:image/jpeg;base64,")
+    img = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert img.format == "JPEG" and max(img.size) == 96 and img.mode == "RGB"
+    assert len(url) < 12_000
+    assert thumb_data_url(tmp_path / "missing.jpg") == ""
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    assert thumb_data_url(tmp_path / "broken.jpg") == ""

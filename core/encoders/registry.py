@@ -110,4 +110,8 @@ def load_encoder(spec: str) -> Encoder:
 
 def same_model(spec_a: str, spec_b: str) -> bool:
     """Whether two specs name the same model once defaults are filled in."""
-    return load_encoder(spec_a).spec == load_encoder(spec_b).spec if spec_a != spec_b else True
+    if spec_a == spec_b:
+        return True
+    if parse_spec(spec_a).family != parse_spec(spec_b).family:
+        return False  # no need to load two (possibly slow) models to tell
+    return load_encoder(spec_a).spec == load_encoder(spec_b).spec

@@ -1,0 +1,269 @@
+"""Cluster explorer: k-means clusters and a 2-D map (PCA or t-SNE) of the whole collection or of
+one image's neighbourhood. Each computation is cached per index and settings, so widgets that do
+not change the inputs (tabs, chart selections) never recompute anything."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from app_support import grid, loaders, state
+from core import explore
+from core.gallery import parse_id, parse_int
+from core.store import Index
+
+PAGE = "explorer"
+WHOLE, AROUND = "Whole collection", "Around one image"
+PCA, TSNE = "PCA", "t-SNE"
+DEFAULT_K, K_MAX, SWEEP_MAX = 6, 20, 15
+DEFAULT_SIZE = 100
+MAX_POINTS = 1500  # points on the scatter (each carries a ~4 KB thumbnail for its tooltip)
+MAX_MAP = 400  # thumbnails drawn on the map
+MAX_SELECTED = 40
+TSNE_MAX = 3000  # t-SNE takes minutes beyond this; the neighbourhood scope is the way in
+NEAREST = 5
+Scope = tuple[int, int] | None  # (centre id, size) around one image, or None for all images
+
+
+def _rows(index: Index, scope: Scope) -> np.ndarray:
+    if scope is None:
+        return np.arange(index.n, dtype=np.int64)
+    return explore.neighbourhood(index.embeddings, scope[0], scope[1])
+
+
+def _texts(index: Index, ids: np.ndarray) -> list[list[str]]:
+    column = index.items["texts"]
+    return [[str(t) for t in column.iat[int(i)]] if column.iat[int(i)] is not None else []
+            for i in ids]
+
+
+# Cached on (index path, manifest time, settings); `_index` is the loaded index, not hashed.
+@st.cache_data(max_entries=16, show_spinner="Comparing cluster counts…")
+def _sweep(path: str, stamp: float, scope: Scope, lo: int, hi: int,
+           _index: Index) -> pd.DataFrame:
+    emb = _index.embeddings[_rows(_index, scope)]
+    rows = explore.k_sweep(emb, range(lo, hi + 1))
+    return pd.DataFrame(rows, columns=["k", "inertia", "silhouette"])
+
+
+@st.cache_data(max_entries=32, show_spinner="Clustering…")
+def _clusters(path: str, stamp: float, scope: Scope, k: int,
+              _index: Index) -> tuple[explore.ClusterResult, list[explore.ClusterSummary]]:
+    ids = _rows(_index, scope)
+    emb = _index.embeddings[ids]
+    result = explore.kmeans(emb, k)
+    return result, explore.summarise_clusters(emb, result, _texts(_index, ids), ids, NEAREST)
+
+
+@st.cache_data(max_entries=16, show_spinner="Projecting to 2-D…")
+def _projection(path: str, stamp: float, scope: Scope, method: str,
+                _index: Index) -> tuple[np.ndarray, np.ndarray]:
+    """(2-D coordinates by `method`, PCA explained-variance ratios for the scree chart)."""
+    emb = _index.embeddings[_rows(_index, scope)]
+    pca = explore.pca_2d(emb)
+    coords = explore.tsne_2d(emb).coords if method == TSNE else pca.coords
+    return coords, pca.explained_variance_ratio
+
+
+@st.cache_data(max_entries=8, show_spinner="Preparing thumbnails for the chart…")
+def _image_urls(path: str, stamp: float, ids: tuple[int, ...], _index: Index) -> list[str]:
+    return [explore.thumb_data_url(_index.thumb_path(i)) for i in ids]
+
+
+@st.cache_data(max_entries=8, show_spinner="Drawing the thumbnail map…")
+def _map_jpeg(path: str, stamp: float, scope: Scope, method: str, thumb: int,
+              _index: Index) -> bytes:
+    ids = _rows(_index, scope)
+    coords, _ = _projection(path, stamp, scope, method, _index)
+    keep = explore.display_sample(len(ids), MAX_MAP)
+    thumbs = []
+    for i in ids[keep]:
+        with Image.open(_index.thumb_path(int(i))) as im:
+            thumbs.append(im.convert("RGB"))
+    picture = explore.thumbnail_map(coords[keep], thumbs, canvas=1400, thumb=thumb,
+                                    background="#f3f4f6")
+    buf = io.BytesIO()
+    picture.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def scatter(df: pd.DataFrame, axes: tuple[str, str]) -> alt.Chart:
+    """Points coloured by cluster; the tooltip shows the thumbnail (Vega-Lite draws a field named
+    `image` as a picture). Click (shift-click for more) or drag a box to select images."""
+    picked = alt.selection_point(name="picked", fields=["id"], on="click")
+    region = alt.selection_interval(name="region", encodings=["x", "y"])
+    return alt.Chart(df).mark_circle(size=110, stroke="white", strokeWidth=0.6).encode(
+        x=alt.X("x:Q", title=axes[0], axis=alt.Axis(labels=False, ticks=False, grid=False)),
+        y=alt.Y("y:Q", title=axes[1], axis=alt.Axis(labels=False, ticks=False, grid=False)),
+        color=alt.Color("cluster:N", title="Cluster", sort=None,
+                        legend=alt.Legend(orient="right", labelLimit=260)),
+        opacity=alt.when(picked | region).then(alt.value(0.9)).otherwise(alt.value(0.2)),
+        tooltip=[alt.Tooltip("image:N"), alt.Tooltip("name:N", title="file"),
+                 alt.Tooltip("cluster:N"), alt.Tooltip("texts:N")],
+    ).add_params(picked, region).properties(height=560)
+
+
+def sweep_chart(sweep: pd.DataFrame, k: int) -> alt.HConcatChart:
+    base = alt.Chart(sweep).encode(x=alt.X("k:Q", axis=alt.Axis(tickMinStep=1)))
+    marker = alt.Chart(pd.DataFrame({"k": [k]})).mark_rule(color="#e4572e", strokeDash=[4, 4])
+    charts = []
+    for field, title in (("inertia", "Inertia (lower = tighter; look for the elbow)"),
+                         ("silhouette", "Silhouette (higher = better separated)")):
+        line = base.mark_line(point=True).encode(y=alt.Y(f"{field}:Q", title=None,
+                                                         scale=alt.Scale(zero=False)),
+                                                 tooltip=["k", alt.Tooltip(field, format=".3f")])
+        charts.append(alt.layer(line, marker.encode(x="k:Q")).properties(title=title, height=240,
+                                                                           width=380))
+    return alt.hconcat(*charts)
+
+
+def variance_chart(ratio: np.ndarray) -> alt.LayerChart:
+    df = pd.DataFrame({"component": [f"PC{i + 1}" for i in range(len(ratio))],
+                       "explained": 100 * ratio, "cumulative": 100 * np.cumsum(ratio)})
+    order = list(df["component"])
+    base = alt.Chart(df).encode(x=alt.X("component:N", sort=order, title=None))
+    bars = base.mark_bar(color="#4c78a8").encode(
+        y=alt.Y("explained:Q", title="variance explained (%)"),
+        tooltip=["component", alt.Tooltip("explained:Q", format=".1f"),
+                 alt.Tooltip("cumulative:Q", format=".1f")])
+    line = base.mark_line(point=True, color="#e4572e").encode(y="cumulative:Q")
+    return alt.layer(bars, line).properties(height=260, title="PCA spectrum: bars per "
+                                            "component, line cumulative")
+
+
+st.title("Cluster explorer")
+st.caption("Group the collection into clusters and see it as a map: nearby points are images "
+           "the model finds similar. Hover a point to see the image; select points to list them.")
+entry, index = state.require_index()
+state.random_weights_banner(entry)
+if index.n < 4:
+    st.info(f"The **{entry.name}** index holds {index.n} images: exploring needs at least 4.",
+            icon=":material/info:")
+    st.stop()
+
+defaults = {"ex.scope": WHOLE, "ex.method": PCA, "ex.k": DEFAULT_K, "ex.centre": 0,
+            "ex.size": min(DEFAULT_SIZE, index.n), "ex.thumb": 56}
+for key, value in defaults.items():
+    st.session_state.setdefault(key, value)
+url = state.url_params_once()
+if url.get("k"):
+    st.session_state["ex.k"] = parse_int(url["k"], DEFAULT_K, 2, K_MAX)
+if url.get("around"):
+    st.session_state["ex.centre"] = parse_id(url["around"], index.n) or 0
+    st.session_state["ex.scope"] = AROUND
+    st.session_state["ex.size"] = parse_int(url.get("size"), DEFAULT_SIZE, 4, index.n)
+if url.get("proj") == "tsne":
+    st.session_state["ex.method"] = TSNE
+if parse_id(st.session_state["ex.centre"], index.n) is None:
+    st.session_state["ex.centre"] = 0
+st.session_state["ex.size"] = min(max(4, int(st.session_state["ex.size"])), index.n)
+
+c_scope, c_method, c_k = st.columns([2, 1, 2], vertical_alignment="bottom")
+scope_name = c_scope.segmented_control("Fit on", [WHOLE, AROUND], key="ex.scope", required=True,
+                                       help="Fit the clusters and the map on every image, or "
+                                            "only on the nearest neighbours of one image.")
+scope: Scope = None
+if scope_name == AROUND:
+    c_id, c_rand, c_size, c_img = st.columns([2, 1, 2, 1], vertical_alignment="bottom")
+    centre = int(c_id.number_input(f"Centre image id (0–{index.n - 1})", 0, index.n - 1,
+                                   key="ex.centre"))
+    c_rand.button("Random image", icon=":material/casino:", width="stretch",
+                  on_click=lambda: st.session_state.update(
+                      {"ex.centre": random.randrange(index.n)}))
+    size = int(c_size.number_input(f"Neighbourhood size (4–{index.n})", 4, index.n,
+                                   key="ex.size"))
+    c_img.image(loaders.tile(str(index.thumb_path(centre))), width=96,
+                caption=grid.short_name(index, centre))
+    scope = (centre, size)
+n_scope = index.n if scope is None else scope[1]
+can_tsne = n_scope <= TSNE_MAX
+if not can_tsne:
+    st.session_state["ex.method"] = PCA
+method = c_method.segmented_control(
+    "Projection", [PCA, TSNE] if can_tsne else [PCA], key="ex.method", required=True,
+    help="PCA: a linear, faithful view of the main directions. t-SNE: keeps near neighbours "
+         f"together, distorts distances (up to {TSNE_MAX} images).")
+k_hi = min(K_MAX, n_scope - 1)
+st.session_state["ex.k"] = min(max(2, int(st.session_state["ex.k"])), k_hi)
+k = int(c_k.number_input(f"Clusters k (2–{k_hi})", 2, k_hi, key="ex.k",
+                         help="Use the charts under “Choosing k” to pick it."))
+state.sync_url(k=k, around=scope[0] if scope else None, size=scope[1] if scope else None,
+               proj="tsne" if method == TSNE else None)
+
+path, stamp = str(entry.path), entry.stamp
+with state.user_errors():
+    result, summaries = _clusters(path, stamp, scope, k, index)
+    coords, ratio = _projection(path, stamp, scope, str(method), index)
+    ids = _rows(index, scope)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Images", f"{len(ids)}", help="in the scope the model is fitted on")
+    m2.metric("Clusters", k)
+    m3.metric("Silhouette", f"{result.silhouette:.3f}", help="-1 to 1; higher = clusters "
+              "better separated (on a sample of up to 2000 images)")
+    m4.metric("PCA 2-D variance", f"{100 * ratio[:2].sum():.1f} %",
+              help="Share of the embedding variance the first two principal components keep: "
+                   "low means a flat picture of a high-dimensional cloud.")
+
+    names = {s.cluster: f"{rank}" + (f" · {s.label}" if s.label else "")
+             for rank, s in enumerate(summaries, 1)}
+    t_map, t_thumbs, t_clusters, t_k = st.tabs(["Scatter", "Thumbnail map", "Clusters",
+                                                "Choosing k"])
+    with t_map:
+        keep = explore.display_sample(len(ids), MAX_POINTS)
+        shown = ids[keep]
+        urls = _image_urls(path, stamp, tuple(int(i) for i in shown), index)
+        df = pd.DataFrame({
+            "id": shown, "x": coords[keep, 0], "y": coords[keep, 1],
+            "cluster": [names[int(c)] for c in result.labels[keep]],
+            "name": [grid.short_name(index, int(i)) for i in shown],
+            "texts": ["; ".join(t)[:160] for t in _texts(index, shown)], "image": urls})
+        axes = ("PC1", "PC2") if method == PCA else ("t-SNE 1", "t-SNE 2")
+        if len(shown) < len(ids):
+            st.caption(f"Showing a fixed random sample of {len(shown)} of {len(ids)} images.")
+        event = st.altair_chart(scatter(df, axes), width="stretch", on_select="rerun",
+                                key=f"ex.chart.{scope}.{method}.{k}")
+        chosen = event.selection if event else {}
+        box = chosen.get("region") or {}
+        picked_ids = explore.selected_ids(
+            shown, coords[keep], [p["id"] for p in chosen.get("picked") or [] if "id" in p],
+            (box["x"], box["y"]) if "x" in box and "y" in box else None)
+        if picked_ids:
+            more = f" (showing the first {MAX_SELECTED})" if len(picked_ids) > MAX_SELECTED else ""
+            st.markdown(f"**{len(picked_ids)} selected images**{more}")
+            grid.grid(index, [(i, grid.short_name(index, i)) for i in picked_ids[:MAX_SELECTED]],
+                      key="ex.selected", action=grid.open_detail(PAGE, entry.name))
+        else:
+            st.caption("Click a point (shift-click to add more) or drag a box to list the "
+                       "images here.")
+    with t_thumbs:
+        thumb = st.select_slider("Thumbnail size (px)", [32, 40, 48, 56, 64, 80, 96],
+                                 key="ex.thumb")
+        st.image(_map_jpeg(path, stamp, scope, str(method), int(thumb), index),
+                 width="stretch", caption=f"The images drawn at their {method} coordinates"
+                 + (f" (a sample of {MAX_MAP})" if len(ids) > MAX_MAP else ""))
+    with t_clusters:
+        st.caption("Clusters largest first; the images are those nearest the cluster centre"
+                   + (". Labels are words its members' texts share more than other clusters'."
+                      if any(s.label for s in summaries) else "."))
+        for rank, s in enumerate(summaries, 1):
+            label = f" · _{s.label}_" if s.label else ""
+            st.markdown(f"**Cluster {rank}** · {s.size} images{label}")
+            grid.grid(index, [(i, grid.short_name(index, i)) for i in s.nearest],
+                      key=f"ex.cluster.{rank}", action=grid.open_detail(PAGE, entry.name))
+    with t_k:
+        top = min(SWEEP_MAX, n_scope - 1)
+        lo, hi = st.session_state.get("ex.sweep", (2, top))
+        lo, hi = (2, top) if top <= 2 else (min(lo, top - 1), min(max(hi, lo + 1), top))
+        if top > 2:
+            st.session_state["ex.sweep"] = (lo, hi)
+            lo, hi = st.slider("Range of k to compare", 2, top, key="ex.sweep")
+        sweep = _sweep(path, stamp, scope, int(lo), int(hi), index)
+        st.altair_chart(sweep_chart(sweep, k))
+        st.altair_chart(variance_chart(ratio), width="stretch")
+grid.show_detail_if_open(PAGE)

@@ -1,0 +1,221 @@
+"""Query latency in `core`, p50 and p95: text -> image end to end (encode with ConSE's text side,
+search, fetch the 10 rows' metadata) and image -> image by id ("more like this": search and
+fetch), exact numpy against Annoy at several n_trees / search_k, with recall@10 against exact,
+Annoy build time and index size on disk, at 10k and 100k items (1M with --sizes).
+
+    .venv/bin/python -m benchmarks.query_latency                       # 10k, 100k: ~5 min
+    .venv/bin/python -m benchmarks.query_latency --sizes 1000000 --trees 16,32 \\
+        --search-k 50,100,200 --queries 100                            # 1M: ~15 min, 6 GB
+
+Vectors: see benchmarks/vectors.py (ConSE-shaped, clustered; text queries are real MiniLM
+vectors of phrases). Target: recall@10 >= 0.95 at the lowest latency; the pick is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+import core.search as search_mod
+from benchmarks._common import REPO, log, median, percentile, record, table
+from benchmarks.photos import WORK
+from benchmarks.vectors import image_vectors, shape, text_queries, write_index
+from core.build import DEFAULT_TREES
+from core.encoders.registry import load_encoder
+from core.search import Query, exact_top_k, query_vector, search_vector
+from core.store import FILES, load_index
+
+K = 10
+RECALL_TARGET = 0.95
+
+
+def _ms(values: list[float]) -> str:
+    return f"{1000 * median(values):.1f} / {1000 * percentile(values, 95):.1f}"
+
+
+def encode_all(encoder, index, texts: list[str]) -> tuple[np.ndarray, list[float]]:
+    """Each text query through `core.search.query_vector` once, timed (the encode part)."""
+    vecs, times = [], []
+    for text in texts:
+        t0 = time.perf_counter()
+        vecs.append(query_vector(encoder, index, Query.text(text)))
+        times.append(time.perf_counter() - t0)
+    return np.stack(vecs), times
+
+
+def run_queries(index, text_vecs: np.ndarray, encode_s: list[float], text_truth: list[set[int]],
+                image_ids: list[int], image_truth: list[set[int]], method: str,
+                per_result: int | None, warmup: int = 10) -> dict:
+    """Per-query seconds and recall@10 for one search setting, through core.search. A text
+    query's end-to-end time is its encode time (measured once, `encode_all`) plus its search
+    and fetch time here: the encoder does not depend on the search setting."""
+    old = search_mod.DEFAULT_SEARCH_K_PER_RESULT
+    if per_result is not None:
+        search_mod.DEFAULT_SEARCH_K_PER_RESULT = per_result
+    try:
+        for i in image_ids[:warmup]:
+            search_vector(index, index.embeddings[i], K, {i}, method)
+        text_search, found_t = [], 0
+        for vec, truth in zip(text_vecs, text_truth, strict=True):
+            t0 = time.perf_counter()
+            hits = search_vector(index, vec, K, method=method)
+            rows = [index.item(h.id) for h in hits]
+            text_search.append(time.perf_counter() - t0)
+            found_t += len(truth & {r["id"] for r in rows})
+        image_search, found_i = [], 0
+        for i, truth in zip(image_ids, image_truth, strict=True):
+            t0 = time.perf_counter()
+            vec = query_vector(None, index, Query.image_id(i))
+            hits = search_vector(index, vec, K, {i}, method)
+            rows = [index.item(h.id) for h in hits]
+            image_search.append(time.perf_counter() - t0)
+            found_i += len(truth & {r["id"] for r in rows})
+    finally:
+        search_mod.DEFAULT_SEARCH_K_PER_RESULT = old
+    return {"encode": encode_s, "text": text_search,
+            "text_e2e": [a + b for a, b in zip(encode_s, text_search, strict=True)],
+            "text_recall": found_t / (K * len(text_vecs)), "image": image_search,
+            "image_recall": found_i / (K * len(image_ids))}
+
+
+def one_size(n: int, trees: list[int], per_results: list[int], n_queries: int,
+             encoder) -> tuple[list[list[object]], dict]:
+    folder = WORK / "latency" / f"n{n}"
+    shutil.rmtree(folder, ignore_errors=True)
+    log(f"{n:,} vectors")
+    vecs = image_vectors(n)
+    write_index(folder, vecs, None)
+    index = load_index(folder)
+    text_vecs, encode_s = encode_all(encoder, index, text_queries(n_queries))
+    image_ids = [int(i) for i in np.random.default_rng(7).choice(n, n_queries, replace=False)]
+    text_truth = [{h.id for h in exact_top_k(index.embeddings, v, K)} for v in text_vecs]
+    image_truth = [{h.id for h in exact_top_k(index.embeddings, index.embeddings[i], K, {i})}
+                   for i in image_ids]
+    sizes = {k: (folder / FILES[k]).stat().st_size / 2**20 for k in ("embeddings", "items")}
+    shape_row = [f"synthetic, {n:,} items", *shape(vecs, text_vecs)]
+    rows: list[list[object]] = []
+    results: dict = {}
+
+    def add(method: str, t: int | None, pr: int | None, build_s: float, ann_mb: float) -> None:
+        r = run_queries(index, text_vecs, encode_s, text_truth, image_ids, image_truth, method,
+                        pr)
+        results[(method, t, pr)] = r
+        rows.append([f"{n:,}", method, t or "–", pr or "–", build_s, ann_mb,
+                     r["text_recall"], _ms(r["text"]), _ms(r["text_e2e"]), r["image_recall"],
+                     _ms(r["image"])])
+
+    log("exact")
+    add("exact", None, None, 0.0, 0.0)
+    for t in trees:
+        log(f"annoy {t} trees")
+        build_s = write_index(folder, vecs, t)
+        index = load_index(folder)
+        ann_mb = (folder / FILES["annoy"]).stat().st_size / 2**20
+        for pr in per_results:
+            add("annoy", t, pr, build_s, ann_mb)
+    del vecs
+    shutil.rmtree(folder, ignore_errors=True)
+    return rows, {"results": results, "sizes": sizes, "shape": shape_row}
+
+
+def real_index() -> Path | None:
+    """The demo's ConSE index (real vectors), to check the synthetic ones against."""
+    roots = [os.environ.get("IMAGE_SEARCH_INDEXES", ""), str(REPO / "indexes"),
+             str(WORK / "demo-indexes")]
+    for root in filter(None, roots):
+        for name in ("demo-conse", "conse"):
+            if (Path(root) / name / FILES["manifest"]).is_file():
+                return Path(root) / name
+    return None
+
+
+def shape_check(path: Path, encoder, n_queries: int) -> list[list[object]]:
+    """Real ConSE vectors against synthetic ones of the same count, same text queries."""
+    real = np.asarray(load_index(path).embeddings)
+    text_vecs = encoder.encode_texts(text_queries(n_queries))
+    return [[f"real: {path.name}, {len(real):,} photos", *shape(real, text_vecs)],
+            [f"synthetic, {len(real):,} items", *shape(image_vectors(len(real), seed=3),
+                                                        text_vecs)]]
+
+
+def pick(n: int, results: dict) -> tuple[str, tuple, float, float]:
+    """The fastest setting with recall@10 >= target for text and image queries (search+fetch
+    p50, the larger of the two), and exact's p50 for comparison."""
+    def p50(r: dict) -> float:
+        return max(median(r["text"]), median(r["image"]))
+    ok = {key: r for key, r in results.items() if key[0] == "annoy"
+          and min(r["text_recall"], r["image_recall"]) >= RECALL_TARGET}
+    exact = p50(results[("exact", None, None)])
+    if not ok:
+        return f"{n:,}: no Annoy setting reached recall {RECALL_TARGET}", (), exact, float("nan")
+    key = min(ok, key=lambda k: p50(ok[k]))
+    best = p50(ok[key])
+    verdict = "exact is faster" if exact <= best else "Annoy is faster"
+    return (f"{n:,}: fastest with recall@10 >= {RECALL_TARGET}: {key[1]} trees, search_k "
+            f"{key[2]} per result, {1000 * best:.2f} ms search+fetch p50 (exact "
+            f"{1000 * exact:.2f} ms: {verdict})"), key, exact, best
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--trees", default="8,16,32,64")
+    ap.add_argument("--search-k", default="10,25,50,100,200",
+                    help="Annoy search_k per requested result (core: "
+                         "DEFAULT_SEARCH_K_PER_RESULT)")
+    ap.add_argument("--queries", type=int, default=200, help="text and image queries each")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    trees = [int(t) for t in args.trees.split(",") if t]
+    per_results = [int(s) for s in args.search_k.split(",") if s]
+    encoder = load_encoder("conse:lite0")
+    all_rows, picks, disk, shapes = [], [], [], []
+    real = real_index()
+    if real is not None:
+        shapes += shape_check(real, encoder, args.queries)
+    for n in sizes:
+        rows, info = one_size(n, trees, per_results, args.queries, encoder)
+        all_rows += rows
+        line, key, exact, best = pick(n, info["results"])
+        picks.append(line)
+        disk.append([f"{n:,}", info["sizes"]["embeddings"], info["sizes"]["items"]])
+        shapes.append(info["shape"])
+        enc = info["results"][("exact", None, None)]["encode"]
+        picks.append(f"{n:,}: text encoding alone (MiniLM, one query) p50/p95 {_ms(enc)} ms")
+    blocks = [
+        f"{args.queries} text queries (real MiniLM vectors of short phrases, ConSE's text side) "
+        f"and {args.queries} image queries (\"more like this\" on random items, the item "
+        "excluded) per size; k = 10. Items are ConSE-shaped synthetic vectors (384-d, clustered: "
+        "benchmarks/vectors.py). Latencies in ms as p50 / p95 over the queries: *search* = "
+        "`core.search.search_vector` + `Index.item` for the 10 hits; *end-to-end* adds "
+        "`query_vector` (the text encoding). Build = `core.store.write_annoy` (add + build, "
+        f"1 job). Core defaults now: DEFAULT_TREES {DEFAULT_TREES}, "
+        f"DEFAULT_SEARCH_K_PER_RESULT {search_mod.DEFAULT_SEARCH_K_PER_RESULT}, "
+        f"EXACT_BELOW {search_mod.EXACT_BELOW:,}.",
+        table(["items", "method", "trees", "search_k/result", "build s", "annoy MB",
+               "text R@10", "text search ms", "text end-to-end ms", "image R@10",
+               "image search ms"], all_rows, digits=3),
+        "Index size on disk besides Annoy:",
+        table(["items", "embeddings.npy MB", "items.parquet MB"], disk),
+        "\n".join(f"- {p}" for p in picks),
+        "Shape check (what makes search hard): cosine between items (mean over pairs, and to "
+        "the nearest other item) and a text query's cosine to its 1st and 10th hit, same "
+        "queries for every row. The demo gallery holds few of the queried classes, so its text "
+        "scores sit a little lower than the synthetic gallery's, where half the queries name a "
+        "class the gallery holds.",
+        table(["vectors", "item-item cos", "nearest item cos", "text top-1 cos",
+               "text top-10 cos"], shapes, digits=3),
+        f"Run time {time.perf_counter() - started:.0f} s.",
+    ]
+    record("Query latency", blocks, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The Cluster explorer and Recommender pages, headless with AppTest on the real test indexes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_app import APP, TIMEOUT, ok, texts
+
+from core.explore import kmeans, neighbourhood
+from core.gallery import ENV_INDEXES
+from core.recommend import Recommender
+from core.store import load_index
+
+EXPLORER, RECOMMENDER = "app_pages/explorer.py", "app_pages/recommender.py"
+
+
+@pytest.fixture
+def app(monkeypatch, index_root: Path) -> AppTest:
+    monkeypatch.setenv(ENV_INDEXES, str(index_root))
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(str(m.value) for m in at.metric if m.label == label)
+
+
+def charts(at: AppTest) -> list:
+    return list(at.get("vega_lite_chart"))
+
+
+def cluster_lines(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**Cluster ")]
+
+
+def test_explorer_k3_shows_clusters_and_charts(app: AppTest, conse_index_path: Path) -> None:
+    at = ok(app.switch_page(EXPLORER).run())
+    assert at.title[0].value == "Cluster explorer"
+    at = ok(at.number_input(key="ex.k").set_value(3).run())
+    index = load_index(conse_index_path)
+    assert metric(at, "Images") == str(index.n) and metric(at, "Clusters") == "3"
+    assert metric(at, "Silhouette") == f"{kmeans(index.embeddings, 3).silhouette:.3f}"
+    lines = cluster_lines(at)
+    assert len(lines) == 3
+    sizes = [int(line.split(" · ")[1].split()[0]) for line in lines]
+    assert sum(sizes) == index.n and sizes == sorted(sizes, reverse=True)
+    assert all(" · _" in line for line in lines)  # the photos have captions: labelled clusters
+    assert len(charts(at)) == 3  # scatter, inertia/silhouette over k, explained variance
+    scatter = json.loads(charts(at)[0].proto.spec)
+    assert {p["name"] for p in scatter["params"]} == {"picked", "region"}
+    assert any("at their PCA coordinates" in c for im in at.image for c in im.captions)
+    assert at.query_params["k"] == "3"
+
+
+def test_explorer_scatter_tooltips_carry_thumbnails(app: AppTest) -> None:
+    at = ok(app.switch_page(EXPLORER).run())
+    chart = charts(at)[0].proto
+    spec = json.loads(chart.spec)
+    assert [t["field"] for t in spec["encoding"]["tooltip"]][0] == "image"  # drawn as a picture
+    (dataset,) = chart.datasets
+    rows = pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+    assert len(rows) == 8 and rows["id"].tolist() == list(range(8))
+    assert all(u.startswith("data:image/jpeg;base64,") and len(u) < 12_000 for u in rows["image"])
+    assert rows["texts"].str.len().min() > 0 and rows["cluster"].nunique() == 6
+
+
+def test_explorer_neighbourhood_and_tsne(app: AppTest, efficientnet_index_path: Path) -> None:
+    app.query_params.update({"index": "efficientnet", "around": "2", "size": "5", "k": "9"})
+    at = ok(app.switch_page(EXPLORER).run())
+    assert at.session_state["ex.scope"] == "Around one image"
+    assert metric(at, "Images") == "5"
+    assert at.number_input(key="ex.k").value == 4  # clamped to the neighbourhood: 2..n-1
+    index = load_index(efficientnet_index_path)
+    near = set(neighbourhood(index.embeddings, 2, 5).tolist())
+    shown = {int(b.key.rsplit(".", 1)[1]) for b in at.button
+             if b.key and b.key.startswith("ex.cluster.")}
+    assert shown and shown <= near  # cluster members come from the neighbourhood only
+    at = ok(at.segmented_control(key="ex.method").set_value("t-SNE").run())
+    assert any("at their t-SNE coordinates" in c for im in at.image for c in im.captions)
+    assert at.query_params["proj"] == "tsne" and at.query_params["around"] == "2"
+
+
+def _rec(at: AppTest) -> Recommender:
+    sessions = at.session_state["rec.sessions"]
+    assert len(sessions) == 1
+    return next(iter(sessions.values()))
+
+
+def _vote_until_trained(at: AppTest) -> AppTest:
+    """Like the first three images shown, dislike the next ones until the model trains."""
+    seen: list[int] = []
+    while not _rec(at).is_trained:
+        rec = _rec(at)
+        current = rec.next_candidate()
+        assert current is not None and current not in seen
+        seen.append(current)
+        button = "rec.like" if rec.counts()[0] < 3 else "rec.dislike"
+        at = ok(at.button(key=button).click().run())
+        assert _rec(at).votes.get(current) is (button == "rec.like")
+        assert len(seen) <= 6
+    assert _rec(at).counts() == (3, 3)
+    return at
+
+
+def test_recommender_votes_train_the_svm_and_rank(app: AppTest) -> None:
+    at = ok(app.switch_page(RECOMMENDER).run())
+    assert at.title[0].value == "Recommender"
+    assert "once the model is trained" in texts(at.info)
+    at = _vote_until_trained(at)
+    assert "The model is trained on your 6 votes" in texts(at.success)
+    assert any(s.value == "What you will probably like" for s in at.subheader)
+    rec = _rec(at)
+    ranked = [c for im in at.image for c in im.captions if c.startswith("#")]
+    assert len(ranked) == rec.n - 6
+    assert [c.split(" · ")[1] for c in ranked] == [f"{s:+.2f}" for _, s in rec.ranking()]
+    at = ok(at.button(key="rec.skip").click().run())
+    assert len(_rec(at).skipped) == 1
+    at = ok(at.button(key="rec.like").click().run())
+    correct, total = _rec(at).accuracy()
+    assert total == 1
+    assert metric(at, "Model's guesses that were right").startswith(f"{correct} / 1")
+    at = ok(at.select_slider(key="rec.C").set_value(10.0).run())
+    assert _rec(at).C == 10.0 and _rec(at).is_trained
+
+
+def test_recommender_export_import_round_trip(app: AppTest) -> None:
+    at = ok(app.switch_page(RECOMMENDER).run())
+    at = _vote_until_trained(at)
+    exported = _rec(at).to_json()  # what the Export button serves
+    votes, scores = dict(_rec(at).votes), _rec(at).scores()
+    at = ok(at.button(key="rec.reset").click().run())
+    assert _rec(at).votes == {} and not _rec(at).is_trained
+    assert "forgotten" in texts(at.success)
+    at.file_uploader(key="rec.import.0").set_value(("bad.json", b"{not json",
+                                                    "application/json"))
+    at = at.run()
+    assert not at.exception and "cannot be imported" in texts(at.error)
+    assert _rec(at).votes == {}
+    at.file_uploader(key="rec.import.0").set_value(("votes.json", exported.encode(),
+                                                    "application/json"))
+    at = ok(at.run())
+    assert "Imported 3 likes, 3 dislikes" in texts(at.success)
+    assert _rec(at).votes == votes and _rec(at).is_trained
+    np.testing.assert_allclose(_rec(at).scores(), scores)
+    assert at.file_uploader(key="rec.import.1") is not None  # a fresh, empty uploader
+    other = json.loads(exported) | {"n": 3}
+    at.file_uploader(key="rec.import.1").set_value(("other.json", json.dumps(other).encode(),
+                                                    "application/json"))
+    at = at.run()
+    assert "made for a collection of 3 images" in texts(at.error)
+    assert _rec(at).votes == votes
+
+
+def test_each_index_keeps_its_own_votes(app: AppTest) -> None:
+    at = ok(app.switch_page(RECOMMENDER).run())
+    at = ok(at.button(key="rec.like").click().run())
+    at = ok(at.selectbox(key="app.index").set_value("captions").run())
+    sessions = at.session_state["rec.sessions"]
+    assert len(sessions) == 2
+    assert sorted(len(r.votes) for r in sessions.values()) == [0, 1]
