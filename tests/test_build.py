@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -106,9 +107,11 @@ def test_interrupted_build_leaves_the_earlier_index_intact(small_dir: Path, tmp_
         if phase == "encode":
             raise KeyboardInterrupt
 
+    threads = set(threading.enumerate())
     with pytest.raises(KeyboardInterrupt):
-        build_index([small_dir], SPEC, out, progress=interrupt)
+        build_index([small_dir], SPEC, out, progress=interrupt, batch_size=1)
     assert "hash" in phases and phases[-1] == "encode"
+    assert [t for t in threading.enumerate() if t not in threads] == []  # decoders stopped
     after = load_index(out)
     pd.testing.assert_frame_equal(after.items, before.items)
     np.testing.assert_array_equal(after.embeddings, before.embeddings)

@@ -6,7 +6,10 @@ names; a text query is embedded by the same sentence model, so both live in Mini
 
 from __future__ import annotations
 
+import hashlib
+import os
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,11 +28,34 @@ DEFAULT_TOP = 10
 DEFAULT_TEMPLATE = "a photo of a {}"
 
 
+CACHE_DIR = Path(os.environ.get("IMAGE_SEARCH_CACHE", Path.home() / ".cache" / "image-search"))
+
+
 @lru_cache(maxsize=4)
 def class_embeddings(template: str, text_model: str = MINILM) -> np.ndarray:
-    """(1000, 384) unit vectors of the prompted ImageNet class names, computed once per process."""
+    """(1000, 384) unit vectors of the prompted ImageNet class names.
+
+    Embedding 1000 prompts costs seconds on 2 cores, so they are cached per process and on disk
+    (keyed by template and model); an unwritable cache folder only costs the recomputation.
+    """
     names = [template.format(c) for c in imagenet_classes()]
-    return encode_sentences(text_model, names)
+    key = hashlib.sha1("\n".join([text_model, *names]).encode()).hexdigest()[:16]
+    path = CACHE_DIR / f"conse-classes-{key}.npy"
+    try:
+        vecs = np.load(path)
+        if vecs.shape[0] == len(names):
+            return vecs
+    except (OSError, ValueError):
+        pass
+    vecs = encode_sentences(text_model, names)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, vecs)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return vecs
 
 
 def conse_vectors(logits: np.ndarray, class_vecs: np.ndarray, top: int) -> np.ndarray:

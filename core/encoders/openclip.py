@@ -6,6 +6,7 @@ local checkpoint. `@random` (random init) exists for tests only and is flagged e
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
 from pathlib import Path
@@ -38,6 +39,18 @@ def _check_arch(arch: str) -> None:
         raise UserError(f"unknown OpenCLIP architecture '{arch}'{hint}")
 
 
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """open_clip warns via the root logger ("initialized randomly"); we report that ourselves."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 class OpenClipEncoder(Encoder):
     query_modalities = frozenset({"image", "text"})
     batch_size = 16
@@ -54,9 +67,8 @@ class OpenClipEncoder(Encoder):
             raise UserError(f"OpenCLIP checkpoint not found: {weights}")
         if weights is not None and not is_path and not hub_reachable():
             raise UserError(_offline_message(arch, weights))
-        logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
         try:
-            with torch.random.fork_rng(devices=[]):
+            with torch.random.fork_rng(devices=[]), _quiet_root_logger():
                 torch.manual_seed(RANDOM_SEED)
                 model, _, preprocess = open_clip.create_model_and_transforms(
                     arch, pretrained=weights)
