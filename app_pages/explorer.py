@@ -93,17 +93,20 @@ def _map_jpeg(path: str, stamp: float, scope: Scope, method: str, thumb: int,
     return buf.getvalue()
 
 
-def scatter(df: pd.DataFrame, axes: tuple[str, str]) -> alt.Chart:
+def scatter(df: pd.DataFrame, axes: tuple[str, str], order: list[str]) -> alt.Chart:
     """Points coloured by cluster; the tooltip shows the thumbnail (Vega-Lite draws a field named
     `image` as a picture). Click (shift-click for more) or drag a box to select images."""
     picked = alt.selection_point(name="picked", fields=["id"], on="click")
     region = alt.selection_interval(name="region", encodings=["x", "y"])
     return alt.Chart(df).mark_circle(size=110, stroke="white", strokeWidth=0.6).encode(
-        x=alt.X("x:Q", title=axes[0], axis=alt.Axis(labels=False, ticks=False, grid=False)),
-        y=alt.Y("y:Q", title=axes[1], axis=alt.Axis(labels=False, ticks=False, grid=False)),
-        color=alt.Color("cluster:N", title="Cluster", sort=None,
+        x=alt.X("x:Q", title=axes[0], scale=alt.Scale(zero=False, padding=12),
+                axis=alt.Axis(labels=False, ticks=False, grid=False)),
+        y=alt.Y("y:Q", title=axes[1], scale=alt.Scale(zero=False, padding=12),
+                axis=alt.Axis(labels=False, ticks=False, grid=False)),
+        color=alt.Color("cluster:N", title="Cluster", sort=order,
+                        scale=alt.Scale(scheme="tableau10" if len(order) <= 10 else "tableau20"),
                         legend=alt.Legend(orient="right", labelLimit=260)),
-        opacity=alt.when(picked | region).then(alt.value(0.9)).otherwise(alt.value(0.2)),
+        opacity=alt.when(picked & region).then(alt.value(0.9)).otherwise(alt.value(0.2)),
         tooltip=[alt.Tooltip("image:N"), alt.Tooltip("name:N", title="file"),
                  alt.Tooltip("cluster:N"), alt.Tooltip("texts:N")],
     ).add_params(picked, region).properties(height=560)
@@ -127,7 +130,8 @@ def variance_chart(ratio: np.ndarray) -> alt.LayerChart:
     df = pd.DataFrame({"component": [f"PC{i + 1}" for i in range(len(ratio))],
                        "explained": 100 * ratio, "cumulative": 100 * np.cumsum(ratio)})
     order = list(df["component"])
-    base = alt.Chart(df).encode(x=alt.X("component:N", sort=order, title=None))
+    base = alt.Chart(df).encode(x=alt.X("component:N", sort=order, title=None,
+                                        axis=alt.Axis(labelAngle=0)))
     bars = base.mark_bar(color="#4c78a8").encode(
         y=alt.Y("explained:Q", title="variance explained (%)"),
         tooltip=["component", alt.Tooltip("explained:Q", format=".1f"),
@@ -226,7 +230,8 @@ with state.user_errors():
         axes = ("PC1", "PC2") if method == PCA else ("t-SNE 1", "t-SNE 2")
         if len(shown) < len(ids):
             st.caption(f"Showing a fixed random sample of {len(shown)} of {len(ids)} images.")
-        event = st.altair_chart(scatter(df, axes), width="stretch", on_select="rerun",
+        chart = scatter(df, axes, [names[s.cluster] for s in summaries])
+        event = st.altair_chart(chart, width="stretch", on_select="rerun",
                                 key=f"ex.chart.{scope}.{method}.{k}")
         chosen = event.selection if event else {}
         box = chosen.get("region") or {}
@@ -235,7 +240,8 @@ with state.user_errors():
             (box["x"], box["y"]) if "x" in box and "y" in box else None)
         if picked_ids:
             more = f" (showing the first {MAX_SELECTED})" if len(picked_ids) > MAX_SELECTED else ""
-            st.markdown(f"**{len(picked_ids)} selected images**{more}")
+            st.markdown(f"**{len(picked_ids)} selected image{'s' * (len(picked_ids) != 1)}**"
+                        f"{more}")
             grid.grid(index, [(i, grid.short_name(index, i)) for i in picked_ids[:MAX_SELECTED]],
                       key="ex.selected", action=grid.open_detail(PAGE, entry.name))
         else:

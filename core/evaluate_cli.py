@@ -34,20 +34,24 @@ def default_models() -> list[str]:
 
 def set_eval_sets(set_dirs: list[str], split: str = "test", limit: int | None = None,
                   cache_dir: str | None = "data/features", log=_log) -> list:
-    """EvalSets from captioned set folders (their `split` rows, the first `limit` of them)."""
+    """EvalSets from captioned set folders (their `split` rows, the first `limit` of them).
+
+    Features are taken for the whole set and then split, so the cache written by training
+    (which reads the whole set) serves evaluation too.
+    """
     from core.evaluate import EvalSet
     from core.features import load_set, set_features
 
     out = []
     for d in set_dirs:
         cset = load_set(d)
-        part = cset.split(split)
-        if not len(part):
+        if split not in cset.splits:
             raise UserError(f"{d}: no '{split}' rows in captions.jsonl")
+        log(f"{cset.name}: {cset.splits.count(split)} {split} images; frozen features")
+        part = set_features(cset, cache_dir=cache_dir).split(split)
         if limit:
-            part = part.subset(range(min(limit, len(part))))
-        log(f"{cset.name}: {len(part)} {split} images; frozen features")
-        out.append(EvalSet(cset.name, str(d), set_features(part, cache_dir=cache_dir)))
+            part = part.subset(range(min(limit, len(part.cset))))
+        out.append(EvalSet(cset.name, str(d), part))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +163,33 @@ def test_each_index_keeps_its_own_votes(app: AppTest) -> None:
     sessions = at.session_state["rec.sessions"]
     assert len(sessions) == 2
     assert sorted(len(r.votes) for r in sessions.values()) == [0, 1]
+
+
+def test_explorer_computes_once_per_setting(app: AppTest, monkeypatch) -> None:
+    """Reruns that change nothing the computation depends on reuse the cached results."""
+    import streamlit as st
+
+    from core import explore
+
+    calls: dict[str, int] = {"kmeans": 0, "pca_2d": 0, "k_sweep": 0}
+
+    def counted(name: str) -> Callable[..., object]:
+        real = getattr(explore, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    for name in calls:
+        monkeypatch.setattr(explore, name, counted(name))
+    st.cache_data.clear()
+    at = ok(app.switch_page(EXPLORER).run())
+    assert calls == {"kmeans": 1, "pca_2d": 1, "k_sweep": 1}
+    at = ok(at.select_slider(key="ex.thumb").set_value(80).run())  # only the map is redrawn
+    at = ok(at.run())
+    assert calls == {"kmeans": 1, "pca_2d": 1, "k_sweep": 1}
+    at = ok(at.number_input(key="ex.k").set_value(3).run())
+    assert calls == {"kmeans": 2, "pca_2d": 1, "k_sweep": 1}
+    at = ok(at.number_input(key="ex.k").set_value(6).run())  # back to a setting seen before
+    assert calls == {"kmeans": 2, "pca_2d": 1, "k_sweep": 1}

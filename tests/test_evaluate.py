@@ -66,7 +66,7 @@ def test_bootstrap_interval() -> None:
 
 
 def test_random_weights_are_labelled() -> None:
-    es = set_eval_sets([str(tiny_set_dir())], limit=6, cache_dir=str(feature_cache()),
+    es = set_eval_sets([str(tiny_set_dir())], limit=4, cache_dir=str(feature_cache()),
                        log=lambda _m: None)[0]
     row, _ = model_row(load_encoder("openclip:ViT-B-32@random"), es, resamples=50)
     assert row["random_weights"] and "random weights — not meaningful" in row["model"]

@@ -35,7 +35,13 @@ def test_load_set_reports_unusable_rows(tmp_path) -> None:
 
 
 def test_features_are_cached_by_file_list(tmp_path) -> None:
-    cset = load_set(tiny_set_dir()).subset(range(3))
+    root = tmp_path / "few"
+    root.mkdir()
+    for name in ("chelsea_0.jpg", "coffee_0.jpg", "rocket_0.jpg"):
+        shutil.copy2(tiny_set_dir() / name, root / name)
+    (root / "captions.jsonl").write_text("".join(
+        json.dumps({"file": n, "texts": [n]}) + "\n" for n in sorted(os.listdir(root))))
+    cset = load_set(root)
     cache = tmp_path / "cache"
     pooled, logits, ok = cached_image_features(cset.paths, name="t", cache_dir=cache)
     assert pooled.shape == (3, 1280) and logits.shape == (3, 1000) and ok.all()

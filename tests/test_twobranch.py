@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from captioned_sets import feature_cache, tiny_set_dir, trained_model_dir
@@ -37,7 +39,12 @@ def test_cached_features_give_the_same_vectors() -> None:
 
 def test_build_and_search_with_the_head(tmp_path) -> None:
     spec = f"twobranch:{trained_model_dir()}"
-    build_index([tiny_set_dir()], spec, tmp_path / "idx")
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("chelsea", "coffee", "rocket", "flower"):
+        for v in (0, 4, 5):
+            shutil.copy2(tiny_set_dir() / f"{name}_{v}.jpg", images)
+    build_index([images], spec, tmp_path / "idx")
     index = load_index(tmp_path / "idx")
     assert index.spec == spec and index.dim == 256
     enc = load_encoder(spec)

@@ -1,0 +1,133 @@
+"""Peak resident memory (RSS of the server's process tree, sampled every 0.1 s) of
+`streamlit run streamlit_app.py` serving the demo indexes, one fresh server per variant with
+that variant's models loaded by real queries from headless chromium; then one server through
+which a visitor tries every variant; then an OpenCLIP ViT-B-32 app; then a build.
+
+    .venv/bin/python -m benchmarks.memory                 # ~5-8 min on 2 cores
+    .venv/bin/python -m benchmarks.memory --no-clip --no-build
+
+Targets: the demo app under 1 GB (Streamlit Community Cloud); a CLIP ViT-B-32 app under 2 GB.
+The browser's own memory is not counted (it runs on the visitor's machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks._common import REPO, log, record, table
+from benchmarks.app import (
+    RssSampler,
+    browser,
+    clip_index_root,
+    indexes_root,
+    query_photo,
+    streamlit,
+    text_query,
+    upload_query,
+    variants,
+)
+from benchmarks.photos import GALLERY, WORK
+
+MB = 2**20
+DEMO_TARGET_MB, CLIP_TARGET_MB = 1024, 2048
+K = 12
+QUERIES = ("a cat", "a red car")
+
+
+def _queries(page, base: str, v: dict, photo: Path) -> None:
+    """What loads a variant's models: a text query if it takes text, an upload if images."""
+    if v["text"]:
+        for q in QUERIES:
+            text_query(page, base, v["name"], q, K)
+    if v["image"]:
+        upload_query(page, base, v["name"], photo, K)
+
+
+def serve(root: Path, chosen: list[dict], photo: Path, label: str) -> list[object]:
+    """One fresh server; RSS when serving, after the first page, and peak over the queries."""
+    with streamlit(root, WORK / "logs" / f"memory-{label}.log") as server, \
+            RssSampler(server.proc.pid) as rss:
+        time.sleep(1.0)
+        idle = rss.tree_rss()
+        with browser() as b:
+            page = b.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{server.url}/?index={chosen[0]['name']}", wait_until="networkidle")
+            page.get_by_role("heading").first.wait_for(timeout=120_000)
+            opened = rss.tree_rss()
+            for v in chosen:
+                log(f"{label}: queries on {v['name']}")
+                _queries(page, server.url, v, photo)
+        time.sleep(1.0)
+    peak = rss.peak / MB
+    target = CLIP_TARGET_MB if "clip" in label else DEMO_TARGET_MB
+    return [label, ", ".join(v["spec"].split(",")[0] for v in chosen), idle / MB, opened / MB,
+            peak, rss.last / MB, target, "yes" if peak < target else "no"]
+
+
+def build_peak(spec: str, label: str) -> list[object]:
+    """Peak RSS of `python -m core build` over the demo gallery (a fresh process)."""
+    out = WORK / "memory-build" / label
+    cmd = [sys.executable, "-m", "core", "build", "--images", str(GALLERY), "--model", spec,
+           "--out", str(out), "--force"]
+    log(f"build {spec}")
+    started = time.perf_counter()
+    with (WORK / "logs" / f"memory-build-{label}.log").open("w") as fh:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT)
+        with RssSampler(proc.pid) as rss:
+            proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"build failed ({proc.returncode}): see {fh.name}")
+    return [f"build {label}", spec, time.perf_counter() - started, rss.peak / MB]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--indexes", help="demo indexes folder (default $IMAGE_SEARCH_INDEXES "
+                                      "or indexes/)")
+    ap.add_argument("--variants", help="comma-separated index names (default: all)")
+    ap.add_argument("--no-clip", action="store_true", help="skip the OpenCLIP ViT-B-32 app")
+    ap.add_argument("--no-build", action="store_true", help="skip the build measurements")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    (WORK / "logs").mkdir(parents=True, exist_ok=True)
+    root = Path(args.indexes) if args.indexes else indexes_root()
+    found = variants(root)
+    if args.variants:
+        found = [v for v in found if v["name"] in args.variants.split(",")]
+    if not found:
+        sys.exit(f"no indexes under {root}: run `python -m core demo` first")
+    photo = query_photo()
+    rows = [serve(root, [v], photo, v["name"]) for v in found]
+    if len(found) > 1:
+        rows.append(serve(root, found, photo, "all demo variants"))
+    if not args.no_clip:
+        clip_root = clip_index_root()
+        rows.append(serve(clip_root, variants(clip_root), photo, "clip ViT-B-32"))
+    blocks = [
+        f"Indexes: `{root}` (demo gallery, {len(found)} variants). Each row is a fresh "
+        "`streamlit run streamlit_app.py`; headless chromium opens the page and runs what loads "
+        f"the variant's models: text queries {', '.join(repr(q) for q in QUERIES)} on the text "
+        "page if it takes text, an uploaded photo on the neighbours page if it takes images. "
+        "RSS = the server process tree (psutil), MB = MiB; *serving*: health check answered, "
+        "no session yet; *page open*: after the first page rendered; *peak*: highest sample; "
+        "*end*: after the last query.",
+        table(["app", "models", "serving MB", "page open MB", "peak MB", "end MB", "target MB",
+               "under target"], rows, digits=0),
+    ]
+    if not args.no_build:
+        brows = [build_peak("conse:lite0", "conse")]
+        if not args.no_clip:
+            brows.append(build_peak("openclip:ViT-B-32@random", "clip"))
+        blocks += ["Build (`python -m core build --images data/gallery`), fresh process:",
+                   table(["run", "model", "seconds", "peak MB"], brows, digits=0)]
+    blocks.append(f"Run time {time.perf_counter() - started:.0f} s.")
+    record("Memory", blocks, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Seconds from `streamlit run streamlit_app.py` to the first rendered search results in the
+browser, cold (a fresh server: the first query loads the models) and warm (a second visitor's
+page load with the same query, and a second, different query in the same page).
+
+    .venv/bin/python -m benchmarks.startup                 # 3 cold starts, ~3-5 min on 2 cores
+    .venv/bin/python -m benchmarks.startup --repeats 5 --index demo-conse
+
+"Rendered" = every result tile is a decoded <img> in headless chromium. The OS file cache is
+warm (the libraries were read before), as on a server that restarts, not one that just booted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from benchmarks._common import log, median, record, table
+from benchmarks.app import RESULTS_TIMEOUT_MS, TEXT_BOX, browser, indexes_root, streamlit
+from benchmarks.app import text_query as run_text_query
+from benchmarks.photos import WORK
+
+K = 12
+FIRST, SECOND = "a cat", "a red car"
+
+
+def one_start(index: str | None, run: int) -> dict[str, float]:
+    """One fresh server and the timings of one visit (seconds since `streamlit run`)."""
+    query = f"&index={index}" if index else ""
+    out: dict[str, float] = {}
+    with browser() as b, streamlit(indexes_root(), WORK / "logs" / f"startup-{run}.log") as srv:
+        t0 = srv.started
+        out["serving"] = srv.serving
+        page = b.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{srv.url}/text_search?k={K}{query}", wait_until="domcontentloaded")
+        page.get_by_role("textbox", name=TEXT_BOX).wait_for(timeout=RESULTS_TIMEOUT_MS)
+        out["page usable"] = time.perf_counter() - t0
+        typed = time.perf_counter()
+        run_text_query(page, srv.url, index or "", FIRST, K, goto=False)
+        out["first results"] = time.perf_counter() - t0
+        out["cold query"] = time.perf_counter() - typed
+        # A second visitor: new browser context, same query, models and results cached.
+        second = b.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        start = time.perf_counter()
+        second.goto(f"{srv.url}/text_search?k={K}{query}", wait_until="domcontentloaded")
+        run_text_query(second, srv.url, index or "", FIRST, K, goto=False)
+        out["warm page load + query"] = time.perf_counter() - start
+        start = time.perf_counter()
+        run_text_query(second, srv.url, index or "", SECOND, K, goto=False)
+        out["warm new query"] = time.perf_counter() - start
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--index", help="index name (default: the app's default index)")
+    ap.add_argument("--repeats", type=int, default=3, help="cold starts")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    runs = []
+    for i in range(args.repeats):
+        log(f"cold start {i + 1}/{args.repeats}")
+        runs.append(one_start(args.index, i))
+    names = list(runs[0])
+    rows = [[name, median([r[name] for r in runs]), min(r[name] for r in runs),
+             max(r[name] for r in runs)] for name in names]
+    blocks = [
+        f"Index: {args.index or 'the app default (best text-capable demo index)'} in "
+        f"`{indexes_root()}`; k = {K}; {args.repeats} fresh servers. Times in seconds: "
+        "*serving* = `streamlit run` to the health check answering; *page usable* = to the "
+        f"text box on screen; *first results* = to all {K} tiles of the first query ({FIRST!r}) "
+        "decoded (cold: the query loads the models); *cold query* = that query alone, from "
+        "Enter; *warm page load + query* = a second visitor (new browser context) opening the "
+        "page and asking the same query; *warm new query* = then a different one "
+        f"({SECOND!r}).",
+        table(["phase", "median s", "min s", "max s"], rows, digits=2),
+        f"Run time {time.perf_counter() - started:.0f} s.",
+    ]
+    record("Start-up", blocks, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
