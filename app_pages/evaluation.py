@@ -37,6 +37,10 @@ def pct(v: float | None) -> float | None:
     return None if v is None else round(100 * v, 1)
 
 
+def cell(v: float | None, digits: int = 1) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
 def table(rows: list[dict]) -> pd.DataFrame:
     """One line per model: both directions, R@10 interval, Annoy recall, why a row is n/a."""
     out = []
@@ -45,12 +49,12 @@ def table(rows: list[dict]) -> pd.DataFrame:
         for d, name in (("t2i", "t2i"), ("i2t", "i2t")):
             m = r.get(d) if r["status"] == "ok" else None
             for k in KS:
-                line[f"{name} R@{k}"] = pct(m[f"R@{k}"]) if m else None
+                line[f"{name} R@{k}"] = cell(pct(m[f"R@{k}"]) if m else None)
             ci = (m or {}).get("ci", {}).get("R@10")
-            line[f"{name} R@10 95% CI"] = f"{pct(ci[0])}–{pct(ci[1])}" if ci else ""
-            line[f"{name} medR"] = m["median_rank"] if m else None
-            line[f"{name} mAP@10"] = pct(m["mAP@10"]) if m else None
-        line["Annoy R@10"] = r.get("annoy_recall@10")
+            line[f"{name} R@10 95% CI"] = f"{pct(ci[0])}–{pct(ci[1])}" if ci else "—"
+            line[f"{name} medR"] = cell(m["median_rank"] if m else None, 0)
+            line[f"{name} mAP@10"] = cell(pct(m["mAP@10"]) if m else None)
+        line["Annoy R@10"] = cell(r.get("annoy_recall@10"), 2)
         line["note"] = r.get("reason") or ""
         out.append(line)
     return pd.DataFrame(out)
@@ -70,10 +74,15 @@ def bars(rows: list[dict], direction: str) -> alt.LayerChart | None:
     if not data:
         return None
     df = pd.DataFrame(data)
+    models = list(dict.fromkeys(df["model"]))  # report order: random first
+    palette = ["#9ca3af", "#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#06b6d4", "#8b5cf6"]
     base = alt.Chart(df).encode(
-        x=alt.X("metric:N", title=None, sort=[f"R@{k}" for k in KS]),
-        xOffset=alt.XOffset("model:N"),
-        color=alt.Color("model:N", legend=alt.Legend(orient="bottom", columns=2, title=None)))
+        x=alt.X("metric:N", title=None, sort=[f"R@{k}" for k in KS],
+                axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("model:N", sort=models),
+        color=alt.Color("model:N", sort=models,
+                        scale=alt.Scale(domain=models, range=palette[:len(models)]),
+                        legend=alt.Legend(orient="bottom", columns=2, title=None, labelLimit=400)))
     bar = base.mark_bar().encode(
         y=alt.Y("value:Q", title="recall (%)", scale=alt.Scale(domain=[0, 100])),
         tooltip=["model", "metric", "value", "lo", "hi"])
@@ -86,7 +95,8 @@ def curves(history: list[dict], best: int | None) -> alt.LayerChart:
                         "validation R@sum": h["val_rsum"]} for h in history])
     long = df.melt("epoch", var_name="series", value_name="value")
     line = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("value:Q", title=None),
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", legend=None), tooltip=["epoch", "series", "value"])
     charts = []
     for series in ("training loss", "validation R@sum"):
@@ -131,6 +141,14 @@ for tab, s in zip(tabs, sets, strict=True):
         if s.get("note"):
             st.caption(s["note"])
         st.dataframe(table(s["rows"]), hide_index=True, width="stretch")
+        notes = [f"**{r['model']}**: {r['reason']}" for r in s["rows"] if r.get("reason")]
+        labels = {r["spec"]: r["model"] for r in s["rows"]}
+        notes += [f"**{c['metric']}, {labels.get(c['a'], c['a'])} minus "
+                  f"{labels.get(c['b'], c['b'])}**: {100 * c['difference']:+.1f} points "
+                  f"[{100 * c['ci'][0]:+.1f}, {100 * c['ci'][1]:+.1f}] ({c['ci_kind']})"
+                  for c in s.get("comparisons", [])]
+        if notes:
+            st.caption("  \n".join(notes))
         direction = st.segmented_control("Direction", list(DIRECTIONS), key=f"ev.dir.{s['name']}",
                                          default="t2i", format_func=DIRECTIONS.get) or "t2i"
         chart = bars(s["rows"], direction)

@@ -39,6 +39,10 @@ def upload_vector(spec: str, data: bytes) -> np.ndarray:
     return image_vector(loaders.get_encoder(spec), img)
 
 
+def _random_image(n: int) -> None:
+    st.session_state["i2t.id"] = random.randrange(n)
+
+
 st.title("Image to text")
 st.caption("Pick an image of the collection, or upload one, to see the captions of a captioned "
            "set that describe it best (cosine similarity in the index's model space).")
@@ -72,11 +76,10 @@ vec: np.ndarray | None = None
 image_path: str | None = None
 left, right = st.columns([1, 3], gap="medium")
 if source == GALLERY:
-    c_id, c_rand = left.columns([2, 1], vertical_alignment="bottom")
-    if c_rand.button("Random", icon=":material/casino:", key="i2t.random"):
-        st.session_state["i2t.id"] = random.randrange(index.n)
-    image_id = int(c_id.number_input(f"Image id (0–{index.n - 1})", 0, index.n - 1, step=1,
+    image_id = int(left.number_input(f"Image id (0–{index.n - 1})", 0, index.n - 1, step=1,
                                      key="i2t.id"))
+    left.button("Random image", icon=":material/casino:", key="i2t.random", width="stretch",
+                on_click=_random_image, args=(index.n,))
     left.image(loaders.tile(str(index.thumb_path(image_id))), width="stretch")
     left.caption(f"Image {image_id} · `{index.items.at[image_id, 'rel_path']}`")
     vec = np.asarray(index.embeddings[image_id], np.float32)  # stored: no model pass needed

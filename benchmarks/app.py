@@ -69,6 +69,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def torch_build(python: str = sys.executable) -> str:
+    """'2.14.1+cu130' or '2.13.0+cpu': which torch wheel an interpreter imports."""
+    out = subprocess.run([python, "-c", "import torch; print(torch.__version__)"],
+                         capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "not installed"
+
+
 @dataclass
 class Server:
     url: str
@@ -78,15 +85,16 @@ class Server:
 
 
 @contextmanager
-def streamlit(indexes: Path, log_path: Path) -> Iterator[Server]:
-    """`streamlit run streamlit_app.py`, headless, on a free port; stopped (and waited) after."""
+def streamlit(indexes: Path, log_path: Path, python: str = sys.executable) -> Iterator[Server]:
+    """`streamlit run streamlit_app.py`, headless, on a free port; stopped (and waited) after.
+    `python` may be another environment's interpreter (e.g. one with the CPU-only torch)."""
     port = free_port()
     env = dict(os.environ, IMAGE_SEARCH_INDEXES=str(indexes))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
+            [python, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
              "--server.port", str(port), "--server.headless", "true",
              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],

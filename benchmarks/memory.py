@@ -27,6 +27,7 @@ from benchmarks.app import (
     query_photo,
     streamlit,
     text_query,
+    torch_build,
     upload_query,
     variants,
 )
@@ -47,9 +48,10 @@ def _queries(page, base: str, v: dict, photo: Path) -> None:
         upload_query(page, base, v["name"], photo, K)
 
 
-def serve(root: Path, chosen: list[dict], photo: Path, label: str) -> list[object]:
+def serve(root: Path, chosen: list[dict], photo: Path, label: str,
+          python: str = sys.executable) -> list[object]:
     """One fresh server; RSS when serving, after the first page, and peak over the queries."""
-    with streamlit(root, WORK / "logs" / f"memory-{label}.log") as server, \
+    with streamlit(root, WORK / "logs" / f"memory-{label}.log", python) as server, \
             RssSampler(server.proc.pid) as rss:
         time.sleep(1.0)
         idle = rss.tree_rss()
@@ -64,14 +66,14 @@ def serve(root: Path, chosen: list[dict], photo: Path, label: str) -> list[objec
         time.sleep(1.0)
     peak = rss.peak / MB
     target = CLIP_TARGET_MB if "clip" in label else DEMO_TARGET_MB
-    return [label, ", ".join(v["spec"].split(",")[0] for v in chosen), idle / MB, opened / MB,
-            peak, rss.last / MB, target, "yes" if peak < target else "no"]
+    return [label, ", ".join(v["spec"].split(",")[0] for v in chosen), torch_build(python),
+            idle / MB, opened / MB, peak, rss.last / MB, target, "yes" if peak < target else "no"]
 
 
-def build_peak(spec: str, label: str) -> list[object]:
+def build_peak(spec: str, label: str, python: str = sys.executable) -> list[object]:
     """Peak RSS of `python -m core build` over the demo gallery (a fresh process)."""
     out = WORK / "memory-build" / label
-    cmd = [sys.executable, "-m", "core", "build", "--images", str(GALLERY), "--model", spec,
+    cmd = [python, "-m", "core", "build", "--images", str(GALLERY), "--model", spec,
            "--out", str(out), "--force"]
     log(f"build {spec}")
     started = time.perf_counter()
@@ -80,8 +82,10 @@ def build_peak(spec: str, label: str) -> list[object]:
         with RssSampler(proc.pid) as rss:
             proc.wait()
     if proc.returncode != 0:
-        raise RuntimeError(f"build failed ({proc.returncode}): see {fh.name}")
-    return [f"build {label}", spec, time.perf_counter() - started, rss.peak / MB]
+        log(f"build failed ({proc.returncode}): see {fh.name}")
+        return [f"build {label}", spec, torch_build(python), "failed", rss.peak / MB]
+    return [f"build {label}", spec, torch_build(python), time.perf_counter() - started,
+            rss.peak / MB]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,6 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--variants", help="comma-separated index names (default: all)")
     ap.add_argument("--no-clip", action="store_true", help="skip the OpenCLIP ViT-B-32 app")
     ap.add_argument("--no-build", action="store_true", help="skip the build measurements")
+    ap.add_argument("--build-models", default="conse:lite0,openclip:ViT-B-32@random")
+    ap.add_argument("--python", default=sys.executable,
+                    help="interpreter for the servers and builds (e.g. a venv with CPU-only "
+                         "torch); default: this one")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     started = time.perf_counter()
@@ -102,12 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     if not found:
         sys.exit(f"no indexes under {root}: run `python -m core demo` first")
     photo = query_photo()
-    rows = [serve(root, [v], photo, v["name"]) for v in found]
+    py = args.python
+    rows = [serve(root, [v], photo, v["name"], py) for v in found]
     if len(found) > 1:
-        rows.append(serve(root, found, photo, "all demo variants"))
+        rows.append(serve(root, found, photo, "all demo variants", py))
     if not args.no_clip:
         clip_root = clip_index_root()
-        rows.append(serve(clip_root, variants(clip_root), photo, "clip ViT-B-32"))
+        rows.append(serve(clip_root, variants(clip_root), photo, "clip ViT-B-32", py))
     blocks = [
         f"Indexes: `{root}` (demo gallery, {len(found)} variants). Each row is a fresh "
         "`streamlit run streamlit_app.py`; headless chromium opens the page and runs what loads "
@@ -116,15 +125,16 @@ def main(argv: list[str] | None = None) -> None:
         "RSS = the server process tree (psutil), MB = MiB; *serving*: health check answered, "
         "no session yet; *page open*: after the first page rendered; *peak*: highest sample; "
         "*end*: after the last query.",
-        table(["app", "models", "serving MB", "page open MB", "peak MB", "end MB", "target MB",
-               "under target"], rows, digits=0),
+        table(["app", "models", "torch", "serving MB", "page open MB", "peak MB", "end MB",
+               "target MB", "under target"], rows, digits=0),
     ]
     if not args.no_build:
-        brows = [build_peak("conse:lite0", "conse")]
-        if not args.no_clip:
-            brows.append(build_peak("openclip:ViT-B-32@random", "clip"))
+        specs = [s for s in args.build_models.split(",") if s]
+        if args.no_clip:
+            specs = [s for s in specs if not s.startswith("openclip")]
+        brows = [build_peak(spec, spec.split(":")[0], py) for spec in specs]
         blocks += ["Build (`python -m core build --images data/gallery`), fresh process:",
-                   table(["run", "model", "seconds", "peak MB"], brows, digits=0)]
+                   table(["run", "model", "torch", "seconds", "peak MB"], brows, digits=0)]
     blocks.append(f"Run time {time.perf_counter() - started:.0f} s.")
     record("Memory", blocks, write=not args.no_write)
 

@@ -143,7 +143,7 @@ def shape_check(path: Path, encoder, n_queries: int) -> list[list[object]]:
                                                         text_vecs)]]
 
 
-def pick(n: int, results: dict) -> tuple[str, tuple, float, float]:
+def pick(n: int, results: dict) -> str:
     """The fastest setting with recall@10 >= target for text and image queries (search+fetch
     p50, the larger of the two), and exact's p50 for comparison."""
     def p50(r: dict) -> float:
@@ -152,20 +152,49 @@ def pick(n: int, results: dict) -> tuple[str, tuple, float, float]:
           and min(r["text_recall"], r["image_recall"]) >= RECALL_TARGET}
     exact = p50(results[("exact", None, None)])
     if not ok:
-        return f"{n:,}: no Annoy setting reached recall {RECALL_TARGET}", (), exact, float("nan")
+        return f"{n:,}: no Annoy setting reached recall {RECALL_TARGET}"
     key = min(ok, key=lambda k: p50(ok[k]))
     best = p50(ok[key])
     verdict = "exact is faster" if exact <= best else "Annoy is faster"
     return (f"{n:,}: fastest with recall@10 >= {RECALL_TARGET}: {key[1]} trees, search_k "
             f"{key[2]} per result, {1000 * best:.2f} ms search+fetch p50 (exact "
-            f"{1000 * exact:.2f} ms: {verdict})"), key, exact, best
+            f"{1000 * exact:.2f} ms: {verdict})")
+
+
+def recommend(per_size: dict[int, dict]) -> list[str]:
+    """One setting for every size: the fastest that keeps recall@10 >= target at the largest
+    size (recall falls as the index grows); and where exact search stops being faster (a
+    straight line through exact's p50s, against that setting's p50 at the largest size)."""
+    def p50(r: dict) -> float:
+        return max(median(r["text"]), median(r["image"]))
+    largest = max(per_size)
+    results = per_size[largest]
+    ok = {k: r for k, r in results.items() if k[0] == "annoy"
+          and min(r["text_recall"], r["image_recall"]) >= RECALL_TARGET}
+    if not ok:
+        return [f"no Annoy setting reached recall@10 {RECALL_TARGET} at {largest:,}: search "
+                "exactly at this size, or try larger --search-k"]
+    key = min(ok, key=lambda k: p50(ok[k]))
+    lines = [f"recommended: {key[1]} trees, search_k {key[2]} per result (recall@10 text "
+             f"{ok[key]['text_recall']:.3f}, image {ok[key]['image_recall']:.3f}, "
+             f"{1000 * p50(ok[key]):.2f} ms at {largest:,})"]
+    if len(per_size) > 1:
+        ns = np.array(sorted(per_size), float)
+        exact = np.array([p50(per_size[int(n)][("exact", None, None)]) for n in ns])
+        slope, intercept = np.polyfit(ns, exact, 1)
+        if slope > 0:
+            cross = (p50(ok[key]) - intercept) / slope
+            lines.append(f"exact search costs {1000 * slope * 1e4:.2f} ms per 10k items "
+                         f"(+{1000 * intercept:.2f} ms); it is slower than that Annoy setting "
+                         f"above ~{max(cross, 0):,.0f} items")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="10000,100000")
-    ap.add_argument("--trees", default="8,16,32,64")
-    ap.add_argument("--search-k", default="10,25,50,100,200",
+    ap.add_argument("--sizes", default="10000,50000,100000")
+    ap.add_argument("--trees", default="8,16,32")
+    ap.add_argument("--search-k", default="500,1000,2000,5000,10000",
                     help="Annoy search_k per requested result (core: "
                          "DEFAULT_SEARCH_K_PER_RESULT)")
     ap.add_argument("--queries", type=int, default=200, help="text and image queries each")
@@ -176,15 +205,15 @@ def main(argv: list[str] | None = None) -> None:
     trees = [int(t) for t in args.trees.split(",") if t]
     per_results = [int(s) for s in args.search_k.split(",") if s]
     encoder = load_encoder("conse:lite0")
-    all_rows, picks, disk, shapes = [], [], [], []
+    all_rows, picks, disk, shapes, per_size = [], [], [], [], {}
     real = real_index()
     if real is not None:
         shapes += shape_check(real, encoder, args.queries)
     for n in sizes:
         rows, info = one_size(n, trees, per_results, args.queries, encoder)
         all_rows += rows
-        line, key, exact, best = pick(n, info["results"])
-        picks.append(line)
+        per_size[n] = info["results"]
+        picks.append(pick(n, info["results"]))
         disk.append([f"{n:,}", info["sizes"]["embeddings"], info["sizes"]["items"]])
         shapes.append(info["shape"])
         enc = info["results"][("exact", None, None)]["encode"]
@@ -204,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
                "image search ms"], all_rows, digits=3),
         "Index size on disk besides Annoy:",
         table(["items", "embeddings.npy MB", "items.parquet MB"], disk),
-        "\n".join(f"- {p}" for p in picks),
+        "\n".join(f"- {p}" for p in picks + recommend(per_size)),
         "Shape check (what makes search hard): cosine between items (mean over pairs, and to "
         "the nearest other item) and a text query's cosine to its 1st and 10th hit, same "
         "queries for every row. The demo gallery holds few of the queried classes, so its text "

@@ -201,6 +201,20 @@ def fused_row(label: str, specs: list[str], embeddings: list[tuple], es: EvalSet
                 reason="Annoy n/a: scores are a sum of two models' z-scores, not one embedding")
 
 
+def paired_difference(es: EvalSet, a: tuple[str, tuple], b: tuple[str, tuple], k: int = 10,
+                      resamples: int = BOOTSTRAP, seed: int = 0) -> dict:
+    """Text->image R@k of model a minus model b on the same queries, with a paired bootstrap
+    interval: far tighter than comparing two separate intervals, since queries are shared."""
+    hits = []
+    for _, (img, txt) in (a, b):
+        ranks, _ = per_query_metrics(txt, img, es.queries.images_of_text, map_k=k)
+        hits.append((ranks <= k).astype(np.float64))
+    diff = hits[0] - hits[1]
+    return {"a": a[0], "b": b[0], "metric": f"t2i R@{k}", "difference": float(diff.mean()),
+            "ci": list(bootstrap_ci(diff, resamples, seed)),
+            "ci_kind": "paired bootstrap 95% over queries"}
+
+
 def evaluate_set(es: EvalSet, specs: list[str], fuse: bool = True,
                  resamples: int = BOOTSTRAP, log: Log | None = None) -> dict:
     """All rows for one test set: random, captions (n/a), each model, fused if possible."""
@@ -219,14 +233,17 @@ def evaluate_set(es: EvalSet, specs: list[str], fuse: bool = True,
         family = enc.spec.split(":", 1)[0]
         if emb and family in ("twobranch", "conse") and family not in kept:
             kept[family] = (enc.spec, emb)
-    if fuse and len(kept) == 2:
+    comparisons = []
+    if len(kept) == 2:
         (s1, e1), (s2, e2) = kept["twobranch"], kept["conse"]
-        rows.append(fused_row("fused two-branch + ConSE (z-scored sum)", [s1, s2], [e1, e2],
-                              es, resamples))
+        comparisons.append(paired_difference(es, (s1, e1), (s2, e2), resamples=resamples))
+        if fuse:
+            rows.append(fused_row("fused two-branch + ConSE (z-scored sum)", [s1, s2],
+                                  [e1, e2], es, resamples))
     f = es.features
     return {"name": es.name, "source": es.source, "split": "test", "n_images": es.n_images,
             "n_texts": len(f.texts), "n_text_queries": len(es.queries.texts),
-            "skipped": len(f.cset.problems), "rows": rows}
+            "skipped": len(f.cset.problems), "rows": rows, "comparisons": comparisons}
 
 
 def average_folds(reports: list[dict], name: str) -> dict:

@@ -60,6 +60,13 @@ def _notes(s: dict) -> list[str]:
     for row in s["rows"]:
         if row.get("reason"):
             notes.append(f"{row['model']}: {row['reason']}")
+    labels = {r["spec"]: r["model"] for r in s["rows"]}
+    for c in s.get("comparisons", []):
+        lo, hi = c["ci"]
+        a, b = labels.get(c["a"], c["a"]), labels.get(c["b"], c["b"])
+        notes.append(f"{c['metric']}, {a} minus {b}: "
+                     f"{100 * c['difference']:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}] "
+                     f"({c['ci_kind']})")
     kind = next((r["t2i"].get("ci_kind") for r in s["rows"] if r.get("t2i")
                  and r["t2i"].get("ci_kind")), None)
     if kind:

@@ -37,7 +37,7 @@ def test_evaluation_page(app_env) -> None:
     assert [t.label for t in at.tabs] == ["tiny"]
     table = at.dataframe[0].value
     assert list(table["model"])[:2] == ["random", "captions (minilm)"]
-    assert table.loc[table["model"] == "captions (minilm)", "t2i R@1"].isna().all()
+    assert (table.loc[table["model"] == "captions (minilm)", "t2i R@1"] == "n/a").all()
     assert "Two-branch training" in [s.value for s in at.subheader]
     at.segmented_control[0].set_value("i2t").run()
     assert not at.exception
@@ -59,6 +59,8 @@ def test_image_to_text_page(app_env) -> None:
     table = at.dataframe[0].value
     assert len(table) == 10 and list(table["#"]) == list(range(1, 11))
     assert table["score"].is_monotonic_decreasing
+    at.button(key="i2t.random").click().run()
+    assert not at.exception and 0 <= at.number_input(key="i2t.id").value < 8
     at.radio(key="i2t.split").set_value("test split only").run()
     assert not at.exception and len(at.dataframe[0].value) == 10
     at.radio(key="i2t.source").set_value("Upload an image").run()

@@ -45,6 +45,11 @@ def test_rows_and_acceptance_on_the_tiny_set(report) -> None:
     assert r["twobranch"]["t2i"]["R@1"] > r["conse"]["t2i"]["R@1"] - 0.3
     assert 0.5 <= r["conse"]["annoy_recall@10"] <= 1.0 and r["fused"]["annoy_recall@10"] is None
     assert report["training"][f"twobranch:{trained_model_dir()}"]["best_epoch"] in (1, 2)
+    [cmp] = s["comparisons"]
+    assert cmp["a"] == r["twobranch"]["spec"] and cmp["b"] == r["conse"]["spec"]
+    diff = r["twobranch"]["t2i"]["R@10"] - r["conse"]["t2i"]["R@10"]
+    assert cmp["difference"] == pytest.approx(diff)
+    assert cmp["ci"][0] <= cmp["difference"] <= cmp["ci"][1]
 
 
 def test_fused_scores_are_summed_per_query_z_scores() -> None:
@@ -78,7 +83,7 @@ def test_reports(report, tmp_path) -> None:
     text, md = to_text(report), to_markdown(report)
     for out in (text, md):
         assert NOTE in out and "n/a" in out and "ConSE (lite0)" in out
-    assert "| random |" in md and "[95% CI]" in md
+    assert "| random |" in md and "[95% CI]" in md and "paired bootstrap" in md
     table = list(csv.DictReader(io.StringIO(to_csv(report))))
     assert [t["model"].split(" ")[0] for t in table] == ["random", "captions", "ConSE",
                                                          "two-branch", "fused"]
