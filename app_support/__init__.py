@@ -1,5 +1,5 @@
 """Shared support for the Streamlit pages: cached loaders, session state and the result grid.
 
-Lives outside `app_pages/` so nothing here is ever mistaken for a page, and outside `core/`
+Lives outside `pages/` so nothing here is ever mistaken for a page, and outside `core/`
 because it imports Streamlit (core never does).
 """

@@ -26,7 +26,7 @@ FIRST_PAGE_KEY = "app.first_page"
 URL_DONE_KEY = "app.url_read"
 BAD_LINK_KEY = "app.bad_link"
 SEED_KEY = "neighbours.seed"  # content hash of the image "Find similar images" was asked for
-NEIGHBOURS_PAGE = "app_pages/neighbours.py"
+NEIGHBOURS_PAGE = "pages/neighbours.py"
 BUILD_DEMO = "python -m core demo"
 BUILD_OWN = "python -m core build --images DIR --model conse:lite0 --out indexes/NAME"
 

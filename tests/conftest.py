@@ -100,3 +100,19 @@ def index_root(conse_index_path, efficientnet_index_path, captions_index_path) -
 
 def unit_rows(x: np.ndarray) -> bool:
     return bool(np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-4))
+
+
+@pytest.fixture(autouse=True)
+def _navigation_mode_in_apptest(monkeypatch):
+    """AppTest re-detects the legacy `pages/` mode before every run, which a real server does
+    only until st.navigation first runs (app_support.bootstrap handles that first run; the
+    browser tests cover it). Start each AppTest run in st.navigation mode, like a warm server."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from core.search import Query, search
 from core.store import load_index
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
-PAGES = {"app_pages/home.py": "Image search", "app_pages/text_search.py": "Text search",
-         "app_pages/neighbours.py": "Image neighbours", "app_pages/compare.py": "Compare variants"}
+PAGES = {"pages/home.py": "Image search", "pages/text_search.py": "Text search",
+         "pages/neighbours.py": "Image neighbours", "pages/compare.py": "Compare variants"}
 TIMEOUT = 300  # the first text query loads the model
 
 
@@ -59,7 +60,7 @@ def test_every_page_renders(app: AppTest) -> None:
 
 def test_text_query_matches_core_search(app: AppTest, conse_index_path: Path) -> None:
     at = ok(app.run())
-    at = ok(at.switch_page("app_pages/text_search.py").run())
+    at = ok(at.switch_page("pages/text_search.py").run())
     at.number_input(key="text.k").set_value(5)
     at = ok(at.text_input(key="text.q").set_value("a ginger cat").run())
     index = load_index(conse_index_path)
@@ -74,7 +75,7 @@ def test_text_query_matches_core_search(app: AppTest, conse_index_path: Path) ->
 
 def test_shared_link_restores_the_search(app: AppTest) -> None:
     app.query_params.update({"q": "a flower", "k": "3", "index": "captions"})
-    at = ok(app.switch_page("app_pages/text_search.py").run())
+    at = ok(app.switch_page("pages/text_search.py").run())
     assert at.selectbox(key="app.index").value == "captions"
     assert at.text_input(key="text.q").value == "a flower"
     shown = captions(at)
@@ -83,14 +84,14 @@ def test_shared_link_restores_the_search(app: AppTest) -> None:
 
 def test_bad_url_values_do_not_crash(app: AppTest) -> None:
     app.query_params.update({"index": "../../etc", "k": "99999", "like": "-4", "q": "x" * 2000})
-    at = ok(app.switch_page("app_pages/text_search.py").run())
+    at = ok(app.switch_page("pages/text_search.py").run())
     assert at.selectbox(key="app.index").value == "conse"
     assert "not available" in texts(at.warning)
     assert at.number_input(key="text.k").value == 100
     assert at.number_input(key="text.like").value is None
     nb = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     nb.query_params.update({"id": "123456", "k": "abc"})
-    nb = ok(nb.switch_page("app_pages/neighbours.py").run())
+    nb = ok(nb.switch_page("pages/neighbours.py").run())
     assert nb.number_input(key="nb.id").value == 0
 
 
@@ -107,17 +108,17 @@ def test_no_index_screen(monkeypatch, tmp_path: Path) -> None:
 def test_selection_is_shared_by_pages(app: AppTest) -> None:
     at = ok(app.run())
     at = ok(at.selectbox(key="app.index").set_value("efficientnet").run())
-    at = ok(at.switch_page("app_pages/text_search.py").run())
+    at = ok(at.switch_page("pages/text_search.py").run())
     assert "images only" in texts(at.info)  # image-only index: clear message, no search box
     assert not at.text_input
-    at = ok(at.switch_page("app_pages/home.py").run())
+    at = ok(at.switch_page("pages/home.py").run())
     assert at.radio(key="home.pick").value == "efficientnet"
 
 
 def test_neighbours_chain_and_detail(app: AppTest, conse_index_path: Path) -> None:
     ids = {name: i for i, name in enumerate(load_index(conse_index_path).items["rel_path"])}
     app.query_params.update({"id": str(ids["chelsea.jpg"]), "k": "4"})
-    at = ok(app.switch_page("app_pages/neighbours.py").run())
+    at = ok(app.switch_page("pages/neighbours.py").run())
     first = names_in(captions(at))
     assert len(first) == 4 and "chelsea.jpg" not in first
     target = ids[first[0]]
@@ -133,7 +134,7 @@ def test_neighbours_chain_and_detail(app: AppTest, conse_index_path: Path) -> No
 
 def test_text_detail_adds_more_like_this(app: AppTest) -> None:
     app.query_params.update({"q": "a rocket", "k": "3"})
-    at = ok(app.switch_page("app_pages/text_search.py").run())
+    at = ok(app.switch_page("pages/text_search.py").run())
     view = next(b for b in at.button if b.key and b.key.startswith("text.results.0."))
     chosen = int(view.key.rsplit(".", 1)[1])
     at = ok(view.click().run())
@@ -143,7 +144,7 @@ def test_text_detail_adds_more_like_this(app: AppTest) -> None:
 
 
 def test_upload(app: AppTest, photos) -> None:
-    at = ok(app.switch_page("app_pages/neighbours.py").run())
+    at = ok(app.switch_page("pages/neighbours.py").run())
     at = ok(at.radio(key="nb.source").set_value("Upload an image").run())
     at.file_uploader(key="nb.upload").set_value(("notes.jpg", b"not an image", "image/jpeg"))
     at = at.run()
@@ -157,7 +158,7 @@ def test_upload(app: AppTest, photos) -> None:
 
 def test_upload_needs_an_image_model(app: AppTest) -> None:
     app.query_params.update({"index": "captions"})
-    at = ok(app.switch_page("app_pages/neighbours.py").run())
+    at = ok(app.switch_page("pages/neighbours.py").run())
     at = ok(at.radio(key="nb.source").set_value("Upload an image").run())
     assert "cannot take an uploaded image" in texts(at.info)
     assert not at.file_uploader
@@ -165,7 +166,7 @@ def test_upload_needs_an_image_model(app: AppTest) -> None:
 
 def test_compare_overlap(app: AppTest) -> None:
     app.query_params.update({"q": "a cup of coffee", "k": "4", "with": "conse,captions,nope"})
-    at = ok(app.switch_page("app_pages/compare.py").run())
+    at = ok(app.switch_page("pages/compare.py").run())
     assert at.multiselect(key="cmp.with").value == ["conse", "captions"]
     assert at.metric[0].label == "conse ∩ captions"
     assert len(captions(at)) == 8
@@ -184,7 +185,7 @@ def test_random_weight_index_is_flagged(monkeypatch, tmp_path: Path,
     monkeypatch.setenv(ENV_INDEXES, str(copy.parent))
     at = ok(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run())
     assert RANDOM_WEIGHTS_WARNING in texts(at.warning)
-    at = ok(at.switch_page("app_pages/text_search.py").run())
+    at = ok(at.switch_page("pages/text_search.py").run())
     at = ok(at.text_input(key="text.q").set_value("a cat").run())
     assert "Scores and rankings below are for testing" in texts(at.warning)  # above the results
     assert captions(at)
@@ -203,14 +204,17 @@ def test_compare_says_when_collections_differ(monkeypatch, tmp_path: Path, photo
     monkeypatch.setenv(ENV_INDEXES, str(root))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.query_params.update({"with": "conse,small"})
-    at = ok(at.switch_page("app_pages/compare.py").run())
+    at = ok(at.switch_page("pages/compare.py").run())
     at = ok(at.radio(key="cmp.mode").set_value("Gallery image").run())
     assert "do not cover the same images (2 in common" in texts(at.warning)
     assert not at.metric  # no overlap figures for different collections
 
 
-def test_no_pages_folder_beside_the_entrypoint() -> None:
-    """A `pages/` folder next to streamlit_app.py switches Streamlit to old-style multipage mode,
-    which runs a deep-linked page without the entrypoint (no sidebar, no shared state) on a fresh
-    server. Page files live in app_pages/ and are registered in streamlit_app.py's PAGES."""
-    assert not (APP.parent / "pages").exists()
+def test_pages_folder_holds_only_registered_pages() -> None:
+    """Every page file lives in pages/ and is registered; each calls leave_legacy_multipage()
+    first, so Streamlit's old pages/ mode never runs a page without the entrypoint."""
+    registered = set(re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (APP).read_text()))
+    files = {f"pages/{p.name}" for p in (APP.parent / "pages").glob("*.py")}
+    assert files == registered
+    for f in files:
+        assert "leave_legacy_multipage()" in (APP.parent / f).read_text(), f

@@ -31,7 +31,7 @@ def open_page(page: str) -> AppTest:
 
 
 def test_evaluation_page(app_env) -> None:
-    at = open_page("app_pages/evaluation.py")
+    at = open_page("pages/evaluation.py")
     assert at.title[0].value == "Evaluation"
     assert "not comparable" in at.warning[0].value
     assert [t.label for t in at.tabs] == ["tiny"]
@@ -45,13 +45,13 @@ def test_evaluation_page(app_env) -> None:
 
 def test_evaluation_page_without_report(app_env) -> None:
     app_env.unlink()
-    at = open_page("app_pages/evaluation.py")
+    at = open_page("pages/evaluation.py")
     assert "no evaluation report" in at.info[0].value
     assert "python -m core evaluate" in at.code[0].value
 
 
 def test_image_to_text_page(app_env) -> None:
-    at = open_page("app_pages/image_to_text.py")
+    at = open_page("pages/image_to_text.py")
     assert at.title[0].value == "Image to text"
     assert at.selectbox(key="i2t.set").value == "tiny"
     at.number_input(key="i2t.id").set_value(1).run()

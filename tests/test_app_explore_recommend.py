@@ -17,7 +17,7 @@ from core.gallery import ENV_INDEXES
 from core.recommend import Recommender
 from core.store import load_index
 
-EXPLORER, RECOMMENDER = "app_pages/explorer.py", "app_pages/recommender.py"
+EXPLORER, RECOMMENDER = "pages/explorer.py", "pages/recommender.py"
 
 
 @pytest.fixture

@@ -91,6 +91,9 @@ def test_text_search_in_browser(server: str) -> None:
             page.goto(f"{server}/text_search?k=8", wait_until="domcontentloaded")
             box = page.get_by_role("textbox", name="Describe the image")
             box.wait_for(timeout=60_000)
+            # a deep link on a fresh server still runs the entrypoint (pages/ legacy mode is off):
+            # the global index selector is in the sidebar
+            page.get_by_text("Index (model variant)").first.wait_for(timeout=30_000)
             box.fill("a ginger cat")
             box.press("Enter")
             results = page.locator('img[alt^="#"]')

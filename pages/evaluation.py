@@ -11,8 +11,11 @@ import pandas as pd
 import streamlit as st
 
 from app_support import loaders
+from app_support.bootstrap import leave_legacy_multipage
 from core.errors import UserError
 from core.evaluate_report import load_report
+
+leave_legacy_multipage()
 
 ENV_REPORT = "IMAGE_SEARCH_REPORT"
 DEFAULT_REPORT = "reports/evaluation.json"

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app_support import loaders, state
+from app_support.bootstrap import leave_legacy_multipage
 from core.captionbank import (
     CaptionBank,
     build_caption_bank,
@@ -21,6 +22,8 @@ from core.captionbank import (
 )
 from core.gallery import parse_id
 from core.images import ImageProblem, open_image
+
+leave_legacy_multipage()
 
 GALLERY, UPLOAD = "Gallery image", "Upload an image"
 ALL, TEST = "all captions", "test split only"

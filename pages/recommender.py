@@ -9,10 +9,13 @@ import random
 import streamlit as st
 
 from app_support import grid, loaders, state
+from app_support.bootstrap import leave_legacy_multipage
 from core.errors import UserError
 from core.gallery import IndexEntry
 from core.recommend import Recommender
 from core.store import Index
+
+leave_legacy_multipage()
 
 PAGE = "recommender"
 SESSIONS_KEY = "rec.sessions"  # {index path@stamp: Recommender}

@@ -7,9 +7,12 @@ import random
 import streamlit as st
 
 from app_support import grid, loaders, state
+from app_support.bootstrap import leave_legacy_multipage
 from core.errors import UserError
 from core.gallery import IndexEntry, clean_text, coverage, overlap, parse_id, parse_int, pick_name
 from core.store import Index
+
+leave_legacy_multipage()
 
 PAGE = "compare"
 DEFAULT_K = 10

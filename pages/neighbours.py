@@ -7,8 +7,11 @@ import random
 import streamlit as st
 
 from app_support import grid, loaders, state
+from app_support.bootstrap import leave_legacy_multipage
 from core.gallery import page_count, page_ids, parse_id, parse_int
 from core.images import ImageProblem
+
+leave_legacy_multipage()
 
 PAGE = "neighbours"
 DEFAULT_K = 15

@@ -14,9 +14,12 @@ import streamlit as st
 from PIL import Image
 
 from app_support import grid, loaders, state
+from app_support.bootstrap import leave_legacy_multipage
 from core import explore
 from core.gallery import parse_id, parse_int
 from core.store import Index
+
+leave_legacy_multipage()
 
 PAGE = "explorer"
 WHOLE, AROUND = "Whole collection", "Around one image"

@@ -7,7 +7,10 @@ from time import perf_counter
 import streamlit as st
 
 from app_support import grid, loaders, state
+from app_support.bootstrap import leave_legacy_multipage
 from core.gallery import clean_text, parse_float, parse_id, parse_int
+
+leave_legacy_multipage()
 
 PAGE = "text"
 DEFAULT_K = 20

@@ -10,8 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from app_support import grid, loaders, state
+from app_support.bootstrap import leave_legacy_multipage
 from core.gallery import sample_ids
 from core.info import index_facts
+
+leave_legacy_multipage()
 
 PAGE = "home"
 SAMPLE = 10
@@ -63,10 +66,10 @@ grid.grid(index, cells, key="home.sample", action=grid.open_detail(PAGE, entry.n
 st.divider()
 st.subheader("Where to go next")
 n1, n2, n3 = st.columns(3)
-n1.page_link("app_pages/text_search.py", label="Search by text", icon=":material/search:")
-n2.page_link("app_pages/neighbours.py", label="Find similar images",
+n1.page_link("pages/text_search.py", label="Search by text", icon=":material/search:")
+n2.page_link("pages/neighbours.py", label="Find similar images",
              icon=":material/image_search:")
-n3.page_link("app_pages/compare.py", label="Compare model variants", icon=":material/compare:")
+n3.page_link("pages/compare.py", label="Compare model variants", icon=":material/compare:")
 
 # ---- About the data -------------------------------------------------------------------------
 # The demo helper writes data/ATTRIBUTION.md; a richer section can live in the optional module
