@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 
-import core.build
 from benchmarks._common import REPO, log, median, record, seconds, table
 from benchmarks.photos import WORK, image_files, photo_folder, subset_folder
 from core.build import build_index
@@ -209,39 +208,22 @@ def batch_sweep(folder: Path, spec: str, sizes: list[int], repeats: int,
     return rows
 
 
-@contextmanager
-def threads_as_set(workers: int) -> Iterator[None]:
-    """Stands in for core.build's own torch-thread rule, so a sweep runs what it says."""
-    yield
-
-
 def thread_sweep(folder: Path, spec: str, repeats: int) -> list[list[object]]:
-    """Torch threads 1/2 x decode workers 1/2 as set; then the build's own rule (cores - 1
-    torch threads while decoding), against the same forward passes."""
+    """Torch threads 1/2 x decode workers 1/2, each pipeline against the forward pass at the
+    same torch threads, taking turns."""
     enc = load_encoder(spec)
     n, bs = len(image_files(folder)), enc.batch_size
-    rows, forward = [], {}
-    own_rule = core.build._threads_beside_decoders
+    rows = []
     for threads in (1, 2):
         log(f"torch threads {threads}")
-        core.build._threads_beside_decoders = threads_as_set
-        try:
-            with torch_threads(threads):
-                t = interleaved({"forward": forward_only(enc, folder, bs),
-                                 **{f"pipeline{w}": pipeline(folder, spec, bs, w)
-                                    for w in (1, 2)}}, repeats)
-        finally:
-            core.build._threads_beside_decoders = own_rule
-        forward[threads] = f = rate(n, t["forward"]["wall"])
+        with torch_threads(threads):
+            t = interleaved({"forward": forward_only(enc, folder, bs),
+                             **{f"pipeline{w}": pipeline(folder, spec, bs, w) for w in (1, 2)}},
+                            repeats)
+        f = rate(n, t["forward"]["wall"])
         for w in (1, 2):
             p = rate(n, t[f"pipeline{w}"]["wall"])
             rows.append([threads, w, p, f, p / f])
-    log("the build's own rule")
-    t = interleaved({"pipeline": pipeline(folder, spec, bs, 2)}, repeats)
-    p = rate(n, t["pipeline"]["wall"])
-    rows.append([f"build rule ({max(1, (os.cpu_count() or 1) - 1)})", 2, p,
-                 forward[torch.get_num_threads()] if torch.get_num_threads() in forward
-                 else float("nan"), p / forward.get(torch.get_num_threads(), float("nan"))])
     return rows
 
 
@@ -279,14 +261,13 @@ def main(argv: list[str] | None = None) -> None:
         blocks += [
             "Pipeline = `core.build.build_index` into a fresh folder (crawl, sha1, decode in "
             f"{args.workers} threads with JPEG draft, 256 px thumbnails, preprocess, encode, "
-            "parquet + npy + Annoy), model already loaded, files in the page cache, torch threads "
-            "by the build's own rule. Forward = the model alone on tensors preprocessed "
-            f"beforehand, same batch, {torch.get_num_threads()} torch threads (captions: MiniLM on "
-            "the items' texts). One-at-a-time = open with full decode, preprocess, encode one, "
-            "next. Images/s: medians over repeats, the three taking turns. CPU ms/img: this "
-            "process's CPU time, all threads. Ceiling = cores × 1000 / pipeline CPU ms/img, the "
-            "rate if that work kept every core busy; use = pipeline img/s / ceiling (how well "
-            "decoding overlaps inference).",
+            "parquet + npy + Annoy), model already loaded, files in the page cache. Forward = the "
+            "model alone on tensors preprocessed beforehand, same batch (captions: MiniLM on the "
+            f"items' texts); both at {torch.get_num_threads()} torch threads. One-at-a-time = "
+            "open with full decode, preprocess, encode one, next. Images/s: medians over "
+            "repeats, the three taking turns. CPU ms/img: this process's CPU time, all threads. "
+            "Ceiling = cores × 1000 / pipeline CPU ms/img, the rate if that work kept every "
+            "core busy; use = pipeline img/s / ceiling (how well decoding overlaps inference).",
             table(["encoder", "images", "batch", "model load s", "pipeline img/s",
                    "forward img/s", "pipeline/forward (≥0.85)", "one-at-a-time img/s",
                    "pipeline/one-at-a-time (≥2)", "CPU ms/img pipeline", "CPU ms/img forward",

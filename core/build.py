@@ -7,13 +7,11 @@ release the GIL), which is where most of the indexing speed comes from on a 2-co
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -290,34 +288,18 @@ def _encode_new(enc: Encoder, todo: list[tuple[Candidate, str]], stage: Path, ba
     # (short side >= both): 2-4x less decode and resize work than a 2x margin, embeddings within
     # 0.001 cosine (BENCHMARKS.md, indexing).
     draft = max(thumb_size, _input_side(enc))
-    with _threads_beside_decoders(workers):
-        for d in _decoded_stream(todo, max_pixels, draft, workers, stage / FILES["thumbs"],
-                                 thumb_size):
-            if d.problem is not None:
-                problems[d.hash] = d.problem
-                done += 1
-                continue
-            sizes[d.hash] = d.size
-            pending.append(d)
-            if len(pending) >= batch:
-                flush()
-        flush()
+    for d in _decoded_stream(todo, max_pixels, draft, workers, stage / FILES["thumbs"],
+                             thumb_size):
+        if d.problem is not None:
+            problems[d.hash] = d.problem
+            done += 1
+            continue
+        sizes[d.hash] = d.size
+        pending.append(d)
+        if len(pending) >= batch:
+            flush()
+    flush()
     return problems
-
-
-@contextmanager
-def _threads_beside_decoders(workers: int) -> Iterator[None]:
-    """Leave the decode threads one core: torch threads = cores - 1 (at least 1) while they run.
-    On 2 cores a 2-thread forward and the decoders fight for both cores, and the thread that
-    loses stalls the other at every barrier (BENCHMARKS.md, indexing: threads)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(old, (os.cpu_count() or 1) - 1)) if workers else old)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _manifest(enc: Encoder, items: pd.DataFrame, emb: np.ndarray, skipped: list[dict], roots,

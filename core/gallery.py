@@ -25,7 +25,7 @@ from core.store import FILES, Index
 
 ENV_INDEXES = "IMAGE_SEARCH_INDEXES"
 # Default index choice: the best text-capable family first (see `default_index`).
-FAMILY_PREFERENCE = ("twobranch", "openclip", "conse", "captions")
+FAMILY_PREFERENCE = ("fusion", "twobranch", "openclip", "conse", "captions")
 TILE_FILL = (243, 244, 246)
 MAX_QUERY_CHARS = 500
 
@@ -89,7 +89,7 @@ def scan_indexes(root: Path) -> list[IndexEntry]:
 
 
 def default_index(entries: list[IndexEntry]) -> str | None:
-    """The best text-capable index: twobranch, then non-random openclip, conse, captions, any."""
+    """The best text-capable index: fusion, twobranch, non-random openclip, conse, captions, any."""
     def rank(e: IndexEntry) -> tuple[int, int, int]:
         tier = (FAMILY_PREFERENCE.index(e.family)
                 if e.family in FAMILY_PREFERENCE and not e.random_weights

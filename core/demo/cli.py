@@ -14,6 +14,7 @@ from pathlib import Path
 from core.store import FILES
 
 DEMO_VARIANTS = {
+    "demo-fusion": "fusion:twobranch:models/twobranch+conse:lite0",
     "demo-twobranch": "twobranch:models/twobranch",
     "demo-conse": "conse:lite0",
     "demo-captions": "captions:minilm",
@@ -63,10 +64,10 @@ def ensure_indexes(data: Path, indexes: Path, model_dir: Path, rebuild: bool) ->
     gallery = data / "gallery"
     built = []
     for name, spec in DEMO_VARIANTS.items():
-        if spec.startswith("twobranch:"):
+        if "twobranch:" in spec:
             if not (model_dir / "config.json").is_file():
                 continue
-            spec = f"twobranch:{model_dir}"
+            spec = spec.replace("twobranch:models/twobranch", f"twobranch:{model_dir}")
         out = indexes / name
         if (out / FILES["manifest"]).is_file() and not rebuild:
             _log(f"index {out}: found")

@@ -10,6 +10,7 @@ Grammar: `family:argument[,key=value]...`; OpenCLIP uses `openclip:ARCH@TAG_OR_P
 | `openclip:ViT-B-32@laion2b_s34b_b79k` / `openclip:ARCH@/path/ckpt.bin` | OpenCLIP |
 | `openclip:ViT-B-32@random` | random init, tests only, "random weights — not meaningful" |
 | `twobranch:models/NAME` | the trained two-branch head |
+| `fusion:[W*]SPEC+[W*]SPEC` | late fusion: weighted sum of the parts' cosines in one vector |
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from functools import lru_cache
 from core.encoders.base import Encoder
 from core.errors import UserError
 
-FAMILIES = ("efficientnet", "conse", "captions", "openclip", "twobranch")
+FAMILIES = ("efficientnet", "conse", "captions", "openclip", "twobranch", "fusion")
 DEFAULT_TEXT_SPEC = "conse:lite0"
 
 
@@ -44,7 +45,7 @@ def parse_spec(spec: str) -> Spec:
             f"{', '.join(FAMILIES)} (e.g. conse:lite0, efficientnet:lite0, captions:minilm, "
             "openclip:ViT-B-32@/path/ckpt.bin)"
         )
-    if family in ("openclip", "twobranch", "captions"):
+    if family in ("openclip", "twobranch", "captions", "fusion"):
         return Spec(family, rest.strip())
     argument, *pairs = [p.strip() for p in rest.split(",")]
     options = {}
@@ -91,6 +92,10 @@ def _build(parsed: Spec) -> Encoder:
 
         arch, _, pretrained = parsed.argument.partition("@")
         return OpenClipEncoder(arch, pretrained or RANDOM)
+    if parsed.family == "fusion":
+        from core.encoders.fusion import FusionEncoder
+
+        return FusionEncoder(parsed.argument)
     try:
         from core.encoders.twobranch import TwoBranchEncoder
     except ImportError as e:

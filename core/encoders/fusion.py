@@ -1,0 +1,65 @@
+"""Late fusion of several encoders in one index: `fusion:twobranch:models/twobranch+conse:lite0`.
+
+Each part's unit vector is scaled by sqrt(weight) and the parts are concatenated, so the cosine of
+two fused vectors is the weighted sum of the parts' cosines: score fusion that still lives in one
+embedding (Annoy, neighbours and clustering work unchanged). Weights: `0.7*SPEC+0.3*SPEC`, equal
+when omitted, normalised to sum to 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from core.encoders.base import Encoder, l2_normalise
+from core.errors import UserError
+
+
+def parse_parts(argument: str) -> list[tuple[str, float]]:
+    parts = []
+    for raw in argument.split("+"):
+        weight, star, spec = raw.strip().partition("*")
+        if not star:
+            weight, spec = "1", raw.strip()
+        try:
+            w = float(weight)
+        except ValueError as e:
+            raise UserError(f"bad fusion weight '{weight}' (expected e.g. 0.5*conse:lite0)") from e
+        if w <= 0 or not spec:
+            raise UserError(f"bad fusion part '{raw}': weights must be > 0 and name a model")
+        parts.append((spec.strip(), w))
+    if len(parts) < 2:
+        raise UserError("fusion needs at least two models: fusion:SPEC+SPEC")
+    return parts
+
+
+class FusionEncoder(Encoder):
+    def __init__(self, argument: str) -> None:
+        from core.encoders.registry import load_encoder
+
+        parts = parse_parts(argument)
+        self.encoders = [load_encoder(spec) for spec, _ in parts]
+        if any(e.item_input != "pixels" for e in self.encoders):
+            raise UserError("fusion parts must embed images from pixels (not captions:)")
+        total = sum(w for _, w in parts)
+        self.weights = [w / total for _, w in parts]
+        self.scales = np.sqrt(np.array(self.weights, np.float32))
+        self.query_modalities = frozenset.intersection(
+            *[e.query_modalities for e in self.encoders])
+        self.random_weights = any(e.random_weights for e in self.encoders)
+        self.dim = sum(e.dim for e in self.encoders)
+        self.batch_size = min(e.batch_size for e in self.encoders)
+        self.spec = "fusion:" + "+".join(f"{w:.3g}*{e.spec}"
+                                         for w, e in zip(self.weights, self.encoders, strict=True))
+
+    def _join(self, blocks: list[np.ndarray]) -> np.ndarray:
+        scaled = [b * s for b, s in zip(blocks, self.scales, strict=True)]
+        return l2_normalise(np.concatenate(scaled, axis=1))
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        return self._join([e.encode_images(images) for e in self.encoders])
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        if not self.can_text:
+            return super().encode_texts(texts)
+        return self._join([e.encode_texts(texts) for e in self.encoders])
