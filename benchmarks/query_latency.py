@@ -54,29 +54,26 @@ def run_queries(index, text_vecs: np.ndarray, encode_s: list[float], text_truth:
     """Per-query seconds and recall@10 for one search setting, through core.search. A text
     query's end-to-end time is its encode time (measured once, `encode_all`) plus its search
     and fetch time here: the encoder does not depend on the search setting."""
-    old = search_mod.DEFAULT_SEARCH_K_PER_RESULT
-    if per_result is not None:
-        search_mod.DEFAULT_SEARCH_K_PER_RESULT = per_result
-    try:
-        for i in image_ids[:warmup]:
-            search_vector(index, index.embeddings[i], K, {i}, method)
-        text_search, found_t = [], 0
-        for vec, truth in zip(text_vecs, text_truth, strict=True):
-            t0 = time.perf_counter()
-            hits = search_vector(index, vec, K, method=method)
-            rows = [index.item(h.id) for h in hits]
-            text_search.append(time.perf_counter() - t0)
-            found_t += len(truth & {r["id"] for r in rows})
-        image_search, found_i = [], 0
-        for i, truth in zip(image_ids, image_truth, strict=True):
-            t0 = time.perf_counter()
-            vec = query_vector(None, index, Query.image_id(i))
-            hits = search_vector(index, vec, K, {i}, method)
-            rows = [index.item(h.id) for h in hits]
-            image_search.append(time.perf_counter() - t0)
-            found_i += len(truth & {r["id"] for r in rows})
-    finally:
-        search_mod.DEFAULT_SEARCH_K_PER_RESULT = old
+    def sk(want: int) -> int | None:  # None: core's own default
+        return None if per_result is None else max(want, 10) * per_result
+
+    for i in image_ids[:warmup]:
+        search_vector(index, index.embeddings[i], K, {i}, method, sk(K + 1))
+    text_search, found_t = [], 0
+    for vec, truth in zip(text_vecs, text_truth, strict=True):
+        t0 = time.perf_counter()
+        hits = search_vector(index, vec, K, method=method, search_k=sk(K))
+        rows = [index.item(h.id) for h in hits]
+        text_search.append(time.perf_counter() - t0)
+        found_t += len(truth & {r["id"] for r in rows})
+    image_search, found_i = [], 0
+    for i, truth in zip(image_ids, image_truth, strict=True):
+        t0 = time.perf_counter()
+        vec = query_vector(None, index, Query.image_id(i))
+        hits = search_vector(index, vec, K, {i}, method, sk(K + 1))
+        rows = [index.item(h.id) for h in hits]
+        image_search.append(time.perf_counter() - t0)
+        found_i += len(truth & {r["id"] for r in rows})
     return {"encode": encode_s, "text": text_search,
             "text_e2e": [a + b for a, b in zip(encode_s, text_search, strict=True)],
             "text_recall": found_t / (K * len(text_vecs)), "image": image_search,
@@ -111,13 +108,18 @@ def one_size(n: int, trees: list[int], per_results: list[int], n_queries: int,
 
     log("exact")
     add("exact", None, None, 0.0, 0.0)
-    for t in trees:
+    built = {}
+    for t in sorted(set(trees) - {DEFAULT_TREES}) + [DEFAULT_TREES]:
         log(f"annoy {t} trees")
-        build_s = write_index(folder, vecs, t)
+        built[t] = (write_index(folder, vecs, t), (folder / FILES["annoy"]).stat().st_size / 2**20)
         index = load_index(folder)
-        ann_mb = (folder / FILES["annoy"]).stat().st_size / 2**20
-        for pr in per_results:
-            add("annoy", t, pr, build_s, ann_mb)
+        for pr in per_results if t in trees else []:
+            add("annoy", t, pr, *built[t])
+    log("core defaults")  # the index now has DEFAULT_TREES trees
+    add("auto", DEFAULT_TREES, None, *built[DEFAULT_TREES])
+    annoy = n >= search_mod.EXACT_BELOW
+    rows[-1][1:4] = [f"core default ({'annoy' if annoy else 'exact'})", DEFAULT_TREES,
+                     search_mod.default_search_k(n, K) // K if annoy else "–"]
     del vecs
     shutil.rmtree(folder, ignore_errors=True)
     return rows, {"results": results, "sizes": sizes, "shape": shape_row}
@@ -225,9 +227,10 @@ def main(argv: list[str] | None = None) -> None:
         "benchmarks/vectors.py). Latencies in ms as p50 / p95 over the queries: *search* = "
         "`core.search.search_vector` + `Index.item` for the 10 hits; *end-to-end* adds "
         "`query_vector` (the text encoding). Build = `core.store.write_annoy` (add + build, "
-        f"1 job). Core defaults now: DEFAULT_TREES {DEFAULT_TREES}, "
-        f"DEFAULT_SEARCH_K_PER_RESULT {search_mod.DEFAULT_SEARCH_K_PER_RESULT}, "
-        f"EXACT_BELOW {search_mod.EXACT_BELOW:,}.",
+        f"1 job). Core defaults now (the *core default* rows: `search(method=\"auto\")`): "
+        f"DEFAULT_TREES {DEFAULT_TREES}, EXACT_BELOW {search_mod.EXACT_BELOW:,}, search_k per "
+        f"result max({search_mod.DEFAULT_SEARCH_K_PER_RESULT}, "
+        f"{search_mod.SEARCH_K_PER_SQRT_N}·sqrt(n)).",
         table(["items", "method", "trees", "search_k/result", "build s", "annoy MB",
                "text R@10", "text search ms", "text end-to-end ms", "image R@10",
                "image search ms"], all_rows, digits=3),

@@ -6,6 +6,7 @@ so the cosine shown is the true one whichever path found the item. Small indexes
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,10 +17,14 @@ from core.encoders.base import Encoder, l2_normalise
 from core.errors import UserError
 from core.store import Index
 
-EXACT_BELOW = 20_000  # exact numpy search is ~ms here and always right
-# annoy nodes inspected per requested result: 200 gave recall@10 0.947-0.953 for text queries on
-# 1-3k real/clustered 384-d vectors (16 trees); 500 gives >= 0.97 at ~1-4 ms a query
-DEFAULT_SEARCH_K_PER_RESULT = 500
+# Measured on ConSE-shaped 384-d vectors, 16 trees (BENCHMARKS.md, query latency): text queries
+# lie away from the image cloud, so Annoy needs many nodes per result for recall@10 >= 0.95:
+# ~1,000 at 10k items, 2,000 at 50k, 5,000 at 100k, 20,000 at 1M (image queries need far fewer).
+# Exact search costs ~1.7 ms per 10k items on 2 cores and is always right: below ~40k items it is
+# as fast as Annoy at that recall.
+EXACT_BELOW = 40_000
+DEFAULT_SEARCH_K_PER_RESULT = 5_000  # annoy nodes inspected per requested result, at least
+SEARCH_K_PER_SQRT_N = 20  # ... and 20·sqrt(n) per result above 62,500 items (20,000 at 1M)
 Method = Literal["auto", "exact", "annoy"]
 
 
@@ -97,11 +102,17 @@ def exact_top_k(embeddings: np.ndarray, vec: np.ndarray, k: int,
     return _ranked(hits)
 
 
+def default_search_k(n: int, want: int) -> int:
+    """Annoy nodes to inspect for `want` results among n items (recall@10 >= 0.95 measured)."""
+    per_result = max(DEFAULT_SEARCH_K_PER_RESULT, int(SEARCH_K_PER_SQRT_N * math.sqrt(n)))
+    return max(want, 10) * per_result
+
+
 def annoy_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
                 search_k: int | None = None) -> list[Hit]:
     """Annoy candidates, rescored exactly."""
     want = min(k + len(exclude), index.n)
-    sk = search_k if search_k is not None else max(want, 10) * DEFAULT_SEARCH_K_PER_RESULT
+    sk = search_k if search_k is not None else default_search_k(index.n, want)
     ids = index.annoy().get_nns_by_vector(vec.tolist(), want, search_k=sk)
     ids = np.array([i for i in ids if i not in exclude], dtype=np.int64)
     if not len(ids):
