@@ -27,12 +27,13 @@ repeated runs; ratios compare numbers taken in the same run. Newest sections are
 
 
 def machine() -> str:
-    """'2 cores, 24 GiB, CPU torch 2.14.1' for the machine running now."""
+    """'2 cores, 24 GiB, CPU torch 2.14.1 (wheel +cu130), ...' for the machine running now."""
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     try:
         import torch
 
-        torch_v = torch.__version__.split("+")[0]
+        torch_v = torch.__version__.replace("+", " (wheel +") + ")" if "+" in torch.__version__ \
+            else torch.__version__
     except ImportError:
         torch_v = "not installed"
     return (f"{os.cpu_count()} cores, {mem_gib:.0f} GiB, CPU torch {torch_v}, "

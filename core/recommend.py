@@ -45,7 +45,11 @@ class Recommender:
             raise UserError("The embeddings contain NaN or infinite values; rebuild the index.")
         if min_votes_per_class < 1:
             raise UserError("min_votes_per_class must be at least 1.")
-        self._emb = arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+        norms = np.linalg.norm(arr, axis=1, keepdims=True)
+        # index embeddings are already unit rows: share them (one copy per process, not per
+        # visitor session) instead of normalising into a private copy
+        unit = np.allclose(norms, 1.0, atol=1e-3)
+        self._emb = arr if unit else arr / np.maximum(norms, 1e-12)
         self.seed = int(seed)
         self.C, self.gamma = _check_params(C, gamma)
         self.min_votes_per_class = int(min_votes_per_class)
