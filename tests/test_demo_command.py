@@ -1,0 +1,41 @@
+"""`python -m core demo` on a small offline subset: the gallery's texts reach its indexes, and a
+second run finds everything in place."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.demo.assemble import assemble
+from core.demo.cli import cmd_demo
+from core.encoders.registry import load_encoder
+from core.search import Query, search
+from core.store import load_index
+
+
+def _args(tmp: Path) -> argparse.Namespace:
+    return argparse.Namespace(data=str(tmp / "data"), indexes=str(tmp / "indexes"),
+                              model_dir=str(tmp / "models" / "twobranch"), limit=None,
+                              refresh_assets=False, retrain=False, rebuild=False, no_train=True)
+
+
+def test_demo_indexes_carry_the_gallery_texts(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    assemble(data, sources=["skimage", "sklearn"], log=lambda _: None, workers=1)
+    assert cmd_demo(_args(tmp_path)) == 0
+    names = sorted(p.name for p in (tmp_path / "indexes").iterdir())
+    assert names == ["demo-captions", "demo-conse", "demo-efficientnet"]  # no head: not trained
+
+    index = load_index(tmp_path / "indexes" / "demo-captions")
+    by_file = {Path(p).name: list(t) for p, t in zip(index.items["path"], index.items["texts"],
+                                                     strict=True)}
+    coffee = next(name for name in by_file if "coffee" in name)
+    assert any("coffee" in t.lower() for t in by_file[coffee])
+    # the gallery text is what the captions index searches: its own words find it first
+    hits = search(load_encoder(index.spec), index, Query.text(by_file[coffee][0]), k=1)
+    assert Path(index.items.at[hits[0].id, "path"]).name == coffee
+
+    capsys.readouterr()
+    assert cmd_demo(_args(tmp_path)) == 0  # second run: assets and indexes found, nothing rebuilt
+    err = capsys.readouterr().err
+    assert "demo assets: found" in err and err.count(": found") >= 4
