@@ -13,6 +13,7 @@ The browser's own memory is not counted (it runs on the visitor's machine).
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import time
@@ -73,6 +74,7 @@ def serve(root: Path, chosen: list[dict], photo: Path, label: str,
 def build_peak(spec: str, label: str, python: str = sys.executable) -> list[object]:
     """Peak RSS of `python -m core build` over the demo gallery (a fresh process)."""
     out = WORK / "memory-build" / label
+    shutil.rmtree(out, ignore_errors=True)  # a fresh build, nothing reused
     cmd = [python, "-m", "core", "build", "--images", str(GALLERY), "--model", spec,
            "--out", str(out), "--force"]
     log(f"build {spec}")
@@ -95,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--variants", help="comma-separated index names (default: all)")
     ap.add_argument("--no-clip", action="store_true", help="skip the OpenCLIP ViT-B-32 app")
     ap.add_argument("--no-build", action="store_true", help="skip the build measurements")
+    ap.add_argument("--no-serve", action="store_true", help="only the build measurements")
     ap.add_argument("--build-models", default="conse:lite0,openclip:ViT-B-32@random")
     ap.add_argument("--python", default=sys.executable,
                     help="interpreter for the servers and builds (e.g. a venv with CPU-only "
@@ -111,29 +114,33 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"no indexes under {root}: run `python -m core demo` first")
     photo = query_photo()
     py = args.python
-    rows = [serve(root, [v], photo, v["name"], py) for v in found]
-    if len(found) > 1:
-        rows.append(serve(root, found, photo, "all demo variants", py))
-    if not args.no_clip:
-        clip_root = clip_index_root()
-        rows.append(serve(clip_root, variants(clip_root), photo, "clip ViT-B-32", py))
-    blocks = [
-        f"Indexes: `{root}` (demo gallery, {len(found)} variants). Each row is a fresh "
-        "`streamlit run streamlit_app.py`; headless chromium opens the page and runs what loads "
-        f"the variant's models: text queries {', '.join(repr(q) for q in QUERIES)} on the text "
-        "page if it takes text, an uploaded photo on the neighbours page if it takes images. "
-        "RSS = the server process tree (psutil), MB = MiB; *serving*: health check answered, "
-        "no session yet; *page open*: after the first page rendered; *peak*: highest sample; "
-        "*end*: after the last query.",
-        table(["app", "models", "torch", "serving MB", "page open MB", "peak MB", "end MB",
-               "target MB", "under target"], rows, digits=0),
-    ]
+    blocks = []
+    if not args.no_serve:
+        rows = [serve(root, [v], photo, v["name"], py) for v in found]
+        if len(found) > 1:
+            rows.append(serve(root, found, photo, "all demo variants", py))
+        if not args.no_clip:
+            clip_root = clip_index_root()
+            rows.append(serve(clip_root, variants(clip_root), photo, "clip ViT-B-32", py))
+        blocks += [
+            f"Indexes: `{root}` (demo gallery, {len(found)} variants). Each row is a fresh "
+            "`streamlit run streamlit_app.py`; headless chromium opens the page and runs what "
+            "loads the variant's models: text queries "
+            f"{', '.join(repr(q) for q in QUERIES)} on the text page if it takes text, an "
+            "uploaded photo on the neighbours page if it takes images. RSS = the server process "
+            "tree (psutil), MB = MiB; *serving*: health check answered, no session yet; *page "
+            "open*: after the first page rendered; *peak*: highest sample; *end*: after the last "
+            "query.",
+            table(["app", "models", "torch", "serving MB", "page open MB", "peak MB", "end MB",
+                   "target MB", "under target"], rows, digits=0),
+        ]
     if not args.no_build:
         specs = [s for s in args.build_models.split(",") if s]
         if args.no_clip:
             specs = [s for s in specs if not s.startswith("openclip")]
         brows = [build_peak(spec, spec.split(":")[0], py) for spec in specs]
-        blocks += ["Build (`python -m core build --images data/gallery`), fresh process:",
+        blocks += ["Build (`python -m core build --images data/gallery`, 371 photos, a new "
+                   "index folder), fresh process:",
                    table(["run", "model", "torch", "seconds", "peak MB"], brows, digits=0)]
     blocks.append(f"Run time {time.perf_counter() - started:.0f} s.")
     record("Memory", blocks, write=not args.no_write)
