@@ -1,11 +1,12 @@
 """Query latency in `core`, p50 and p95: text -> image end to end (encode with ConSE's text side,
 search, fetch the 10 rows' metadata) and image -> image by id ("more like this": search and
 fetch), exact numpy against Annoy at several n_trees / search_k, with recall@10 against exact,
-Annoy build time and index size on disk, at 10k and 100k items (1M with --sizes).
+Annoy build time and index size on disk, at 10k, 50k and 100k items (1M with --sizes), plus a
+row for core's own defaults (`search(method="auto")`).
 
-    .venv/bin/python -m benchmarks.query_latency                       # 10k, 100k: ~5 min
-    .venv/bin/python -m benchmarks.query_latency --sizes 1000000 --trees 16,32 \\
-        --search-k 50,100,200 --queries 100                            # 1M: ~15 min, 6 GB
+    .venv/bin/python -m benchmarks.query_latency                       # ~4 min on 2 cores
+    .venv/bin/python -m benchmarks.query_latency --sizes 1000000 --trees 16 \
+        --search-k 2000,5000,20000,50000 --queries 100                 # 1M: ~5 min, ~6 GB RAM
 
 Vectors: see benchmarks/vectors.py (ConSE-shaped, clustered; text queries are real MiniLM
 vectors of phrases). Target: recall@10 >= 0.95 at the lowest latency; the pick is printed.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from urllib.parse import parse_qs, urlparse
 
 from benchmarks._common import log, median, record, table
 from benchmarks.app import RESULTS_TIMEOUT_MS, TEXT_BOX, browser, indexes_root, streamlit
@@ -23,8 +24,9 @@ K = 12
 FIRST, SECOND = "a cat", "a red car"
 
 
-def one_start(index: str | None, run: int) -> dict[str, float]:
-    """One fresh server and the timings of one visit (seconds since `streamlit run`)."""
+def one_start(index: str | None, run: int) -> tuple[dict[str, float], str]:
+    """One fresh server, the timings of one visit (seconds since `streamlit run`) and the index
+    the page searched (from its URL)."""
     query = f"&index={index}" if index else ""
     out: dict[str, float] = {}
     with browser() as b, streamlit(indexes_root(), WORK / "logs" / f"startup-{run}.log") as srv:
@@ -38,6 +40,7 @@ def one_start(index: str | None, run: int) -> dict[str, float]:
         run_text_query(page, srv.url, index or "", FIRST, K, goto=False)
         out["first results"] = time.perf_counter() - t0
         out["cold query"] = time.perf_counter() - typed
+        chosen = parse_qs(urlparse(page.url).query).get("index", ["?"])[0]
         # A second visitor: new browser context, same query, models and results cached.
         second = b.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         start = time.perf_counter()
@@ -47,7 +50,7 @@ def one_start(index: str | None, run: int) -> dict[str, float]:
         start = time.perf_counter()
         run_text_query(second, srv.url, index or "", SECOND, K, goto=False)
         out["warm new query"] = time.perf_counter() - start
-    return out
+    return out, chosen
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -57,15 +60,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    runs = []
+    runs, chosen = [], set()
     for i in range(args.repeats):
         log(f"cold start {i + 1}/{args.repeats}")
-        runs.append(one_start(args.index, i))
+        timings, name = one_start(args.index, i)
+        runs.append(timings)
+        chosen.add(name)
     names = list(runs[0])
     rows = [[name, median([r[name] for r in runs]), min(r[name] for r in runs),
              max(r[name] for r in runs)] for name in names]
     blocks = [
-        f"Index: {args.index or 'the app default (best text-capable demo index)'} in "
+        f"Index: {', '.join(sorted(chosen))} ({'asked' if args.index else 'the app default'}) in "
         f"`{indexes_root()}`; k = {K}; {args.repeats} fresh servers. Times in seconds: "
         "*serving* = `streamlit run` to the health check answering; *page usable* = to the "
         f"text box on screen; *first results* = to all {K} tiles of the first query ({FIRST!r}) "
