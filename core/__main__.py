@@ -8,34 +8,11 @@ import sys
 from core.errors import UserError
 
 
-def _progress_bar():
-    """A tqdm bar per phase on stderr; the returned callback matches core.build.Progress."""
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
-    labels = {"hash": "hashing", "encode": "encoding", "annoy": "annoy index"}
-
-    def update(phase: str, done: int, total: int) -> None:
-        bar = bars.get(phase)
-        if bar is None:
-            for other in bars.values():
-                other.close()
-            bar = bars[phase] = tqdm(total=total, desc=labels.get(phase, phase), unit="img",
-                                     file=sys.stderr, leave=False, dynamic_ncols=True)
-        bar.update(done - bar.n)
-
-    def close() -> None:
-        for bar in bars.values():
-            bar.close()
-
-    update.close = close  # type: ignore[attr-defined]
-    return update
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     from core.build import build_index
+    from core.progress import progress_bar
 
-    bar = _progress_bar()
+    bar = progress_bar()
     try:
         summary = build_index(args.images, args.model, args.out, trees=args.trees,
                               batch_size=args.batch_size, extensions=args.ext.split(","),

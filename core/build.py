@@ -11,7 +11,6 @@ import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder, parse_spec
 from core.errors import UserError
 from core.images import DEFAULT_MAX_PIXELS, THUMB_SIZE, ImageProblem, make_thumbnail, open_image
+from core.prefetch import prefetch
 from core.store import (
     FILES,
     METRIC,
@@ -152,17 +152,10 @@ def _input_side(enc: Encoder) -> int:
 def _decoded_stream(todo: list[tuple[Candidate, str]], max_pixels: int, draft: int,
                     workers: int, thumbs: Path, thumb_size: int) -> Iterator[Decoded]:
     """Decode (and thumbnail) ahead of the encoder, in order, with bounded look-ahead."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        window = 4 * workers + 8
-        futures = []
-        it = iter(todo)
-        for cand, digest in it:
-            futures.append(pool.submit(_decode, cand, digest, max_pixels, draft, thumbs,
-                                       thumb_size))
-            if len(futures) >= window:
-                yield futures.pop(0).result()
-        for fut in futures:
-            yield fut.result()
+    def decode(job: tuple[Candidate, str]) -> Decoded:
+        return _decode(job[0], job[1], max_pixels, draft, thumbs, thumb_size)
+
+    return prefetch(decode, todo, workers=workers, window=4 * workers + 8)
 
 
 def _encode(enc: Encoder, batch: list[Decoded]) -> np.ndarray:

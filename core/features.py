@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from PIL import Image
 
 from core.crawl import SIDECAR_NAME, read_sidecar
 from core.errors import UserError
+from core.prefetch import prefetch
 
 DEFAULT_CACHE = Path("data/features")
 IMAGE_SPEC = "efficientnet:lite0"
@@ -121,14 +120,7 @@ def _decoded(paths: Sequence[Path], draft: int) -> Iterator[Image.Image | None]:
         except ImageProblem:
             return None
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        window: deque = deque()
-        for p in paths:  # bounded look-ahead: decoded images wait in memory for the model
-            window.append(pool.submit(load, p))
-            if len(window) >= 16:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
+    return prefetch(load, paths, workers=2, window=16)
 
 
 def compute_image_features(paths: Sequence[Path], image_spec: str = IMAGE_SPEC,

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from core.progress import progress_bar
 from core.store import FILES
 
 DEMO_VARIANTS = {
@@ -74,29 +75,14 @@ def ensure_indexes(data: Path, indexes: Path, model_dir: Path, rebuild: bool) ->
             built.append(name)
             continue
         _log(f"index {out}: building with {spec}")
-        summary = build_index([gallery], spec, out, force=True, progress=_bar(name))
+        bar = progress_bar(f"  {name}", phases={"encode"})
+        try:
+            summary = build_index([gallery], spec, out, force=True, progress=bar)
+        finally:
+            bar.close()
         _log("  " + " | ".join(summary.lines()[1:3]))
         built.append(name)
     return built
-
-
-def _bar(name: str):
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
-
-    def update(phase: str, done: int, total: int) -> None:
-        if phase != "encode":
-            return
-        if phase not in bars:
-            bars[phase] = tqdm(total=total, desc=f"  {name}", unit="img", file=sys.stderr,
-                               leave=False)
-        bar = bars[phase]
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

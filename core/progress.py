@@ -1,0 +1,34 @@
+"""tqdm bars for build progress callbacks (core.build.Progress), shared by the CLI commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Collection
+
+LABELS = {"hash": "hashing", "encode": "encoding", "annoy": "annoy index"}
+
+
+def progress_bar(prefix: str = "", phases: Collection[str] | None = None):
+    """A bar per phase on stderr (only `phases`, if given); call `.close()` when done."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phases is not None and phase not in phases:
+            return
+        bar = bars.get(phase)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[phase] = tqdm(total=total, desc=prefix or LABELS.get(phase, phase),
+                                     unit="img", file=sys.stderr, leave=False,
+                                     dynamic_ncols=True)
+        bar.update(done - bar.n)
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    update.close = close  # type: ignore[attr-defined]
+    return update
