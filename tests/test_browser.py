@@ -6,6 +6,7 @@ artifacts/ (git-ignored) so a person can check the app still looks right.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -15,8 +16,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = [
@@ -79,38 +84,44 @@ def server(index_root: Path, tmp_path: Path) -> Iterator[str]:
             proc.wait(timeout=15)
 
 
-def test_text_search_in_browser(server: str) -> None:
+@contextlib.contextmanager
+def browser_page(width: int, height: int) -> Iterator[Page]:
+    """A page in headless Debian chromium; the browser is closed whatever the test does."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "text_search.png"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{server}/text_search?k=8", wait_until="domcontentloaded")
-            box = page.get_by_role("textbox", name="Describe the image")
-            box.wait_for(timeout=60_000)
-            # a deep link on a fresh server still runs the entrypoint (pages/ legacy mode is off):
-            # the global index selector is in the sidebar
-            page.get_by_text("Index (model variant)").first.wait_for(timeout=30_000)
-            box.fill("a ginger cat")
-            box.press("Enter")
-            results = page.locator('img[alt^="#"]')
-            results.nth(7).wait_for(timeout=RESULTS_TIMEOUT_MS)
-            page.wait_for_function(
-                """() => {
-                    const imgs = [...document.querySelectorAll('img[alt^="#"]')];
-                    return imgs.length === 8 && imgs.every(i => i.complete && i.naturalWidth > 0);
-                }""", timeout=60_000)
-            widths = results.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
-            alts = results.evaluate_all("imgs => imgs.map(i => i.alt)")
-            assert len(widths) == 8 and min(widths) > 0, widths
-            assert alts[0].startswith("#1 · ") and "chelsea.jpg" in alts[0], alts
-            assert "q=a+ginger+cat" in page.url or "q=a%20ginger%20cat" in page.url, page.url
-            page.mouse.wheel(0, 0)
-            page.wait_for_timeout(500)  # let the grid settle before the picture
-            page.screenshot(path=str(shot), full_page=True)
+            yield browser.new_page(viewport={"width": width, "height": height})
         finally:
             browser.close()
+
+
+def test_text_search_in_browser(server: str) -> None:
+    shot = ARTIFACTS / "text_search.png"
+    with browser_page(1400, 1000) as page:
+        page.goto(f"{server}/text_search?k=8", wait_until="domcontentloaded")
+        box = page.get_by_role("textbox", name="Describe the image")
+        box.wait_for(timeout=60_000)
+        # a deep link on a fresh server still runs the entrypoint (pages/ legacy mode is off):
+        # the global index selector is in the sidebar
+        page.get_by_text("Index (model variant)").first.wait_for(timeout=30_000)
+        box.fill("a ginger cat")
+        box.press("Enter")
+        results = page.locator('img[alt^="#"]')
+        results.nth(7).wait_for(timeout=RESULTS_TIMEOUT_MS)
+        page.wait_for_function(
+            """() => {
+                const imgs = [...document.querySelectorAll('img[alt^="#"]')];
+                return imgs.length === 8 && imgs.every(i => i.complete && i.naturalWidth > 0);
+            }""", timeout=60_000)
+        widths = results.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+        alts = results.evaluate_all("imgs => imgs.map(i => i.alt)")
+        assert len(widths) == 8 and min(widths) > 0, widths
+        assert alts[0].startswith("#1 · ") and "chelsea.jpg" in alts[0], alts
+        assert "q=a+ginger+cat" in page.url or "q=a%20ginger%20cat" in page.url, page.url
+        page.mouse.wheel(0, 0)
+        page.wait_for_timeout(500)  # let the grid settle before the picture
+        page.screenshot(path=str(shot), full_page=True)
     assert shot.is_file() and shot.stat().st_size > 10_000

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 from test_browser import (  # noqa: F401 (server is a fixture)
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    browser_page,
     pytestmark,
     server,
 )
@@ -40,71 +39,55 @@ def _vote(page: Page, label: str) -> None:
 
 
 def test_recommender_trains_in_browser(server: str) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "recommender.png"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1700})
-            page.goto(f"{server}/recommender", wait_until="domcontentloaded")
-            page.locator(CANDIDATE).first.wait_for(timeout=PAGE_TIMEOUT_MS)
-            page.get_by_text("The ranking appears once the model is trained").wait_for()
-            seen = [_candidate(page)]
-            for label in VOTES:
-                _vote(page, label)
-                seen.append(_candidate(page))
-            assert len(set(seen)) == len(seen), seen  # a voted image never comes back
-            page.get_by_text("The model is trained on your 6 votes").wait_for(
-                timeout=PAGE_TIMEOUT_MS)
-            page.wait_for_function(
-                """() => {
-                    const imgs = [...document.querySelectorAll('img[alt^="#"]')];
-                    return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0);
-                }""", timeout=PAGE_TIMEOUT_MS)  # 8 test images - 6 votes, ranked by score
-            alts = page.locator('img[alt^="#"]').evaluate_all("imgs => imgs.map(i => i.alt)")
-            assert alts[0].startswith("#1 · ") and alts[1].startswith("#2 · "), alts
-            scores = [float(a.split(" · ")[1]) for a in alts]
-            assert scores[0] >= scores[1], alts
-            page.wait_for_timeout(500)  # let the grid settle before the picture
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+    with browser_page(1400, 1700) as page:
+        page.goto(f"{server}/recommender", wait_until="domcontentloaded")
+        page.locator(CANDIDATE).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        page.get_by_text("The ranking appears once the model is trained").wait_for()
+        seen = [_candidate(page)]
+        for label in VOTES:
+            _vote(page, label)
+            seen.append(_candidate(page))
+        assert len(set(seen)) == len(seen), seen  # a voted image never comes back
+        page.get_by_text("The model is trained on your 6 votes").wait_for(
+            timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function(
+            """() => {
+                const imgs = [...document.querySelectorAll('img[alt^="#"]')];
+                return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0);
+            }""", timeout=PAGE_TIMEOUT_MS)  # 8 test images - 6 votes, ranked by score
+        alts = page.locator('img[alt^="#"]').evaluate_all("imgs => imgs.map(i => i.alt)")
+        assert alts[0].startswith("#1 · ") and alts[1].startswith("#2 · "), alts
+        scores = [float(a.split(" · ")[1]) for a in alts]
+        assert scores[0] >= scores[1], alts
+        page.wait_for_timeout(500)  # let the grid settle before the picture
+        page.screenshot(path=str(shot), full_page=True)
     assert shot.is_file() and shot.stat().st_size > 10_000
 
 
 def test_explorer_tooltip_shows_the_thumbnail(server: str) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "explorer.png"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(f"{server}/explorer?k=3", wait_until="domcontentloaded")
-            scatter = page.locator(".stVegaLiteChart").first  # the other charts are in tabs
-            points = scatter.locator("g.mark-symbol.role-mark path")
-            points.first.wait_for(timeout=PAGE_TIMEOUT_MS)
-            top = points.last  # drawn last: no other point covers it
-            box = top.bounding_box()
-            assert box is not None
-            centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.mouse.move(*centre)
-            tooltip = page.locator("#vg-tooltip-element.visible img")
-            tooltip.wait_for(timeout=10_000)
-            src = tooltip.get_attribute("src") or ""
-            assert src.startswith("data:image/jpeg;base64,"), src[:60]
-            page.wait_for_function(
-                """() => {
-                    const img = document.querySelector('#vg-tooltip-element img');
-                    return img && img.complete && img.naturalWidth > 0;
-                }""", timeout=10_000)
-            page.mouse.click(*centre)
-            page.get_by_text("1 selected image").wait_for(timeout=PAGE_TIMEOUT_MS)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+    with browser_page(1400, 1100) as page:
+        page.goto(f"{server}/explorer?k=3", wait_until="domcontentloaded")
+        scatter = page.locator(".stVegaLiteChart").first  # the other charts are in tabs
+        points = scatter.locator("g.mark-symbol.role-mark path")
+        points.first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        top = points.last  # drawn last: no other point covers it
+        box = top.bounding_box()
+        assert box is not None
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.move(*centre)
+        tooltip = page.locator("#vg-tooltip-element.visible img")
+        tooltip.wait_for(timeout=10_000)
+        src = tooltip.get_attribute("src") or ""
+        assert src.startswith("data:image/jpeg;base64,"), src[:60]
+        page.wait_for_function(
+            """() => {
+                const img = document.querySelector('#vg-tooltip-element img');
+                return img && img.complete && img.naturalWidth > 0;
+            }""", timeout=10_000)
+        page.mouse.click(*centre)
+        page.get_by_text("1 selected image").wait_for(timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(shot), full_page=True)
     assert shot.is_file() and shot.stat().st_size > 10_000
