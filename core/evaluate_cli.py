@@ -143,10 +143,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_vg_index(args: argparse.Namespace) -> int:
-    from core.__main__ import _progress_bar
+    from core.progress import progress_bar
     from core.vg import build_vg_index
 
-    bar = _progress_bar()
+    bar = progress_bar()
     try:
         summary = build_vg_index(args.regions, args.images, args.out, args.model, args.links,
                                  args.limit, args.max_phrases, progress=bar)
