@@ -127,14 +127,10 @@ def compute_image_features(paths: Sequence[Path], image_spec: str = IMAGE_SPEC,
                            batch: int = 8, progress: Progress | None = None
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pooled (n,1280), logits (n,1000), ok (n,) bool); rows of unreadable files are zeros."""
-    from core.encoders.backbones import (
-        EFFICIENTNET_SIZES,
-        efficientnet_forward,
-        load_efficientnet,
-    )
+    from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet
 
     variant = _variant(image_spec)
-    model = load_efficientnet(variant)
+    backbone = efficientnet(variant)
     n = len(paths)
     pooled = np.zeros((n, 1280), np.float32)
     logits = np.zeros((n, 1000), np.float32)
@@ -143,7 +139,7 @@ def compute_image_features(paths: Sequence[Path], image_spec: str = IMAGE_SPEC,
 
     def flush() -> None:
         if pending:
-            p, lg = efficientnet_forward(model, [im for _, im in pending], variant)
+            p, lg = backbone.forward([im for _, im in pending])
             rows = [i for i, _ in pending]
             pooled[rows], logits[rows], ok[rows] = p, lg, True
             pending.clear()

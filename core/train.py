@@ -23,12 +23,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from core.encoders.twobranch_head import CONFIG, WEIGHTS, WEIGHTS_NPZ, Head
 from core.errors import UserError
 from core.features import IMAGE_SPEC, TEXT_MODEL, SetFeatures, build_queries, caption_key
 from core.metrics import evaluate_retrieval
 
-WEIGHTS = "weights.pt"
-CONFIG = "config.json"
 CURVES = "curves.png"
 Log = Callable[[str], None]
 
@@ -263,9 +262,23 @@ def save_model(result: TrainResult, out: str | Path, sets: dict[str, dict]) -> P
     tmp = out / f".{WEIGHTS}.tmp"
     torch.save(net.state_dict(), tmp)
     tmp.replace(out / WEIGHTS)
+    save_numpy_weights(net, out)
     (out / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
     draw_curves(result.history, result.best_epoch).save(out / CURVES)
     return out
+
+
+def save_numpy_weights(net: TwoBranchNet, out: Path) -> Head:
+    """The state dict as numpy arrays (weights.npz), for torch-free querying."""
+    head = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()
+            if k.split(".")[-1] != "num_batches_tracked"}
+    tmp = out / f".{WEIGHTS_NPZ}.tmp.npz"
+    try:
+        np.savez(tmp, **head)
+        tmp.replace(out / WEIGHTS_NPZ)
+    except OSError:
+        pass  # a read-only model folder only costs converting again next time
+    return head
 
 
 def load_model(path: str | Path) -> tuple[TwoBranchNet, dict]:

@@ -136,3 +136,28 @@ def test_train_command(tmp_path, capsys) -> None:
     assert f"twobranch:{out}" in capsys.readouterr().out
     assert (out / WEIGHTS).is_file() and (out / CURVES).is_file()
     assert main(["train", "--sets", str(tmp_path), "--out", str(out)]) == 2
+
+
+def test_numpy_head_matches_torch_and_converts_old_folders(tmp_path) -> None:
+    import shutil
+
+    from core.encoders.twobranch_head import WEIGHTS_NPZ, load_head, project
+
+    out = tmp_path / "model"
+    shutil.copytree(trained_model_dir(), out)
+    assert (out / WEIGHTS_NPZ).is_file()  # written by save_model beside weights.pt
+    net, _ = load_model(out)
+    rng = np.random.default_rng(1)
+    for branch, dim in (("image", 1280), ("text", 384)):
+        x = rng.normal(size=(5, dim)).astype(np.float32)
+        head, _ = load_head(out)
+        assert np.abs(project(head, branch, x) - net.embed(branch, x)).max() < 1e-5
+    (out / WEIGHTS_NPZ).unlink()  # a folder trained before the npz existed
+    head, config = load_head(out)
+    assert (out / WEIGHTS_NPZ).is_file() and config["text_features"] == "minilm"
+    x = rng.normal(size=(2, 384)).astype(np.float32)
+    assert np.abs(project(head, "text", x) - net.embed("text", x)).max() < 1e-5
+    (out / WEIGHTS_NPZ).write_bytes(b"not an npz")
+    (out / WEIGHTS_NPZ).touch()
+    with pytest.raises(UserError, match="unreadable"):
+        load_head(out)

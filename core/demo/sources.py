@@ -19,6 +19,7 @@ from PIL import Image
 
 from core.demo.fetch import Package, fetch
 from core.demo.meta import Record, credit, file_licences, licence_for, unique_texts, words
+from core.encoders.backbones import imagenet_classes
 
 Log = Callable[[str], None]
 DOC = "usr/share/doc/*/copyright"
@@ -101,21 +102,13 @@ def sklearn_photos(downloads: Path, log: Log = print) -> Iterator[Record]:
                      "danielbuechele (Flickr), via scikit-learn sample images")
 
 
-def _imagenet_classes() -> list[str] | None:
-    try:
-        from torchvision.models import EfficientNet_B0_Weights
-    except ImportError:
-        return None
-    return list(EfficientNet_B0_Weights.IMAGENET1K_V1.meta["categories"])
-
-
 def foolbox_photos(downloads: Path, log: Log = print) -> Iterator[Record]:
     """foolbox's 20 ImageNet sample photos, read out of its wheel (not installed)."""
     got = fetch(FOOLBOX, downloads, log)
-    classes = _imagenet_classes()
+    classes = imagenet_classes()
     for path in sorted((got.root / "foolbox/data").glob("imagenet_*.jpg")):
         index = int(path.stem.rsplit("_", 1)[1])
-        label = classes[index] if classes else None
+        label = classes[index]
         yield Record(f"foolbox:{path.name}", f"foolbox/{path.stem}", _open(path),
                      unique_texts(label, f"ImageNet class {index}"), got.source,
                      "MIT (foolbox); ImageNet sample image", "foolbox authors; image from ImageNet",

@@ -9,26 +9,16 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from core.encoders.backbones import (
-    MINILM,
-    efficientnet_forward,
-    encode_sentences,
-    imagenet_classes,
-    load_efficientnet,
-)
+from core.cache import cache_dir
+from core.encoders.backbones import MINILM, efficientnet, encode_sentences, imagenet_classes
 from core.encoders.base import Encoder, batched, l2_normalise
 
 DEFAULT_TOP = 10
 DEFAULT_TEMPLATE = "a photo of a {}"
-
-
-CACHE_DIR = Path(os.environ.get("IMAGE_SEARCH_CACHE", Path.home() / ".cache" / "image-search"))
 
 
 @lru_cache(maxsize=4)
@@ -40,7 +30,7 @@ def class_embeddings(template: str, text_model: str = MINILM) -> np.ndarray:
     """
     names = [template.format(c) for c in imagenet_classes()]
     key = hashlib.sha1("\n".join([text_model, *names]).encode()).hexdigest()[:16]
-    path = CACHE_DIR / f"conse-classes-{key}.npy"
+    path = cache_dir() / f"conse-classes-{key}.npy"
     try:
         vecs = np.load(path)
         if vecs.shape[0] == len(names):
@@ -58,9 +48,14 @@ def class_embeddings(template: str, text_model: str = MINILM) -> np.ndarray:
     return vecs
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def conse_vectors(logits: np.ndarray, class_vecs: np.ndarray, top: int) -> np.ndarray:
     """Convex combination of the top-`top` class embeddings, weighted by softmax probability."""
-    probs = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+    probs = softmax(logits)
     idx = np.argpartition(-probs, kth=min(top, probs.shape[1] - 1), axis=1)[:, :top]
     weights = np.take_along_axis(probs, idx, axis=1)
     weights = weights / weights.sum(axis=1, keepdims=True)
@@ -77,13 +72,12 @@ class ConSEEncoder(Encoder):
         if "{}" not in template:
             template = template + " {}"
         self.variant, self.top, self.template = variant, int(top), template
-        self.model = load_efficientnet(variant)
+        self.backbone = efficientnet(variant)
         self.class_vecs = class_embeddings(template)
         self.spec = f"conse:{variant},top={self.top},template={template}"
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
-        logits = [efficientnet_forward(self.model, chunk, self.variant)[1]
-                  for chunk in batched(images, self.batch_size)]
+        logits = [self.backbone.forward(chunk)[1] for chunk in batched(images, self.batch_size)]
         if not logits:
             return np.zeros((0, self.dim), np.float32)
         return conse_vectors(np.concatenate(logits), self.class_vecs, self.top)
@@ -94,8 +88,7 @@ class ConSEEncoder(Encoder):
     def top_classes(self, images: list[Image.Image], n: int = 5) -> list[list[tuple[str, float]]]:
         """The classifier's own top-n labels and probabilities, to explain a ConSE match."""
         names = imagenet_classes()
-        logits = np.concatenate([efficientnet_forward(self.model, c, self.variant)[1]
-                                 for c in batched(images, self.batch_size)])
-        probs = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+        probs = softmax(np.concatenate([self.backbone.forward(c)[1]
+                                        for c in batched(images, self.batch_size)]))
         order = np.argsort(-probs, axis=1)[:, :n]
         return [[(names[j], float(p[j])) for j in row] for p, row in zip(probs, order, strict=True)]

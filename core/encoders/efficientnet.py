@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from core.encoders.backbones import efficientnet_forward, load_efficientnet
+from core.encoders.backbones import efficientnet
 from core.encoders.base import Encoder, batched, l2_normalise
 
 
@@ -18,10 +18,10 @@ class EfficientNetEncoder(Encoder):
 
     def __init__(self, variant: str = "lite0") -> None:
         self.variant = variant
-        self.model = load_efficientnet(variant)
+        self.backbone = efficientnet(variant)
         self.spec = f"efficientnet:{variant}"
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
-        out = [efficientnet_forward(self.model, chunk, self.variant)[0]
+        out = [self.backbone.forward(chunk)[0]
                for chunk in batched(images, self.batch_size)]
         return l2_normalise(np.concatenate(out) if out else np.zeros((0, self.dim)))

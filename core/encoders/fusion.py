@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from core.encoders.base import Encoder, l2_normalise
+from core.encoders.base import Encoder, batched, l2_normalise
 from core.errors import UserError
 
 
@@ -57,7 +57,10 @@ class FusionEncoder(Encoder):
         return l2_normalise(np.concatenate(scaled, axis=1))
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
-        return self._join([e.encode_images(images) for e in self.encoders])
+        """Batch by batch, so parts sharing a backbone reuse its forward pass (its memo)."""
+        blocks = [self._join([e.encode_images(chunk) for e in self.encoders])
+                  for chunk in batched(images, self.batch_size)]
+        return np.concatenate(blocks) if blocks else np.zeros((0, self.dim), np.float32)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         if not self.can_text:

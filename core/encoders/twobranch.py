@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from core.encoders.backbones import efficientnet_forward, encode_sentences, load_efficientnet
+from core.encoders.backbones import efficientnet, encode_sentences
 from core.encoders.base import Encoder, batched
+from core.encoders.twobranch_head import load_head, project
 from core.errors import UserError
 
 
@@ -20,32 +21,30 @@ class TwoBranchEncoder(Encoder):
     batch_size = 8
 
     def __init__(self, path: str) -> None:
-        from core.train import load_model
-
         if not path:
             raise UserError("twobranch needs a model folder: twobranch:models/NAME")
         self.path = path
-        self.net, self.config = load_model(path)
+        self.head, self.config = load_head(path)
         self.image_spec = str(self.config.get("image_features", "efficientnet:lite0"))
         self.text_model = str(self.config.get("text_features", "minilm"))
         family, _, variant = self.image_spec.partition(":")
         if family != "efficientnet":
             raise UserError(f"{path}: unsupported image features '{self.image_spec}'")
         self.variant = variant
-        self.backbone = load_efficientnet(variant)
+        self.backbone = efficientnet(variant)
         self.dim = int(self.config["hyperparameters"]["dim"])
         self.spec = f"twobranch:{path}"
 
     def project_images(self, pooled: np.ndarray) -> np.ndarray:
         """Unit vectors from frozen pooled EfficientNet features (n, 1280)."""
-        return self.net.embed("image", pooled)
+        return project(self.head, "image", pooled)
 
     def project_texts(self, sentence_vecs: np.ndarray) -> np.ndarray:
         """Unit vectors from frozen sentence embeddings (n, 384)."""
-        return self.net.embed("text", sentence_vecs)
+        return project(self.head, "text", sentence_vecs)
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
-        pooled = [efficientnet_forward(self.backbone, chunk, self.variant)[0]
+        pooled = [self.backbone.forward(chunk)[0]
                   for chunk in batched(images, self.batch_size)]
         if not pooled:
             return np.zeros((0, self.dim), np.float32)

@@ -1,0 +1,128 @@
+"""onnxruntime for the frozen backbones: 2.5-4x faster than torch here, and no torch import.
+
+The ONNX files are derived from the installed weights and exported once per machine into the
+cache folder by a subprocess (core.encoders.onnx_export), so the calling process (the app) never
+imports torch. `IMAGE_SEARCH_RUNTIME=torch` forces torch; `=onnx` makes a failed export an error
+instead of a logged fall-back to torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from core.cache import cache_dir
+from core.errors import UserError
+
+RUNTIME_ENV = "IMAGE_SEARCH_RUNTIME"
+RUNTIMES = ("auto", "onnx", "torch")
+EXPORT_VERSION = 1
+EXPORT_TIMEOUT_S = 900
+REPO_ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger(__name__)
+
+
+def requested_runtime() -> str:
+    value = (os.environ.get(RUNTIME_ENV) or "auto").strip().lower()
+    if value not in RUNTIMES:
+        raise UserError(f"{RUNTIME_ENV}={value!r}: expected one of {', '.join(RUNTIMES)}")
+    return value
+
+
+def onnx_path(kind: str, name: str, weights: Path) -> Path:
+    """Keyed by the weights file, so a reinstalled model gets a fresh export."""
+    stat = weights.stat()
+    key = f"{EXPORT_VERSION}|{kind}|{name}|{weights.resolve()}|{stat.st_size}|{int(stat.st_mtime)}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    return cache_dir() / "onnx" / f"{kind}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{digest}.onnx"
+
+
+def ensure_onnx(kind: str, name: str, weights: Path) -> Path | None:
+    """The exported file (exporting it first if needed), or None where torch must be used."""
+    runtime = requested_runtime()
+    if runtime == "torch":
+        return None
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as e:
+        return _give_up(runtime, f"onnxruntime is not installed ({e})")
+    path = onnx_path(kind, name, weights)
+    if path.is_file():
+        return path
+    log.info("exporting %s:%s to %s (once per machine)", kind, name, path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "core.encoders.onnx_export", kind, name, str(path)],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return _give_up(runtime, f"exporting {kind}:{name} to ONNX failed ({e})")
+    if proc.returncode != 0 or not path.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        return _give_up(runtime, f"exporting {kind}:{name} to ONNX failed: {last}")
+    return path
+
+
+def _give_up(runtime: str, why: str) -> None:
+    if runtime == "onnx":
+        raise UserError(f"{why} ({RUNTIME_ENV}=onnx)")
+    log.warning("%s; using torch", why)
+    return None
+
+
+def _session(path: Path):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, os.cpu_count() or 1)
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def efficientnet_runner(path: Path) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """NHWC float array -> (pooled (n,1280), logits (n,1000)) with onnxruntime."""
+    session = _session(path)
+
+    def run(nhwc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pooled, logits = session.run(None, {"pixels": np.ascontiguousarray(
+            nhwc.transpose(0, 3, 1, 2), np.float32)})
+        return pooled, logits
+
+    return run
+
+
+def sentence_runner(path: Path, model_dir: Path) -> Callable[..., np.ndarray]:
+    """texts -> unit float32 embeddings, tokenised as sentence-transformers does for the model."""
+    from tokenizers import Tokenizer
+
+    session = _session(path)
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    config = model_dir / "sentence_bert_config.json"
+    max_len = json.loads(config.read_text())["max_seq_length"] if config.is_file() else 256
+    tokenizer.enable_truncation(int(max_len))
+    pad = tokenizer.padding or {}
+    tokenizer.enable_padding(pad_id=int(pad.get("pad_id", 0)),
+                             pad_token=str(pad.get("pad_token", "[PAD]")))
+    dim = int(session.get_outputs()[0].shape[-1])
+
+    def run(texts: list[str], batch_size: int = 64) -> np.ndarray:
+        out = []
+        for start in range(0, len(texts), batch_size):
+            enc = tokenizer.encode_batch(texts[start : start + batch_size])
+            ids = np.array([e.ids for e in enc], np.int64)
+            mask = np.array([e.attention_mask for e in enc], np.int64)
+            out.append(session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, dim), np.float32)
+
+    return run

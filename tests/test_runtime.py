@@ -1,0 +1,107 @@
+"""onnxruntime backbones against the torch ones they are exported from, on real photos/texts."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.encoders import backbones, runtime
+from core.encoders.backbones import MINILM, efficientnet_array, imagenet_classes
+from core.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXTS = ["a dog on a beach", "x", "ünïcödé café 東京",
+         "A red bicycle leaning against the wall of an old house in the rain",
+         "a photo of a " * 120]  # longer than MiniLM's 256 tokens: truncated the same way
+
+
+@pytest.fixture(scope="module")
+def onnx_backbones():
+    eff = backbones.efficientnet("lite0")
+    text_runtime, encode = backbones.sentence_encoder(MINILM)
+    assert (eff.runtime, text_runtime) == ("onnx", "onnx")  # onnxruntime is in requirements
+    return eff, encode
+
+
+def test_efficientnet_onnx_matches_torch(photos, onnx_backbones) -> None:
+    from core.encoders import torch_backbones
+
+    eff, _ = onnx_backbones
+    images = [im.convert("RGB") for im in photos.values()]
+    x = efficientnet_array(images, 224)
+    pooled, logits = eff.run(x)
+    ref_pooled, ref_logits = torch_backbones.efficientnet_runner("lite0")(x)
+    assert pooled.shape == (len(images), 1280) and logits.shape == (len(images), 1000)
+    assert np.abs(pooled - ref_pooled).max() < 1e-3
+    assert np.abs(logits - ref_logits).max() < 1e-3
+    assert (logits.argmax(1) == ref_logits.argmax(1)).all()
+    names = imagenet_classes()
+    assert names[int(logits[list(photos).index("chelsea")].argmax())] in (
+        "tabby cat", "tiger cat", "Egyptian cat")  # real weights, a real cat photo
+
+
+def test_minilm_onnx_matches_sentence_transformers(onnx_backbones) -> None:
+    from core.encoders import torch_backbones
+
+    _, encode = onnx_backbones
+    got = encode(TEXTS, 2)  # batches of 2: padding differs per batch and must not matter
+    ref = torch_backbones.sentence_runner(MINILM)(TEXTS)
+    assert got.shape == (len(TEXTS), 384) and got.dtype == np.float32
+    assert (np.sum(got * ref, axis=1) > 0.9999).all()
+    assert encode([]).shape == (0, 384)
+
+
+def test_class_names_file_is_torchvisions_list() -> None:
+    from torchvision.models import EfficientNet_B0_Weights
+
+    assert imagenet_classes() == list(EfficientNet_B0_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def test_forward_memo_reuses_only_the_same_images(photos, onnx_backbones) -> None:
+    eff, _ = onnx_backbones
+    batch = [im.convert("RGB") for im in list(photos.values())[:3]]
+    first = eff.forward(batch)
+    assert eff.forward(list(batch)) is first  # same image objects: one forward pass
+    other = eff.forward([batch[0].copy(), batch[1], batch[2]])
+    assert other is not first and np.allclose(other[0], first[0], atol=1e-5)
+
+
+def test_queries_never_import_torch() -> None:
+    code = (
+        "import sys\n"
+        "from PIL import Image\n"
+        "from core.encoders.registry import load_encoder\n"
+        "for spec in ('conse:lite0', 'efficientnet:lite0', 'captions:minilm'):\n"
+        "    enc = load_encoder(spec)\n"
+        "    if enc.can_text: enc.encode_texts(['a cat'])\n"
+        "    if enc.can_image: enc.encode_images([Image.new('RGB', (50, 40), 'red')])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in\n"
+        "             ('torch', 'torchvision', 'sentence_transformers', 'transformers')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_runtime_choice_and_failed_exports(monkeypatch, tmp_path, caplog) -> None:
+    weights = Path(backbones.efficientnet_weights("lite0"))
+    monkeypatch.setenv(runtime.RUNTIME_ENV, "torch")
+    assert runtime.ensure_onnx("efficientnet", "lite0", weights) is None
+    monkeypatch.setenv(runtime.RUNTIME_ENV, "tensorflow")
+    with pytest.raises(UserError, match="IMAGE_SEARCH_RUNTIME"):
+        runtime.requested_runtime()
+    monkeypatch.setenv("IMAGE_SEARCH_CACHE", str(tmp_path))
+    monkeypatch.setenv(runtime.RUNTIME_ENV, "auto")
+    with caplog.at_level(logging.WARNING):  # the exporter knows no 'nosuch' variant
+        assert runtime.ensure_onnx("efficientnet", "nosuch", weights) is None
+    assert "using torch" in caplog.text and "KeyError" in caplog.text
+    monkeypatch.setenv(runtime.RUNTIME_ENV, "onnx")
+    with pytest.raises(UserError, match="exporting efficientnet:nosuch to ONNX failed"):
+        runtime.ensure_onnx("efficientnet", "nosuch", weights)
+    assert not list(tmp_path.rglob("*.onnx")) and not list(tmp_path.rglob("*.tmp"))
