@@ -1,7 +1,8 @@
 """Indexing throughput per encoder: the whole `build_index` pipeline (read, hash, decode,
 thumbnail, preprocess, encode, write tables and Annoy) against the model's forward pass alone on
 pre-decoded tensors at the same batch size, and against a one-image-at-a-time loop (open ->
-preprocess -> encode one -> next, as the seed CLIP crawler did). Then batch size and threads.
+preprocess -> encode one -> next, as the seed CLIP crawler did), for each backbone runtime
+(onnxruntime, torch). Then batch size and decode threads.
 
     .venv/bin/python -m benchmarks.indexing                  # default run, ~5 min on 2 cores
     .venv/bin/python -m benchmarks.indexing --limit 400 --repeats 5 --openclip-limit 200
@@ -24,11 +25,13 @@ from pathlib import Path
 
 import torch
 
+import core.encoders.registry as registry
 from benchmarks._common import REPO, log, median, record, seconds, table
 from benchmarks.photos import WORK, image_files, photo_folder, subset_folder
 from core.build import build_index
 from core.crawl import crawl
-from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet_tensor
+from core.encoders import backbones, runtime
+from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet_array
 from core.encoders.base import Encoder, batched
 from core.encoders.registry import load_encoder
 from core.images import THUMB_SIZE, open_image
@@ -51,13 +54,24 @@ def batch_size(enc: Encoder, size: int) -> Iterator[None]:
 
 
 @contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
+def backbone_runtime(name: str) -> Iterator[None]:
+    """Encoders loaded inside run their backbones on `name` ('onnx' or 'torch')."""
+    old = os.environ.get(runtime.RUNTIME_ENV)
+
+    def reset() -> None:
+        for cached in (registry._load_cached, backbones.efficientnet, backbones.sentence_encoder):
+            cached.cache_clear()
+
+    os.environ[runtime.RUNTIME_ENV] = name
+    reset()
     try:
         yield
     finally:
-        torch.set_num_threads(old)
+        if old is None:
+            os.environ.pop(runtime.RUNTIME_ENV, None)
+        else:
+            os.environ[runtime.RUNTIME_ENV] = old
+        reset()
 
 
 def forward_only(enc: Encoder, folder: Path, batch: int) -> Callable[[], None]:
@@ -79,16 +93,8 @@ def forward_only(enc: Encoder, folder: Path, batch: int) -> Callable[[], None]:
                     enc.model.encode_image(x)
         return run
     size = EFFICIENTNET_SIZES[enc.variant]
-    tensors = [efficientnet_tensor(chunk, size) for chunk in batched(images, batch)]
-    logits = family == "conse"
-
-    def run_effnet() -> None:
-        with torch.inference_mode():
-            for x in tensors:
-                pooled = enc.model.extract_features(x).mean(dim=(2, 3))
-                if logits:
-                    enc.model._fc(pooled)
-    return run_effnet
+    arrays = [efficientnet_array(chunk, size) for chunk in batched(images, batch)]
+    return lambda: [enc.backbone.run(x) for x in arrays]
 
 
 def pipeline(folder: Path, spec: str, batch: int, workers: int,
@@ -168,29 +174,36 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str,
 
 
 def per_encoder(folder: Path, specs: list[str], limits: dict[str, int], repeats: int,
-                workers: int) -> list[list[object]]:
+                workers: int, runtimes: list[str]) -> list[list[object]]:
     rows = []
     for spec in specs:
-        t0 = time.perf_counter()
-        enc = load_encoder(spec)
-        load_s = time.perf_counter() - t0
-        sub = subset_folder(folder, limits.get(spec.split(":")[0], 10**9))
-        n = len(image_files(sub))
-        n_enc = sum(1 for c in crawl([sub]).candidates if c.texts) if enc.item_input == "texts" \
-            else n
-        bs = enc.batch_size
-        log(f"{spec}: {n} images, batch {bs}")
-        t = interleaved({"forward": forward_only(enc, sub, bs),
-                         "pipeline": pipeline(sub, spec, bs, workers),
-                         "single": one_at_a_time(enc, sub)}, repeats)
-        p, f, s = (rate(n, t["pipeline"]["wall"]), rate(n_enc, t["forward"]["wall"]),
-                   rate(n, t["single"]["wall"]))
-        cpu = [1000 * median(t[k]["cpu"]) / m for k, m in
-               (("pipeline", n), ("forward", n_enc), ("single", n))]
-        ceiling = (os.cpu_count() or 1) * 1000 / cpu[0]  # all cores busy with this CPU work
-        rows.append([spec, n, bs, load_s, p, f, p / f, s, p / s, *cpu, ceiling, p / ceiling,
-                     "yes" if p / f >= RATIO_TARGET and p / s >= SPEEDUP_TARGET else "no"])
+        for name in runtimes if spec.split(":")[0] != "openclip" else ["torch"]:
+            with backbone_runtime(name):
+                rows.append(encoder_row(folder, spec, limits, repeats, workers, name))
     return rows
+
+
+def encoder_row(folder: Path, spec: str, limits: dict[str, int], repeats: int, workers: int,
+                runtime_name: str) -> list[object]:
+    t0 = time.perf_counter()
+    enc = load_encoder(spec)
+    load_s = time.perf_counter() - t0
+    sub = subset_folder(folder, limits.get(spec.split(":")[0], 10**9))
+    n = len(image_files(sub))
+    n_enc = sum(1 for c in crawl([sub]).candidates if c.texts) if enc.item_input == "texts" \
+        else n
+    bs = enc.batch_size
+    log(f"{spec} on {runtime_name}: {n} images, batch {bs}")
+    t = interleaved({"forward": forward_only(enc, sub, bs),
+                     "pipeline": pipeline(sub, spec, bs, workers),
+                     "single": one_at_a_time(enc, sub)}, repeats)
+    p, f, s = (rate(n, t["pipeline"]["wall"]), rate(n_enc, t["forward"]["wall"]),
+               rate(n, t["single"]["wall"]))
+    cpu = [1000 * median(t[k]["cpu"]) / m for k, m in
+           (("pipeline", n), ("forward", n_enc), ("single", n))]
+    ceiling = (os.cpu_count() or 1) * 1000 / cpu[0]  # all cores busy with this CPU work
+    return [spec, runtime_name, n, bs, load_s, p, f, p / f, s, p / s, *cpu, ceiling,
+            p / ceiling, "yes" if p / f >= RATIO_TARGET and p / s >= SPEEDUP_TARGET else "no"]
 
 
 def batch_sweep(folder: Path, spec: str, sizes: list[int], repeats: int,
@@ -208,23 +221,16 @@ def batch_sweep(folder: Path, spec: str, sizes: list[int], repeats: int,
     return rows
 
 
-def thread_sweep(folder: Path, spec: str, repeats: int) -> list[list[object]]:
-    """Torch threads 1/2 x decode workers 1/2, each pipeline against the forward pass at the
-    same torch threads, taking turns."""
+def worker_sweep(folder: Path, spec: str, repeats: int) -> list[list[object]]:
+    """Decode workers 1/2/3 against the forward pass, taking turns."""
     enc = load_encoder(spec)
     n, bs = len(image_files(folder)), enc.batch_size
-    rows = []
-    for threads in (1, 2):
-        log(f"torch threads {threads}")
-        with torch_threads(threads):
-            t = interleaved({"forward": forward_only(enc, folder, bs),
-                             **{f"pipeline{w}": pipeline(folder, spec, bs, w) for w in (1, 2)}},
-                            repeats)
-        f = rate(n, t["forward"]["wall"])
-        for w in (1, 2):
-            p = rate(n, t[f"pipeline{w}"]["wall"])
-            rows.append([threads, w, p, f, p / f])
-    return rows
+    counts = (1, 2, 3)
+    t = interleaved({"forward": forward_only(enc, folder, bs),
+                     **{f"pipeline{w}": pipeline(folder, spec, bs, w) for w in counts}}, repeats)
+    f = rate(n, t["forward"]["wall"])
+    return [[w, rate(n, t[f"pipeline{w}"]["wall"]), f,
+             rate(n, t[f"pipeline{w}"]["wall"]) / f] for w in counts]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -243,6 +249,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sweep-repeats", type=int, default=2)
     ap.add_argument("--batch-sizes", default=",".join(map(str, BATCH_SIZES)))
     ap.add_argument("--workers", type=int, default=2, help="decode threads (build default 2)")
+    ap.add_argument("--runtimes", default="onnx,torch",
+                    help="backbone runtimes for the EfficientNet/MiniLM encoders (first: sweeps)")
     ap.add_argument("--skip-sweeps", action="store_true")
     ap.add_argument("--before", metavar="REV",
                     help="also time core/build.py as at git revision REV against now")
@@ -254,21 +262,23 @@ def main(argv: list[str] | None = None) -> None:
     folder = subset_folder(root, args.limit)
     specs = [s for s in args.encoders.split(",") if s]
     started = time.perf_counter()
+    runtimes = [r for r in args.runtimes.split(",") if r]
     rows = per_encoder(folder, specs, {"openclip": args.openclip_limit}, args.repeats,
-                       args.workers) if specs else []
+                       args.workers, runtimes) if specs else []
     blocks = [f"Images: {described}; up to {args.limit} used (spread evenly)."]
     if rows:
         blocks += [
             "Pipeline = `core.build.build_index` into a fresh folder (crawl, sha1, decode in "
             f"{args.workers} threads with JPEG draft, 256 px thumbnails, preprocess, encode, "
             "parquet + npy + Annoy), model already loaded, files in the page cache. Forward = the "
-            "model alone on tensors preprocessed beforehand, same batch (captions: MiniLM on the "
-            f"items' texts); both at {torch.get_num_threads()} torch threads. One-at-a-time = "
+            "model alone on arrays preprocessed beforehand, same batch (captions: MiniLM on the "
+            f"items' texts); torch at {torch.get_num_threads()} threads, onnxruntime at "
+            f"{os.cpu_count()} intra-op threads. OpenCLIP runs on torch only. One-at-a-time = "
             "open with full decode, preprocess, encode one, next. Images/s: medians over "
             "repeats, the three taking turns. CPU ms/img: this process's CPU time, all threads. "
             "Ceiling = cores × 1000 / pipeline CPU ms/img, the rate if that work kept every "
             "core busy; use = pipeline img/s / ceiling (how well decoding overlaps inference).",
-            table(["encoder", "images", "batch", "model load s", "pipeline img/s",
+            table(["encoder", "runtime", "images", "batch", "model load s", "pipeline img/s",
                    "forward img/s", "pipeline/forward (≥0.85)", "one-at-a-time img/s",
                    "pipeline/one-at-a-time (≥2)", "CPU ms/img pipeline", "CPU ms/img forward",
                    "CPU ms/img one-at-a-time", "ceiling img/s", "use", "targets met"],
@@ -277,17 +287,18 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_sweeps:
         sweep_folder = subset_folder(root, args.sweep_limit)
         sizes = [int(b) for b in args.batch_sizes.split(",") if b]
-        brows = batch_sweep(sweep_folder, args.sweep_encoder, sizes, args.sweep_repeats,
-                            args.workers)
-        trows = thread_sweep(sweep_folder, args.sweep_encoder, args.sweep_repeats)
+        with backbone_runtime(runtimes[0]):
+            brows = batch_sweep(sweep_folder, args.sweep_encoder, sizes, args.sweep_repeats,
+                                args.workers)
+            wrows = worker_sweep(sweep_folder, args.sweep_encoder, args.sweep_repeats)
         blocks += [
-            f"Batch size, `{args.sweep_encoder}`, {args.sweep_limit} images, "
-            f"torch threads {torch.get_num_threads()}, {args.workers} decode workers:",
+            f"Batch size, `{args.sweep_encoder}` on {runtimes[0]}, {args.sweep_limit} images, "
+            f"{args.workers} decode workers:",
             table(["batch", "pipeline img/s", "forward img/s", "pipeline/forward"], brows, 2),
-            f"Threads, `{args.sweep_encoder}`, {args.sweep_limit} images, encoder's default "
-            "batch (`torch.set_num_threads`; decode workers = `build_index(workers=)`):",
-            table(["torch threads", "decode workers", "pipeline img/s", "forward img/s",
-                   "pipeline/forward"], trows, 2),
+            f"Decode threads (`build_index(workers=)`), `{args.sweep_encoder}` on "
+            f"{runtimes[0]}, {args.sweep_limit} images, encoder's default batch:",
+            table(["decode workers", "pipeline img/s", "forward img/s", "pipeline/forward"],
+                  wrows, 2),
         ]
     if args.before:
         arows = before_after(folder, args.before_encoders.split(","), args.before,

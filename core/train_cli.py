@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.train import TrainConfig
+from core.train_config import TrainConfig
 
 
 def _log(msg: str) -> None:

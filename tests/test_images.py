@@ -13,6 +13,7 @@ from PIL import Image
 
 from core.images import (
     ImageProblem,
+    fit_square,
     make_thumbnail,
     open_image,
     pad_to_square,
@@ -158,3 +159,18 @@ def test_pad_thumbnail_and_save(tmp_path: Path) -> None:
     save_jpeg(thumb, tmp_path / "t.jpg")
     with Image.open(tmp_path / "t.jpg") as back:
         assert back.format == "JPEG" and back.size == (256, 128)
+
+
+def test_fit_square_matches_pad_then_resize(photos) -> None:
+    for name in ("astronaut", "motorcycle", "china"):  # square, wide, wide
+        img = photos[name].convert("RGB")
+        for im in (img, img.transpose(Image.Transpose.ROTATE_90)):  # and tall
+            fast = np.asarray(fit_square(im, 224), np.float32)
+            slow = np.asarray(pad_to_square(im).resize((224, 224), Image.Resampling.BICUBIC),
+                              np.float32)
+            assert fast.shape == (224, 224, 3)
+            assert np.abs(fast - slow).mean() < 6.0  # of 255: a sub-pixel shift at most
+    thin = fit_square(Image.new("RGB", (1, 300), (0, 0, 0)), 64)
+    arr = np.asarray(thin)
+    assert thin.size == (64, 64) and tuple(arr[32, 0]) == (255, 255, 255)
+    assert tuple(arr[32, 32]) == (0, 0, 0)

@@ -105,3 +105,18 @@ def test_runtime_choice_and_failed_exports(monkeypatch, tmp_path, caplog) -> Non
     with pytest.raises(UserError, match="exporting efficientnet:nosuch to ONNX failed"):
         runtime.ensure_onnx("efficientnet", "nosuch", weights)
     assert not list(tmp_path.rglob("*.onnx")) and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_fit_square_keeps_the_features_of_pad_then_resize(photos, onnx_backbones) -> None:
+    from PIL import Image
+
+    from core.images import pad_to_square
+
+    eff, _ = onnx_backbones
+    images = [im.convert("RGB") for im in photos.values()]
+    slow = np.stack([np.asarray(pad_to_square(im).resize((224, 224), Image.Resampling.BICUBIC),
+                                np.float32) for im in images])
+    fast, _ = eff.run(efficientnet_array(images, 224))
+    ref, _ = eff.run((slow - 127.0) / 128.0)
+    cos = np.sum(fast * ref, 1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(ref, axis=1)
+    assert (cos > 0.985).all()

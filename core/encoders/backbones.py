@@ -18,7 +18,7 @@ from PIL import Image
 
 from core.encoders import runtime
 from core.errors import UserError
-from core.images import pad_to_square
+from core.images import fit_square
 
 EFFICIENTNET_SIZES = {"lite0": 224, "lite1": 240, "lite2": 260, "lite3": 280, "lite4": 300}
 MINILM = "minilm"
@@ -53,12 +53,11 @@ def minilm_path() -> str:
 
 
 def efficientnet_array(images: list[Image.Image], size: int) -> np.ndarray:
-    """NHWC float32: pad to square, resize, normalise as (x-127)/128 (the Lite models' own way)."""
-    arrays = [
-        np.asarray(pad_to_square(im).resize((size, size), Image.Resampling.BICUBIC), np.float32)
-        for im in images
-    ]
-    return (np.stack(arrays) - 127.0) / 128.0
+    """NHWC float32: padded to square, resized, normalised as (x-127)/128 (the Lite models' way)."""
+    batch = np.stack([np.asarray(fit_square(im, size)) for im in images]).astype(np.float32)
+    batch -= 127.0
+    batch /= 128.0
+    return batch
 
 
 @lru_cache(maxsize=1)
