@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -24,11 +20,10 @@ from pathlib import Path
 
 import psutil
 
+from app_support.live import Server, streamlit_server
 from benchmarks._common import REPO, log
 from benchmarks.photos import GALLERY, WORK
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT_S = 180
 RESULTS_TIMEOUT_MS = 600_000  # a cold first query loads the models on a busy 2-core machine
 RESULT_TILES = 'img[alt^="#"]'
@@ -63,12 +58,6 @@ def clip_index_root(spec: str = "openclip:ViT-B-32@random") -> Path:
     return root
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def torch_build(python: str = sys.executable) -> str:
     """'2.14.1+cu130' or '2.13.0+cpu': which torch wheel an interpreter imports."""
     out = subprocess.run([python, "-c", "import torch; print(torch.__version__)"],
@@ -76,55 +65,11 @@ def torch_build(python: str = sys.executable) -> str:
     return out.stdout.strip() or "not installed"
 
 
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    started: float  # perf_counter() just before `streamlit run`
-    serving: float = 0.0  # seconds until /_stcore/health answered
-
-
 @contextmanager
 def streamlit(indexes: Path, log_path: Path, python: str = sys.executable) -> Iterator[Server]:
-    """`streamlit run streamlit_app.py`, headless, on a free port; stopped (and waited) after.
-    `python` may be another environment's interpreter (e.g. one with the CPU-only torch)."""
-    port = free_port()
-    env = dict(os.environ, IMAGE_SEARCH_INDEXES=str(indexes))
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [python, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
-             "--server.port", str(port), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", proc, started)
-    try:
-        server.serving = _wait_until_serving(server, log_path)
+    """The app server with the benchmarks' patience (a cold start on a busy machine)."""
+    with streamlit_server(indexes, log_path, python, START_TIMEOUT_S) as server:
         yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-
-
-def _wait_until_serving(server: Server, log_path: Path) -> float:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.proc.returncode}:\n"
-                               f"{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return time.perf_counter() - server.started
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"streamlit did not serve within {START_TIMEOUT_S} s")
 
 
 @dataclass
@@ -167,22 +112,6 @@ class RssSampler:
             self._thread.join()
         self.last = self.tree_rss() or self.last
         self.peak = max(self.peak, self.last)
-
-
-@contextmanager
-def browser() -> Iterator[object]:
-    """Headless Debian chromium through Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        raise RuntimeError("chromium is not on PATH: apt-get install -y chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def wait_for_tiles(page, count: int, timeout_ms: int = RESULTS_TIMEOUT_MS,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_support import loaders, state
+from app_support import loaders, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
 from core.captionbank import (
     CaptionBank,
@@ -21,13 +21,12 @@ from core.captionbank import (
     sets_root,
 )
 from core.gallery import parse_id
-from core.images import ImageProblem, open_image
+from core.images import open_image
 
 leave_legacy_multipage()
 
 GALLERY, UPLOAD = "Gallery image", "Upload an image"
 ALL, TEST = "all captions", "test split only"
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 K_MAX = 50
 
 
@@ -88,19 +87,10 @@ if source == GALLERY:
     vec = np.asarray(index.embeddings[image_id], np.float32)  # stored: no model pass needed
     image_path = str(index.items.at[image_id, "path"])
 else:
-    upload = left.file_uploader(f"Image file (up to {loaders.MAX_UPLOAD_MB} MB)",
-                                type=UPLOAD_TYPES, key="i2t.upload",
-                                max_upload_size=loaders.MAX_UPLOAD_MB)
-    if upload is None:
-        left.info("Upload a photo or drawing.")
-    else:
-        try:
-            left.image(loaders.upload_preview(upload.getvalue()), width="stretch")
-            with state.user_errors(), st.spinner("Embedding your image…"):
-                vec = upload_vector(entry.spec, upload.getvalue())
-        except ImageProblem as e:
-            left.error(f"“{upload.name[:80]}” cannot be used: {e}.",
-                       icon=":material/broken_image:")
+    preview, vec = uploads.uploaded_query(left, "i2t.upload", "Upload a photo or drawing.",
+                                          lambda data: upload_vector(entry.spec, data))
+    if preview is not None:
+        left.image(preview, width="stretch")
 
 with right:
     bank = None

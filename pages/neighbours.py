@@ -6,10 +6,9 @@ import random
 
 import streamlit as st
 
-from app_support import grid, loaders, state
+from app_support import grid, loaders, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
 from core.gallery import page_count, page_ids, parse_id, parse_int
-from core.images import ImageProblem
 
 leave_legacy_multipage()
 
@@ -18,7 +17,6 @@ DEFAULT_K = 15
 K_MAX = 100
 BROWSE = 15
 GALLERY, UPLOAD = "Gallery image", "Upload an image"
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 
 st.title("Image neighbours")
 st.caption("Start from an image of the collection, or upload one, to see the most similar "
@@ -83,21 +81,10 @@ elif not entry.can_image:
             "(EfficientNet, ConSE, OpenCLIP or two-branch), or start from a gallery image.",
             icon=":material/info:")
 else:
-    upload = c_id.file_uploader(f"Image file (up to {loaders.MAX_UPLOAD_MB} MB)",
-                                type=UPLOAD_TYPES, key="nb.upload",
-                                max_upload_size=loaders.MAX_UPLOAD_MB)
-    if upload is None:
-        st.info("Upload a photo or drawing to find the closest images in the collection.")
-    else:
-        data = upload.getvalue()
-        try:
-            query_image = loaders.upload_preview(data)
-            query_label = "Your upload (used only for this search; nothing is stored)"
-            with state.user_errors(), st.spinner("Embedding your image…"):
-                hits = loaders.upload_search(entry, data, k)
-        except ImageProblem as e:
-            st.error(f"“{upload.name[:80]}” cannot be used: {e}.", icon=":material/broken_image:")
-            query_image = None
+    query_image, hits = uploads.uploaded_query(
+        c_id, "nb.upload", "Upload a photo or drawing to find the closest images.",
+        lambda data: loaders.upload_search(entry, data, k))
+    query_label = "Your upload (used only for this search; nothing is stored)"
 
 if query_image is not None and hits is not None:
     state.random_weights_banner(entry)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 from captioned_sets import tiny_report, tiny_set_dir
+from conftest import bundled_photos
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
@@ -65,3 +67,15 @@ def test_image_to_text_page(app_env) -> None:
     assert not at.exception and len(at.dataframe[0].value) == 10
     at.radio(key="i2t.source").set_value("Upload an image").run()
     assert not at.exception and not at.dataframe
+    assert "Upload a photo or drawing." in [i.value for i in at.info]
+    at.file_uploader(key="i2t.upload").set_value(("notes.jpg", b"not an image", "image/jpeg"))
+    at.run()
+    assert not at.exception and not at.dataframe
+    assert any("notes.jpg" in e.value and "cannot be used" in e.value for e in at.error)
+    buf = io.BytesIO()
+    bundled_photos()["coffee"].save(buf, "PNG")
+    at.file_uploader(key="i2t.upload").set_value(("coffee.png", buf.getvalue(), "image/png"))
+    at.run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert len(table) == 10 and table["score"].is_monotonic_decreasing

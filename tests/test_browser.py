@@ -7,23 +7,18 @@ artifacts/ (git-ignored) so a person can check the app still looks right.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from app_support.live import ServerFailed, browser, chromium_path, streamlit_server
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-CHROMIUM = shutil.which("chromium")
+CHROMIUM = chromium_path()
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH (install Debian's "
@@ -32,70 +27,27 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT_S = 90
 RESULTS_TIMEOUT_MS = 240_000  # the first text query loads the model in the server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_serving(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"streamlit did not serve within {START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
 def server(index_root: Path, tmp_path: Path) -> Iterator[str]:
     """`streamlit run streamlit_app.py` on a free port, scanning the test indexes."""
-    port = _free_port()
-    log = tmp_path / "streamlit.log"
-    env = dict(os.environ, IMAGE_SEARCH_INDEXES=str(index_root))
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
-             "--server.port", str(port), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(url, proc, log)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        with streamlit_server(index_root, tmp_path / "streamlit.log",
+                              start_timeout_s=START_TIMEOUT_S) as srv:
+            yield srv.url
+    except ServerFailed as e:
+        pytest.fail(str(e))
 
 
 @contextlib.contextmanager
 def browser_page(width: int, height: int) -> Iterator[Page]:
     """A page in headless Debian chromium; the browser is closed whatever the test does."""
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(viewport={"width": width, "height": height})
-        finally:
-            browser.close()
+    with browser() as b:
+        yield b.new_page(viewport={"width": width, "height": height})
 
 
 def test_text_search_in_browser(server: str) -> None:

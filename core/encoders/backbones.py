@@ -115,6 +115,6 @@ def sentence_encoder(name: str = MINILM) -> tuple[str, Callable[..., np.ndarray]
     return "torch", torch_backbones.sentence_runner(name)
 
 
-def encode_sentences(name: str, texts: list[str], batch_size: int = 64) -> np.ndarray:
+def encode_sentences(name: str, texts: list[str], batch_size: int = 16) -> np.ndarray:
     """Unit-length sentence embeddings, float32."""
     return sentence_encoder(name)[1](list(texts), batch_size)

