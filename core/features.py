@@ -29,6 +29,7 @@ IMAGE_SPEC = "efficientnet:lite0"
 TEXT_MODEL = "minilm"
 SPLITS = ("train", "val", "test")
 CACHE_VERSION = 1
+IMAGE_CACHE_VERSION = 2  # 2: fit_square preprocessing (features move by cosine ~0.99)
 Progress = Callable[[int, int], None]
 
 
@@ -99,7 +100,7 @@ def image_key(paths: Sequence[Path], image_spec: str) -> str:
     for p in paths:
         st = os.stat(p)
         stats.append([str(Path(p).absolute()), st.st_size, st.st_mtime_ns])
-    return _digest([CACHE_VERSION, image_spec, stats])
+    return _digest([IMAGE_CACHE_VERSION, image_spec, stats])
 
 
 def _variant(image_spec: str) -> str:
