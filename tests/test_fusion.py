@@ -39,3 +39,18 @@ def test_fusion_of_text_models_answers_text(photos) -> None:
 def test_bad_fusion_specs_are_user_errors(bad: str) -> None:
     with pytest.raises(UserError):
         parse_parts(bad)
+
+
+def test_parts_sharing_a_backbone_run_it_once_per_batch(photos, monkeypatch) -> None:
+    from core.encoders.backbones import efficientnet
+
+    backbone = efficientnet("lite0")
+    calls = []
+    run = backbone.run
+    monkeypatch.setattr(backbone, "run", lambda x: calls.append(len(x)) or run(x))
+    fused = load_encoder(f"fusion:{PARTS}")
+    first = [im.convert("RGB") for im in photos.values()]
+    images = first + [im.copy() for im in first]  # 16 distinct images: two batches of 8
+    vecs = fused.encode_images(images)
+    assert calls == [8, 8]  # not four: the ConSE part reuses the EfficientNet part's pass
+    assert np.allclose(vecs[:8], vecs[8:], atol=1e-5)
