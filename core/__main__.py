@@ -97,8 +97,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(sub) -> None:
-    """Commands whose modules register themselves (demo, train, evaluate)."""
-    for module in ("core.demo.cli", "core.train_cli", "core.evaluate_cli"):
+    """Commands whose modules register themselves (demo, train, evaluate, export-onnx)."""
+    for module in ("core.demo.cli", "core.train_cli", "core.evaluate_cli",
+                   "core.encoders.export_cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as e:

@@ -120,3 +120,24 @@ def test_fit_square_keeps_the_features_of_pad_then_resize(photos, onnx_backbones
     ref, _ = eff.run((slow - 127.0) / 128.0)
     cos = np.sum(fast * ref, 1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(ref, axis=1)
     assert (cos > 0.985).all()
+
+
+def test_export_command_writes_files_the_app_finds_without_a_cache(monkeypatch, tmp_path,
+                                                                   capsys) -> None:
+    from core.__main__ import main
+
+    shipped = tmp_path / "models" / "onnx"
+    assert main(["export-onnx", "--out", str(shipped)]) == 0
+    printed = capsys.readouterr().out
+    files = sorted(shipped.glob("*.onnx"))
+    assert len(files) == 2 and all(str(f) in printed for f in files)
+    assert main(["export-onnx", "--out", str(shipped)]) == 0  # already there: nothing redone
+    assert sorted(shipped.glob("*.onnx")) == files
+    monkeypatch.setattr(runtime, "SHIPPED_DIR", shipped)
+    monkeypatch.setenv("IMAGE_SEARCH_CACHE", str(tmp_path / "empty-cache"))
+    for kind, name, weights in backbones.onnx_sources():
+        assert runtime.ensure_onnx(kind, name, weights).parent == shipped  # found, not exported
+    assert not (tmp_path / "empty-cache").exists()
+    eff = runtime.efficientnet_runner(next(shipped.glob("efficientnet-*.onnx")))
+    x = np.random.default_rng(0).normal(size=(2, 224, 224, 3)).astype(np.float32)
+    assert np.allclose(eff(x)[1], backbones.efficientnet("lite0").run(x)[1], atol=1e-4)

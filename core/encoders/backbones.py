@@ -90,6 +90,12 @@ class ImageBackbone:
         return out
 
 
+def onnx_sources(variants: tuple[str, ...] = ("lite0",)) -> list[tuple[str, str, Path]]:
+    """(kind, name, weights file) of every backbone that runs on onnxruntime."""
+    sources = [("efficientnet", v, Path(efficientnet_weights(v))) for v in variants]
+    return [*sources, ("sentence", MINILM, Path(minilm_path()) / "model.safetensors")]
+
+
 @lru_cache(maxsize=4)
 def efficientnet(variant: str = "lite0") -> ImageBackbone:
     weights = Path(efficientnet_weights(variant))

@@ -1,9 +1,11 @@
-"""onnxruntime for the frozen backbones: 2.5-4x faster than torch here, and no torch import.
+"""onnxruntime for the frozen backbones: ~2x torch per batch and ~4x per text query on 2 cores
+here (BENCHMARKS.md), and no torch import.
 
 The ONNX files are derived from the installed weights and exported once per machine into the
 cache folder by a subprocess (core.encoders.onnx_export), so the calling process (the app) never
-imports torch. `IMAGE_SEARCH_RUNTIME=torch` forces torch; `=onnx` makes a failed export an error
-instead of a logged fall-back to torch.
+imports torch. Files in models/onnx/ (`python -m core export-onnx`) are used as they are, so a
+deployment can ship them. `IMAGE_SEARCH_RUNTIME=torch` forces torch; `=onnx` makes a failed
+export an error instead of a logged fall-back to torch.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ RUNTIMES = ("auto", "onnx", "torch")
 EXPORT_VERSION = 1
 EXPORT_TIMEOUT_S = 900
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_DIR = REPO_ROOT / "models" / "onnx"
 log = logging.getLogger(__name__)
 
 
@@ -38,12 +41,41 @@ def requested_runtime() -> str:
     return value
 
 
-def onnx_path(kind: str, name: str, weights: Path) -> Path:
-    """Keyed by the weights file, so a reinstalled model gets a fresh export."""
-    stat = weights.stat()
-    key = f"{EXPORT_VERSION}|{kind}|{name}|{weights.resolve()}|{stat.st_size}|{int(stat.st_mtime)}"
+def onnx_name(kind: str, name: str, weights: Path) -> str:
+    """Keyed by the weights' size and first MiB (not their path), so a file exported on one
+    machine is found on another with the same model packages."""
+    with weights.open("rb") as fh:
+        head = hashlib.sha1(fh.read(2**20)).hexdigest()
+    key = f"{EXPORT_VERSION}|{kind}|{name}|{weights.stat().st_size}|{head}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    return cache_dir() / "onnx" / f"{kind}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{digest}.onnx"
+    return f"{kind}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{digest}.onnx"
+
+
+def find_onnx(kind: str, name: str, weights: Path) -> Path | None:
+    """An exported file in the cache, or shipped with the app in models/onnx/."""
+    file = onnx_name(kind, name, weights)
+    for folder in (cache_dir() / "onnx", SHIPPED_DIR):
+        if (folder / file).is_file():
+            return folder / file
+    return None
+
+
+def export(kind: str, name: str, weights: Path, folder: Path) -> Path:
+    """Export in a subprocess (torch is imported there, not here); a UserError says why not."""
+    path = folder / onnx_name(kind, name, weights)
+    log.info("exporting %s:%s to %s (once per machine)", kind, name, path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "core.encoders.onnx_export", kind, name, str(path)],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UserError(f"exporting {kind}:{name} to ONNX failed ({e})") from e
+    if proc.returncode != 0 or not path.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise UserError(f"exporting {kind}:{name} to ONNX failed: {last}")
+    return path
 
 
 def ensure_onnx(kind: str, name: str, weights: Path) -> Path | None:
@@ -55,22 +87,13 @@ def ensure_onnx(kind: str, name: str, weights: Path) -> Path | None:
         import onnxruntime  # noqa: F401
     except ImportError as e:
         return _give_up(runtime, f"onnxruntime is not installed ({e})")
-    path = onnx_path(kind, name, weights)
-    if path.is_file():
-        return path
-    log.info("exporting %s:%s to %s (once per machine)", kind, name, path)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    found = find_onnx(kind, name, weights)
+    if found is not None:
+        return found
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "core.encoders.onnx_export", kind, name, str(path)],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return _give_up(runtime, f"exporting {kind}:{name} to ONNX failed ({e})")
-    if proc.returncode != 0 or not path.is_file():
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        return _give_up(runtime, f"exporting {kind}:{name} to ONNX failed: {last}")
-    return path
+        return export(kind, name, weights, cache_dir() / "onnx")
+    except UserError as e:
+        return _give_up(runtime, str(e))
 
 
 def _give_up(runtime: str, why: str) -> None:
