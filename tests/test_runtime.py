@@ -141,3 +141,10 @@ def test_export_command_writes_files_the_app_finds_without_a_cache(monkeypatch, 
     eff = runtime.efficientnet_runner(next(shipped.glob("efficientnet-*.onnx")))
     x = np.random.default_rng(0).normal(size=(2, 224, 224, 3)).astype(np.float32)
     assert np.allclose(eff(x)[1], backbones.efficientnet("lite0").run(x)[1], atol=1e-4)
+
+
+def test_index_manifest_records_the_runtime(conse_index_path, captions_index_path) -> None:
+    from core.store import load_index
+
+    assert load_index(conse_index_path).manifest["encoder"]["runtime"] == "onnx"
+    assert "runtime" not in load_index(captions_index_path).manifest["encoder"]  # no image model

@@ -66,8 +66,8 @@ class Encoder:
         raise UserError(f"model '{self.spec}' embeds items from pixels, not texts")
 
     def describe(self) -> dict:
-        """What the index manifest records about the model."""
-        return {
+        """What the index manifest records about the model (and which runtime embedded it)."""
+        out = {
             "spec": self.spec,
             "dim": self.dim,
             "query_modalities": sorted(self.query_modalities),
@@ -75,6 +75,10 @@ class Encoder:
             "random_weights": self.random_weights,
             "family": self.spec.split(":", 1)[0],
         }
+        backbone = getattr(self, "backbone", None)
+        if backbone is not None:
+            out["runtime"] = backbone.runtime
+        return out
 
 
 def batched(items: list, size: int):

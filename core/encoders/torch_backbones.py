@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.encoders.backbones import EFFICIENTNET_SIZES, MINILM, efficientnet_weights, minilm_path
+from core.encoders.backbones import MINILM, efficientnet_weights, minilm_path
 from core.encoders.base import hub_reachable
 from core.errors import UserError
 
@@ -37,7 +37,6 @@ def load_efficientnet(variant: str = "lite0") -> torch.nn.Module:
 def efficientnet_runner(variant: str):
     """NHWC float array -> (pooled (n,1280), logits (n,1000)) with torch."""
     model = load_efficientnet(variant)
-    assert variant in EFFICIENTNET_SIZES
 
     def run(nhwc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = torch.from_numpy(nhwc).permute(0, 3, 1, 2)  # a channels_last view, no copy
