@@ -142,13 +142,18 @@ def test_predictions_beat_chance_after_20_votes(real_emb: np.ndarray) -> None:
     assert 0 <= correct <= total
 
 
-def test_candidates_alternate_between_predicted_like_and_dislike(real_emb: np.ndarray) -> None:
-    truth = _hidden_rule(real_emb)
-    rec = Recommender(real_emb, seed=5)
+def _vote_until_trained(rec: Recommender, truth: np.ndarray) -> None:
+    """Vote on the recommender's own candidates by the hidden rule until the SVM is fitted."""
     while not rec.is_trained:
         i = rec.next_candidate()
         assert i is not None
         rec.vote(i, bool(truth[i]))
+
+
+def test_candidates_alternate_between_predicted_like_and_dislike(real_emb: np.ndarray) -> None:
+    truth = _hidden_rule(real_emb)
+    rec = Recommender(real_emb, seed=5)
+    _vote_until_trained(rec, truth)
     predicted = []
     for _ in range(10):
         i = rec.next_candidate()
@@ -300,10 +305,7 @@ def test_malformed_import_is_a_user_error(real_emb: np.ndarray, mutate) -> None:
 def test_set_params_refits_and_keeps_votes(real_emb: np.ndarray) -> None:
     truth = _hidden_rule(real_emb)
     rec = Recommender(real_emb, seed=10)
-    while not rec.is_trained:
-        i = rec.next_candidate()
-        assert i is not None
-        rec.vote(i, bool(truth[i]))
+    _vote_until_trained(rec, truth)
     before = rec.scores().copy()
     votes = dict(rec.votes)
     assert rec.set_params(1.0, "scale") is False  # unchanged: no refit
