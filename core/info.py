@@ -22,6 +22,8 @@ def index_facts(index: Index) -> dict[str, str | int]:
         "build time": f"{m.get('build_seconds', 0):.1f} s",
         "annoy trees": m.get("settings", {}).get("trees", "?"),
     }
+    if "runtime" in m["encoder"]:
+        facts["backbone runtime"] = m["encoder"]["runtime"]
     if index.random_weights:
         facts["warning"] = RANDOM_WEIGHTS_WARNING
     return facts

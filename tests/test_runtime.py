@@ -144,7 +144,9 @@ def test_export_command_writes_files_the_app_finds_without_a_cache(monkeypatch, 
 
 
 def test_index_manifest_records_the_runtime(conse_index_path, captions_index_path) -> None:
+    from core.info import index_facts
     from core.store import load_index
 
     assert load_index(conse_index_path).manifest["encoder"]["runtime"] == "onnx"
+    assert index_facts(load_index(conse_index_path))["backbone runtime"] == "onnx"
     assert "runtime" not in load_index(captions_index_path).manifest["encoder"]  # no image model
