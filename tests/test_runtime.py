@@ -150,3 +150,10 @@ def test_index_manifest_records_the_runtime(conse_index_path, captions_index_pat
     assert load_index(conse_index_path).manifest["encoder"]["runtime"] == "onnx"
     assert index_facts(load_index(conse_index_path))["backbone runtime"] == "onnx"
     assert "runtime" not in load_index(captions_index_path).manifest["encoder"]  # no image model
+
+
+def test_a_damaged_onnx_file_is_a_clear_error(tmp_path) -> None:
+    bad = tmp_path / "efficientnet-lite0-000000000000.onnx"
+    bad.write_bytes(b"\x08\x07 half a model")
+    with pytest.raises(UserError, match="not a usable ONNX model .*delete it"):
+        runtime.efficientnet_runner(bad)

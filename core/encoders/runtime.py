@@ -110,7 +110,11 @@ def _session(path: Path):
     opts.intra_op_num_threads = max(1, os.cpu_count() or 1)
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own (non-exported) exception classes
+        raise UserError(f"{path} is not a usable ONNX model ({type(e).__name__}); delete it and "
+                        "it is exported again on next use") from e
 
 
 def efficientnet_runner(path: Path) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
