@@ -54,23 +54,26 @@ def batch_size(enc: Encoder, size: int) -> Iterator[None]:
 
 
 @contextmanager
-def backbone_runtime(name: str) -> Iterator[None]:
-    """Encoders loaded inside run their backbones on `name` ('onnx' or 'torch')."""
-    old = os.environ.get(runtime.RUNTIME_ENV)
+def backbone_runtime(name: str, threads: int | None = None) -> Iterator[None]:
+    """Encoders loaded inside run their backbones on `name` ('onnx' or 'torch'), with `threads`
+    per forward pass (default: every core)."""
+    settings = {runtime.RUNTIME_ENV: name, runtime.THREADS_ENV: str(threads or "")}
+    old = {key: os.environ.get(key) for key in settings}
 
     def reset() -> None:
         for cached in (registry._load_cached, backbones.efficientnet, backbones.sentence_encoder):
             cached.cache_clear()
 
-    os.environ[runtime.RUNTIME_ENV] = name
+    os.environ.update(settings)
     reset()
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(runtime.RUNTIME_ENV, None)
-        else:
-            os.environ[runtime.RUNTIME_ENV] = old
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         reset()
 
 
@@ -221,16 +224,23 @@ def batch_sweep(folder: Path, spec: str, sizes: list[int], repeats: int,
     return rows
 
 
-def worker_sweep(folder: Path, spec: str, repeats: int) -> list[list[object]]:
-    """Decode workers 1/2/3 against the forward pass, taking turns."""
-    enc = load_encoder(spec)
-    n, bs = len(image_files(folder)), enc.batch_size
-    counts = (1, 2, 3)
-    t = interleaved({"forward": forward_only(enc, folder, bs),
-                     **{f"pipeline{w}": pipeline(folder, spec, bs, w) for w in counts}}, repeats)
-    f = rate(n, t["forward"]["wall"])
-    return [[w, rate(n, t[f"pipeline{w}"]["wall"]), f,
-             rate(n, t[f"pipeline{w}"]["wall"]) / f] for w in counts]
+def thread_sweep(folder: Path, spec: str, runtime_name: str,
+                 repeats: int) -> list[list[object]]:
+    """Model threads 1/2 x decode workers 1/2/3, each pipeline against the forward pass at the
+    same model threads, taking turns."""
+    rows = []
+    for threads in (1, 2):
+        log(f"{runtime_name} threads {threads}")
+        with backbone_runtime(runtime_name, threads):
+            enc = load_encoder(spec)
+            n, bs = len(image_files(folder)), enc.batch_size
+            t = interleaved({"forward": forward_only(enc, folder, bs),
+                             **{f"pipeline{w}": pipeline(folder, spec, bs, w) for w in (1, 2, 3)}},
+                            repeats)
+        f = rate(n, t["forward"]["wall"])
+        rows += [[threads, w, rate(n, t[f"pipeline{w}"]["wall"]), f,
+                  rate(n, t[f"pipeline{w}"]["wall"]) / f] for w in (1, 2, 3)]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -290,15 +300,16 @@ def main(argv: list[str] | None = None) -> None:
         with backbone_runtime(runtimes[0]):
             brows = batch_sweep(sweep_folder, args.sweep_encoder, sizes, args.sweep_repeats,
                                 args.workers)
-            wrows = worker_sweep(sweep_folder, args.sweep_encoder, args.sweep_repeats)
+        trows = thread_sweep(sweep_folder, args.sweep_encoder, runtimes[0], args.sweep_repeats)
         blocks += [
             f"Batch size, `{args.sweep_encoder}` on {runtimes[0]}, {args.sweep_limit} images, "
             f"{args.workers} decode workers:",
             table(["batch", "pipeline img/s", "forward img/s", "pipeline/forward"], brows, 2),
-            f"Decode threads (`build_index(workers=)`), `{args.sweep_encoder}` on "
-            f"{runtimes[0]}, {args.sweep_limit} images, encoder's default batch:",
-            table(["decode workers", "pipeline img/s", "forward img/s", "pipeline/forward"],
-                  wrows, 2),
+            f"Threads, `{args.sweep_encoder}` on {runtimes[0]}, {args.sweep_limit} images, "
+            "encoder's default batch (model threads = `IMAGE_SEARCH_THREADS`; decode workers = "
+            "`build_index(workers=)`):",
+            table(["model threads", "decode workers", "pipeline img/s", "forward img/s",
+                   "pipeline/forward"], trows, 2),
         ]
     if args.before:
         arows = before_after(folder, args.before_encoders.split(","), args.before,

@@ -157,3 +157,16 @@ def test_a_damaged_onnx_file_is_a_clear_error(tmp_path) -> None:
     bad.write_bytes(b"\x08\x07 half a model")
     with pytest.raises(UserError, match="not a usable ONNX model .*delete it"):
         runtime.efficientnet_runner(bad)
+
+
+def test_model_threads_setting(monkeypatch) -> None:
+    import os
+
+    monkeypatch.delenv(runtime.THREADS_ENV, raising=False)
+    assert runtime.model_threads() == max(1, os.cpu_count() or 1)
+    monkeypatch.setenv(runtime.THREADS_ENV, "1")
+    assert runtime.model_threads() == 1
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(runtime.THREADS_ENV, bad)
+        with pytest.raises(UserError, match="IMAGE_SEARCH_THREADS"):
+            runtime.model_threads()

@@ -26,6 +26,7 @@ from core.cache import cache_dir
 from core.errors import UserError
 
 RUNTIME_ENV = "IMAGE_SEARCH_RUNTIME"
+THREADS_ENV = "IMAGE_SEARCH_THREADS"
 RUNTIMES = ("auto", "onnx", "torch")
 EXPORT_VERSION = 1
 EXPORT_TIMEOUT_S = 900
@@ -39,6 +40,17 @@ def requested_runtime() -> str:
     if value not in RUNTIMES:
         raise UserError(f"{RUNTIME_ENV}={value!r}: expected one of {', '.join(RUNTIMES)}")
     return value
+
+
+def model_threads() -> int:
+    """Threads per forward pass: `IMAGE_SEARCH_THREADS`, else every core (a shared server may
+    want fewer). Read when a backbone is loaded."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return max(1, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise UserError(f"{THREADS_ENV}={value!r}: expected a whole number of threads, 1 or more")
+    return int(value)
 
 
 def onnx_name(kind: str, name: str, weights: Path) -> str:
@@ -107,7 +119,7 @@ def _session(path: Path):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, os.cpu_count() or 1)
+    opts.intra_op_num_threads = model_threads()
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     try:

@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.encoders import runtime
 from core.encoders.backbones import MINILM, efficientnet_weights, minilm_path
 from core.encoders.base import hub_reachable
 from core.errors import UserError
 
-torch.set_num_threads(max(1, os.cpu_count() or 1))
+torch.set_num_threads(runtime.model_threads())
 
 
 @lru_cache(maxsize=4)
