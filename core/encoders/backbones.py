@@ -52,6 +52,11 @@ def minilm_path() -> str:
     return str(get_model_path())
 
 
+def minilm_weights() -> Path:
+    """The packaged MiniLM's weights file: what its ONNX export is keyed by."""
+    return Path(minilm_path()) / "model.safetensors"
+
+
 def efficientnet_array(images: list[Image.Image], size: int) -> np.ndarray:
     """NHWC float32: padded to square, resized, normalised as (x-127)/128 (the Lite models' way)."""
     batch = np.stack([np.asarray(fit_square(im, size)) for im in images]).astype(np.float32)
@@ -93,7 +98,7 @@ class ImageBackbone:
 def onnx_sources(variants: tuple[str, ...] = ("lite0",)) -> list[tuple[str, str, Path]]:
     """(kind, name, weights file) of every backbone that runs on onnxruntime."""
     sources = [("efficientnet", v, Path(efficientnet_weights(v))) for v in variants]
-    return [*sources, ("sentence", MINILM, Path(minilm_path()) / "model.safetensors")]
+    return [*sources, ("sentence", MINILM, minilm_weights())]
 
 
 @lru_cache(maxsize=4)
@@ -112,10 +117,10 @@ def sentence_encoder(name: str = MINILM) -> tuple[str, Callable[..., np.ndarray]
     """(runtime, texts -> unit vectors). Only the packaged MiniLM is exported to ONNX; other
     sentence-transformers models may pool differently, so they stay on torch."""
     if name == MINILM:
-        model_dir = Path(minilm_path())
-        path = runtime.ensure_onnx("sentence", name, model_dir / "model.safetensors")
+        weights = minilm_weights()
+        path = runtime.ensure_onnx("sentence", name, weights)
         if path is not None:
-            return "onnx", runtime.sentence_runner(path, model_dir)
+            return "onnx", runtime.sentence_runner(path, weights.parent)
     from core.encoders import torch_backbones
 
     return "torch", torch_backbones.sentence_runner(name)

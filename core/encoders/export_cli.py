@@ -19,7 +19,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for kind, name, weights in onnx_sources(tuple(args.variants)):
         path = out / runtime.onnx_name(kind, name, weights)
         if not path.is_file():
-            path = runtime.export(kind, name, weights, out)
+            runtime.export(kind, name, path)
         print(f"{kind}:{name}  {path}  {path.stat().st_size / 2**20:.0f} MB")
     return 0
 

@@ -63,18 +63,17 @@ def onnx_name(kind: str, name: str, weights: Path) -> str:
     return f"{kind}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{digest}.onnx"
 
 
-def find_onnx(kind: str, name: str, weights: Path) -> Path | None:
-    """An exported file in the cache, or shipped with the app in models/onnx/."""
-    file = onnx_name(kind, name, weights)
+def find_onnx(file: str) -> Path | None:
+    """An exported file (named by `onnx_name`) in the cache, or shipped in models/onnx/."""
     for folder in (cache_dir() / "onnx", SHIPPED_DIR):
         if (folder / file).is_file():
             return folder / file
     return None
 
 
-def export(kind: str, name: str, weights: Path, folder: Path) -> Path:
-    """Export in a subprocess (torch is imported there, not here); a UserError says why not."""
-    path = folder / onnx_name(kind, name, weights)
+def export(kind: str, name: str, path: Path) -> Path:
+    """Export to `path` in a subprocess (torch is imported there, not here); a UserError says
+    why not."""
     log.info("exporting %s:%s to %s (once per machine)", kind, name, path)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
@@ -99,11 +98,12 @@ def ensure_onnx(kind: str, name: str, weights: Path) -> Path | None:
         import onnxruntime  # noqa: F401
     except ImportError as e:
         return _give_up(runtime, f"onnxruntime is not installed ({e})")
-    found = find_onnx(kind, name, weights)
+    file = onnx_name(kind, name, weights)
+    found = find_onnx(file)
     if found is not None:
         return found
     try:
-        return export(kind, name, weights, cache_dir() / "onnx")
+        return export(kind, name, cache_dir() / "onnx" / file)
     except UserError as e:
         return _give_up(runtime, str(e))
 
