@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 import core.encoders.registry as registry
-from benchmarks._common import REPO, log, median, record, seconds, table
+from benchmarks._common import REPO, environment, log, median, record, seconds, table
 from benchmarks.photos import WORK, image_files, photo_folder, subset_folder
 from core.build import build_index
 from core.crawl import crawl
@@ -57,24 +57,17 @@ def batch_size(enc: Encoder, size: int) -> Iterator[None]:
 def backbone_runtime(name: str, threads: int | None = None) -> Iterator[None]:
     """Encoders loaded inside run their backbones on `name` ('onnx' or 'torch'), with `threads`
     per forward pass (default: every core)."""
-    settings = {runtime.RUNTIME_ENV: name, runtime.THREADS_ENV: str(threads or "")}
-    old = {key: os.environ.get(key) for key in settings}
 
     def reset() -> None:
         for cached in (registry._load_cached, backbones.efficientnet, backbones.sentence_encoder):
             cached.cache_clear()
 
-    os.environ.update(settings)
-    reset()
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with environment({runtime.RUNTIME_ENV: name, runtime.THREADS_ENV: str(threads or "")}):
         reset()
+        try:
+            yield
+        finally:
+            reset()
 
 
 def forward_only(enc: Encoder, folder: Path, batch: int) -> Callable[[], None]:

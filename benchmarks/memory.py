@@ -13,7 +13,6 @@ The browser's own memory is not counted (it runs on the visitor's machine).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app_support.live import browser
-from benchmarks._common import REPO, log, record, table
+from benchmarks._common import REPO, environment, log, record, table
 from benchmarks.app import (
     RssSampler,
     clip_index_root,
@@ -81,15 +80,8 @@ def cold_cache() -> Iterator[None]:
     """An empty cache folder: the first query exports the ONNX files (as on a new server)."""
     folder = WORK / "cold-cache"
     shutil.rmtree(folder, ignore_errors=True)
-    old = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(folder)
-    try:
+    with environment({CACHE_ENV: str(folder)}):
         yield
-    finally:
-        if old is None:
-            os.environ.pop(CACHE_ENV, None)
-        else:
-            os.environ[CACHE_ENV] = old
 
 
 def build_peak(spec: str, label: str, python: str = sys.executable) -> list[object]:
