@@ -11,8 +11,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from app_support import loaders, state
-from core.gallery import chunk
-from core.store import Index
+from app_support.paging import chunk
+from core.index.store import Index
 
 COLUMNS = 5
 DETAIL_KEY = "app.detail"

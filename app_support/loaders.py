@@ -13,18 +13,12 @@ import streamlit as st
 
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder
-from core.gallery import (
-    IndexEntry,
-    indexes_root,
-    preview_jpeg,
-    scan_indexes,
-    search_collapsed,
-    tile_jpeg,
-    upload_preview_jpeg,
-)
-from core.images import ImageProblem, open_image
-from core.search import Hit, Query
-from core.store import Index, load_index
+from core.index.catalogue import IndexEntry, indexes_root, scan_indexes
+from core.index.store import Index, load_index
+from core.index.thumbs import preview_jpeg, tile_jpeg, upload_preview_jpeg
+from core.ingest.images import ImageProblem, open_image
+from core.query.duplicates import search_collapsed
+from core.query.search import Hit, Query
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_UPLOAD_MB = 20

@@ -2,7 +2,7 @@
 
 The global index selector lives in the sidebar and is rendered by `streamlit_app.py` on every
 run, so its value survives page switches. URL parameters are read once per page per session and
-always validated (`core.gallery.pick_name/parse_*`); pages write their state back with `sync_url`
+always validated (`app_support.params`); pages write their state back with `sync_url`
 so a view can be shared as a link.
 """
 
@@ -15,10 +15,11 @@ from pathlib import Path
 import streamlit as st
 
 from app_support import loaders
+from app_support.params import pick_name
 from core.encoders.base import RANDOM_WEIGHTS_WARNING
 from core.errors import UserError
-from core.gallery import IndexEntry, default_index, pick_name
-from core.store import Index
+from core.index.catalogue import IndexEntry, default_index
+from core.index.store import Index
 
 INDEX_KEY = "app.index"
 PAGE_KEY = "app.page"

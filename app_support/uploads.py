@@ -8,7 +8,7 @@ from typing import TypeVar
 import streamlit as st
 
 from app_support import loaders, state
-from core.images import ImageProblem
+from core.ingest.images import ImageProblem
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 T = TypeVar("T")

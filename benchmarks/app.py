@@ -20,9 +20,9 @@ from pathlib import Path
 
 import psutil
 
-from app_support.live import Server, streamlit_server
 from benchmarks._common import REPO, log
 from benchmarks.photos import GALLERY, WORK
+from devtools.live import Server, streamlit_server
 
 START_TIMEOUT_S = 180
 RESULTS_TIMEOUT_MS = 600_000  # a cold first query loads the models on a busy 2-core machine
@@ -51,7 +51,7 @@ def clip_index_root(spec: str = "openclip:ViT-B-32@random") -> Path:
     root = WORK / "clip-indexes"
     out = root / "demo-clip-random"
     if not (out / "manifest.json").is_file():
-        from core.build import build_index
+        from core.index.build import build_index
 
         log(f"building {out} with {spec} (once)")
         build_index([GALLERY], spec, out, force=True)

@@ -28,17 +28,17 @@ import torch
 import core.encoders.registry as registry
 from benchmarks._common import REPO, environment, log, median, record, seconds, table
 from benchmarks.photos import WORK, image_files, photo_folder, subset_folder
-from core.build import build_index
-from core.crawl import crawl
 from core.encoders import backbones, runtime
 from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet_array
 from core.encoders.base import Encoder, batched
 from core.encoders.registry import load_encoder
-from core.images import THUMB_SIZE, open_image
+from core.index.build import build_index
+from core.ingest.crawl import crawl
+from core.ingest.images import THUMB_SIZE, open_image
 
 ENCODERS = ("efficientnet:lite0", "conse:lite0", "captions:minilm", "openclip:ViT-B-32@random")
 BATCH_SIZES = (1, 4, 8, 16, 32)
-DRAFT = max(THUMB_SIZE, 2 * 260)  # what core.build asks JPEG decoding for
+DRAFT = max(THUMB_SIZE, 2 * 260)  # what core.index.build asks JPEG decoding for
 RATIO_TARGET, SPEEDUP_TARGET = 0.85, 2.0
 
 
@@ -108,11 +108,11 @@ def pipeline(folder: Path, spec: str, batch: int, workers: int,
 
 def build_at(rev: str) -> Callable:
     """`build_index` as it was at git revision `rev` (for before/after comparisons)."""
-    source = subprocess.run(["git", "show", f"{rev}:core/build.py"], cwd=REPO, check=True,
+    source = subprocess.run(["git", "show", f"{rev}:core/index/build.py"], cwd=REPO, check=True,
                             capture_output=True, text=True).stdout
     module = types.ModuleType(f"build_at_{rev}")
     sys.modules[module.__name__] = module  # dataclasses look their module up
-    exec(compile(source, f"{rev}:core/build.py", "exec"), module.__dict__)
+    exec(compile(source, f"{rev}:core/index/build.py", "exec"), module.__dict__)
     return module.build_index
 
 
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="backbone runtimes for the EfficientNet/MiniLM encoders (first: sweeps)")
     ap.add_argument("--skip-sweeps", action="store_true")
     ap.add_argument("--before", metavar="REV",
-                    help="also time core/build.py as at git revision REV against now")
+                    help="also time core/index/build.py as at git revision REV against now")
     ap.add_argument("--before-encoders", default="efficientnet:lite0,conse:lite0")
     ap.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
     args = ap.parse_args(argv)
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     blocks = [f"Images: {described}; up to {args.limit} used (spread evenly)."]
     if rows:
         blocks += [
-            "Pipeline = `core.build.build_index` into a fresh folder (crawl, sha1, decode in "
+            "Pipeline = `core.index.build.build_index` into a fresh folder (crawl, sha1, decode in "
             f"{args.workers} threads with JPEG draft, 256 px thumbnails, preprocess, encode, "
             "parquet + npy + Annoy), model already loaded, files in the page cache. Forward = the "
             "model alone on arrays preprocessed beforehand, same batch (captions: MiniLM on the "
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.before:
         arows = before_after(folder, args.before_encoders.split(","), args.before,
                              args.repeats, args.workers)
-        blocks += [f"Before/after: `build_index` from `git show {args.before}:core/build.py` "
+        blocks += [f"Before/after: `build_index` from `git show {args.before}:core/index/build.py` "
                    "against the working tree, runs interleaved, same images:",
                    table(["encoder", "images", "before img/s", "after img/s", "after/before"],
                          arows, 2)]

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from app_support.live import browser
 from benchmarks._common import REPO, environment, log, record, table
 from benchmarks.app import (
     RssSampler,
@@ -36,6 +35,7 @@ from benchmarks.app import (
 )
 from benchmarks.photos import GALLERY, WORK
 from core.cache import CACHE_ENV
+from devtools.live import browser
 
 MB = 2**20
 DEMO_TARGET_MB, CLIP_TARGET_MB = 1024, 2048

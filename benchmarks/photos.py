@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks._common import REPO, log
-from core.crawl import DEFAULT_EXTENSIONS, SIDECAR_NAME
+from core.ingest.crawl import DEFAULT_EXTENSIONS, SIDECAR_NAME
 
 GALLERY = REPO / "data" / "gallery"
 WORK = REPO / "artifacts" / "bench"

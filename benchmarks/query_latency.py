@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-import core.search as search_mod
+import core.query.search as search_mod
 from benchmarks._common import REPO, log, median, percentile, record, table
 from benchmarks.photos import WORK
 from benchmarks.vectors import image_vectors, shape, text_queries, write_index
-from core.build import DEFAULT_TREES
 from core.encoders.registry import load_encoder
-from core.search import Query, exact_top_k, query_vector, search_vector
-from core.store import FILES, load_index
+from core.index.build import DEFAULT_TREES
+from core.index.store import FILES, load_index
+from core.query.search import Query, exact_top_k, query_vector, search_vector
 
 K = 10
 RECALL_TARGET = 0.95
@@ -40,7 +40,7 @@ def _ms(values: list[float]) -> str:
 
 
 def encode_all(encoder, index, texts: list[str]) -> tuple[np.ndarray, list[float]]:
-    """Each text query through `core.search.query_vector` once, timed (the encode part)."""
+    """Each text query through `core.query.search.query_vector` once, timed (the encode part)."""
     vecs, times = [], []
     for text in texts:
         t0 = time.perf_counter()
@@ -52,7 +52,7 @@ def encode_all(encoder, index, texts: list[str]) -> tuple[np.ndarray, list[float
 def run_queries(index, text_vecs: np.ndarray, encode_s: list[float], text_truth: list[set[int]],
                 image_ids: list[int], image_truth: list[set[int]], method: str,
                 per_result: int | None, warmup: int = 10) -> dict:
-    """Per-query seconds and recall@10 for one search setting, through core.search. A text
+    """Per-query seconds and recall@10 for one search setting, through core.query.search. A text
     query's end-to-end time is its encode time (measured once, `encode_all`) plus its search
     and fetch time here: the encoder does not depend on the search setting."""
     def sk(want: int) -> int | None:  # None: core's own default
@@ -226,8 +226,8 @@ def main(argv: list[str] | None = None) -> None:
         f"and {args.queries} image queries (\"more like this\" on random items, the item "
         "excluded) per size; k = 10. Items are ConSE-shaped synthetic vectors (384-d, clustered: "
         "benchmarks/vectors.py). Latencies in ms as p50 / p95 over the queries: *search* = "
-        "`core.search.search_vector` + `Index.item` for the 10 hits; *end-to-end* adds "
-        "`query_vector` (the text encoding). Build = `core.store.write_annoy` (add + build, "
+        "`core.query.search.search_vector` + `Index.item` for the 10 hits; *end-to-end* adds "
+        "`query_vector` (the text encoding). Build = `core.index.store.write_annoy` (add + build, "
         f"1 job). Core defaults now (the *core default* rows: `search(method=\"auto\")`): "
         f"DEFAULT_TREES {DEFAULT_TREES}, EXACT_BELOW {search_mod.EXACT_BELOW:,}, search_k per "
         f"result max({search_mod.DEFAULT_SEARCH_K_PER_RESULT}, "

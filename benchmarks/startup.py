@@ -15,11 +15,11 @@ import argparse
 import time
 from urllib.parse import parse_qs, urlparse
 
-from app_support.live import browser
 from benchmarks._common import log, median, record, table
 from benchmarks.app import RESULTS_TIMEOUT_MS, TEXT_BOX, indexes_root, streamlit
 from benchmarks.app import text_query as run_text_query
 from benchmarks.photos import WORK
+from devtools.live import browser
 
 K = 12
 FIRST, SECOND = "a cat", "a red car"

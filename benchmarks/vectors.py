@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.encoders.conse import DEFAULT_TEMPLATE, DEFAULT_TOP, class_embeddings, conse_vectors
-from core.store import FILES, SCHEMA_VERSION, write_annoy, write_tables
+from core.index.store import FILES, SCHEMA_VERSION, write_annoy, write_tables
 
 SUBJECTS = 400  # classes that occur in the simulated gallery
 ZIPF = 0.9  # how unevenly they occur
@@ -87,7 +87,7 @@ def items_table(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def write_index(folder: Path, vectors: np.ndarray, trees: int | None) -> float:
-    """A complete index folder (no thumbnails) as core.store writes it; returns Annoy build
+    """A complete index folder (no thumbnails) as core.index.store writes it; returns Annoy build
     seconds (0 when trees is None: exact search only)."""
     import time
 

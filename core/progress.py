@@ -1,4 +1,4 @@
-"""tqdm bars for build progress callbacks (core.build.Progress), shared by the CLI commands."""
+"""tqdm bars for build progress callbacks (core.index.build.Progress), for the CLI."""
 
 from __future__ import annotations
 

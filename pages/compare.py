@@ -8,9 +8,11 @@ import streamlit as st
 
 from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
+from app_support.params import clean_text, parse_id, parse_int, pick_name
 from core.errors import UserError
-from core.gallery import IndexEntry, clean_text, coverage, overlap, parse_id, parse_int, pick_name
-from core.store import Index
+from core.index.catalogue import IndexEntry
+from core.index.store import Index
+from core.query.overlap import coverage, overlap
 
 leave_legacy_multipage()
 

@@ -13,7 +13,7 @@ import streamlit as st
 from app_support import loaders
 from app_support.bootstrap import leave_legacy_multipage
 from core.errors import UserError
-from core.evaluate_report import load_report
+from core.eval.report import load_report
 
 leave_legacy_multipage()
 

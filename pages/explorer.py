@@ -15,9 +15,9 @@ from PIL import Image
 
 from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
-from core import explore
-from core.gallery import parse_id, parse_int
-from core.store import Index
+from app_support.params import parse_id, parse_int
+from core.analysis import explore
+from core.index.store import Index
 
 leave_legacy_multipage()
 

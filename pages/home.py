@@ -11,8 +11,8 @@ import streamlit as st
 
 from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
-from core.gallery import sample_ids
-from core.info import index_facts
+from app_support.paging import sample_ids
+from core.index.info import index_facts
 
 leave_legacy_multipage()
 

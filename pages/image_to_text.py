@@ -11,7 +11,9 @@ import streamlit as st
 
 from app_support import loaders, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
-from core.captionbank import (
+from app_support.params import parse_id
+from core.ingest.images import open_image
+from core.query.captionbank import (
     CaptionBank,
     build_caption_bank,
     find_sets,
@@ -20,8 +22,6 @@ from core.captionbank import (
     own_captions,
     sets_root,
 )
-from core.gallery import parse_id
-from core.images import open_image
 
 leave_legacy_multipage()
 

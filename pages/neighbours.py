@@ -8,7 +8,8 @@ import streamlit as st
 
 from app_support import grid, loaders, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
-from core.gallery import page_count, page_ids, parse_id, parse_int
+from app_support.paging import page_count, page_ids
+from app_support.params import parse_id, parse_int
 
 leave_legacy_multipage()
 

@@ -1,6 +1,6 @@
 """Recommender: vote Like / Dislike on one image at a time; after 3 of each an RBF SVM learns the
 taste (retrained on every vote) and ranks the whole collection. Votes live in the browser session
-(one core.recommend.Recommender per index) and can be exported, imported and reset."""
+(one core.analysis.recommend.Recommender per index) and can be exported, imported and reset."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import streamlit as st
 
 from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
+from core.analysis.recommend import Recommender
 from core.errors import UserError
-from core.gallery import IndexEntry
-from core.recommend import Recommender
-from core.store import Index
+from core.index.catalogue import IndexEntry
+from core.index.store import Index
 
 leave_legacy_multipage()
 

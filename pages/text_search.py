@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
-from core.gallery import clean_text, parse_float, parse_id, parse_int
+from app_support.params import clean_text, parse_float, parse_id, parse_int
 
 leave_legacy_multipage()
 

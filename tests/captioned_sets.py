@@ -77,8 +77,8 @@ def feature_cache() -> Path:
 @functools.cache
 def trained_model_dir() -> Path:
     """A two-branch head trained for 2 epochs on the tiny set (about a second)."""
-    from core.train import TrainConfig
-    from core.train_cli import train_from_sets
+    from core.cli.train import train_from_sets
+    from core.learn.train import TrainConfig
 
     out = _workdir() / "models" / "twobranch"
     config = TrainConfig(hidden=512, dim=256, epochs=2, batch_size=16)
@@ -90,7 +90,7 @@ def trained_model_dir() -> Path:
 @functools.cache
 def tiny_report() -> dict:
     """The evaluation report of ConSE and the tiny two-branch head on the tiny set's test split."""
-    from core.evaluate_cli import run_evaluation
+    from core.cli.evaluate import run_evaluation
 
     specs = ["conse:lite0", f"twobranch:{trained_model_dir()}"]
     return run_evaluation([str(tiny_set_dir())], specs, resamples=200,

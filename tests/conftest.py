@@ -63,7 +63,7 @@ def photo_dir(tmp_path_factory, photos) -> Path:
 
 
 def _build(tmp_path_factory, photo_dir: Path, spec: str, name: str) -> Path:
-    from core.build import build_index
+    from core.index.build import build_index
 
     out = tmp_path_factory.mktemp("indexes") / name
     build_index([photo_dir], spec, out)

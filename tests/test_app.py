@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from core.encoders.base import RANDOM_WEIGHTS_WARNING
 from core.encoders.registry import load_encoder
-from core.gallery import ENV_INDEXES
-from core.search import Query, search
-from core.store import load_index
+from core.index.catalogue import ENV_INDEXES
+from core.index.store import load_index
+from core.query.search import Query, search
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGES = {"pages/home.py": "Image search", "pages/text_search.py": "Text search",
@@ -195,7 +195,7 @@ def test_compare_says_when_collections_differ(monkeypatch, tmp_path: Path, photo
                                               conse_index_path: Path) -> None:
     from conftest import write_photo_folder
 
-    from core.build import build_index
+    from core.index.build import build_index
 
     some = write_photo_folder(tmp_path / "some", {n: photos[n] for n in ("chelsea", "coffee")})
     root = tmp_path / "root"

@@ -12,10 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_app import APP, TIMEOUT, ok, texts
 
-from core.explore import kmeans, neighbourhood
-from core.gallery import ENV_INDEXES
-from core.recommend import Recommender
-from core.store import load_index
+from core.analysis.explore import kmeans, neighbourhood
+from core.analysis.recommend import Recommender
+from core.index.catalogue import ENV_INDEXES
+from core.index.store import load_index
 
 EXPLORER, RECOMMENDER = "pages/explorer.py", "pages/recommender.py"
 
@@ -169,7 +169,7 @@ def test_explorer_computes_once_per_setting(app: AppTest, monkeypatch) -> None:
     """Reruns that change nothing the computation depends on reuse the cached results."""
     import streamlit as st
 
-    from core import explore
+    from core.analysis import explore
 
     calls: dict[str, int] = {"kmeans": 0, "pca_2d": 0, "k_sweep": 0}
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from app_support.live import ServerFailed, browser, chromium_path, streamlit_server
+from devtools.live import ServerFailed, browser, chromium_path, streamlit_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

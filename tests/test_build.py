@@ -1,4 +1,4 @@
-"""Tests for core.build and core.store: staged, incremental, validated index folders."""
+"""Tests for core.index.build and core.index.store: staged, incremental, validated index folders."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ import pandas as pd
 import pytest
 from conftest import PHOTO_TEXTS, unit_rows
 
-import core.build
-from core.build import NO_TEXT, build_index
+import core.index.build
 from core.encoders.registry import load_encoder
 from core.errors import UserError
-from core.images import open_image
-from core.info import describe_index, index_facts
-from core.search import Query, collapse_duplicates, search
-from core.store import FILES, SCHEMA_VERSION, find_indexes, load_index
+from core.index.build import NO_TEXT, build_index
+from core.index.catalogue import scan_indexes
+from core.index.info import describe_index, index_facts
+from core.index.store import FILES, SCHEMA_VERSION, load_index
+from core.ingest.images import open_image
+from core.query.duplicates import collapse_duplicates
+from core.query.search import Query, search
 
 SPEC = "efficientnet:lite0"
 NAMES = ("astronaut", "chelsea", "coffee", "rocket", "flower")
@@ -71,7 +73,7 @@ def test_build_writes_a_complete_consistent_index(small_dir: Path, tmp_path: Pat
     assert m["schema_version"] == SCHEMA_VERSION and m["metric"] == "cosine"
     assert m["encoder"]["spec"] == SPEC and m["dim"] == 1280 == index.dim
     assert m["counts"]["items"] == 5 and m["counts"]["with_text"] == 5
-    assert m["settings"]["trees"] == core.build.DEFAULT_TREES
+    assert m["settings"]["trees"] == core.index.build.DEFAULT_TREES
     assert m["roots"] == [str(small_dir)] and "torch" in m["versions"]
     assert index.embeddings.dtype == np.float32 and unit_rows(index.embeddings)
     assert sorted(index.items["rel_path"]) == sorted(f"{n}.jpg" for n in NAMES)
@@ -83,7 +85,7 @@ def test_build_writes_a_complete_consistent_index(small_dir: Path, tmp_path: Pat
         np.testing.assert_allclose(index.embeddings[i], enc.encode_images([img])[0], atol=1e-4)
         assert index.thumb_path(i).is_file()
         assert row["texts"] == [PHOTO_TEXTS[Path(row["path"]).stem]]
-    assert find_indexes(tmp_path) == [out]
+    assert [e.path for e in scan_indexes(tmp_path)] == [out]
     lines = summary.lines()
     assert lines[1].startswith("images: 5  new: 5  reused: 0") and "skipped: 0" in lines
     facts = index_facts(index)
@@ -134,8 +136,8 @@ def test_incremental_rebuild_encodes_only_the_new_file(small_dir: Path, tmp_path
     old = dict(zip(before.items["hash"], before.embeddings, strict=True))
 
     hashed: list[Path] = []
-    real_hash = core.build.file_hash
-    monkeypatch.setattr(core.build, "file_hash", lambda p: hashed.append(p) or real_hash(p))
+    real_hash = core.index.build.file_hash
+    monkeypatch.setattr(core.index.build, "file_hash", lambda p: hashed.append(p) or real_hash(p))
     counted.clear()
     again = build_index([small_dir], SPEC, out)  # nothing changed
     assert (again.new, again.reused, again.removed, sum(counted), hashed) == (0, 5, 0, 0, [])

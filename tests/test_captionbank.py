@@ -9,10 +9,10 @@ import pytest
 from captioned_sets import tiny_set_dir, trained_model_dir
 from conftest import unit_rows
 
-from core.captionbank import build_caption_bank, image_vector, nearest_captions
 from core.encoders.registry import load_encoder
 from core.errors import UserError
-from core.images import open_image
+from core.ingest.images import open_image
+from core.query.captionbank import build_caption_bank, image_vector, nearest_captions
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_models_that_cannot_take_part() -> None:
 
 
 def test_sets_root_and_own_captions(bank, tmp_path) -> None:
-    from core.captionbank import find_sets, own_captions, sets_root
+    from core.query.captionbank import find_sets, own_captions, sets_root
 
     assert sets_root(tmp_path, {}) == tmp_path / "data" / "sets"
     assert sets_root(tmp_path, {"IMAGE_SEARCH_SETS": "/x/y"}) == Path("/x/y")

@@ -1,4 +1,4 @@
-"""Tests for core.crawl (and the build's skip reporting) on a deliberately messy real folder."""
+"""Tests for core.ingest.crawl (and the build's skip reporting) on a messy real folder."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.crawl import crawl, file_hash, read_sidecar
 from core.errors import UserError
+from core.ingest.crawl import crawl, file_hash, read_sidecar
 
 BOMB_SIDE = 12_000
 NON_UTF8_NAME = b"latin\xe9.jpg"
@@ -91,8 +91,8 @@ def messy(tmp_path_factory, photos) -> Path:
 
 @pytest.fixture(scope="module")
 def messy_index(messy, tmp_path_factory):
-    from core.build import build_index
-    from core.store import load_index
+    from core.index.build import build_index
+    from core.index.store import load_index
 
     out = tmp_path_factory.mktemp("messy_index") / "messy"
     summary = build_index([messy], "efficientnet:lite0", out)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.datasets import (
+from core.errors import UserError
+from core.eval.datasets import (
     CaptionedImage,
     coco_1k_folds,
     load_karpathy,
@@ -16,7 +17,6 @@ from core.datasets import (
     normalise_phrase,
     write_sidecar,
 )
-from core.errors import UserError
 
 
 def make_jpeg(path: Path, colour: tuple[int, int, int] = (200, 30, 30)) -> Path:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from core.cli.demo import cmd_demo
 from core.demo.assemble import assemble
-from core.demo.cli import cmd_demo
 from core.encoders.registry import load_encoder
-from core.search import Query, search
-from core.store import load_index
+from core.index.store import load_index
+from core.query.search import Query, search
 
 
 def _args(tmp: Path) -> argparse.Namespace:

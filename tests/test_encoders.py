@@ -170,9 +170,9 @@ def test_parse_spec_grammar() -> None:
 
 def test_random_weights_are_recorded_in_the_index(tmp_path: Path, photos,
                                                   efficientnet_index_path: Path) -> None:
-    from core.build import build_index
-    from core.info import describe_index
-    from core.store import load_index
+    from core.index.build import build_index
+    from core.index.info import describe_index
+    from core.index.store import load_index
 
     folder = tmp_path / "imgs"
     folder.mkdir()

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from captioned_sets import feature_cache, tiny_report, tiny_set_dir, trained_model_dir
 
-from core.__main__ import main
+from core.cli import main
+from core.cli.evaluate import run_evaluation, set_eval_sets
 from core.encoders.registry import load_encoder
 from core.errors import UserError
-from core.evaluate import CAPTIONS_NA, NOTE, bootstrap_ci, fused_scores, model_row
-from core.evaluate_cli import run_evaluation, set_eval_sets
-from core.evaluate_report import load_report, to_csv, to_markdown, to_text
+from core.eval.evaluate import CAPTIONS_NA, NOTE, bootstrap_ci, fused_scores, model_row
+from core.eval.report import load_report, to_csv, to_markdown, to_text
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_reports(report, tmp_path) -> None:
 
 def _karpathy(tmp_path, n: int) -> tuple:
     """A Karpathy-format JSON whose test images are copies of the tiny set's images."""
-    from core.features import load_set
+    from core.learn.features import load_set
 
     cset = load_set(tiny_set_dir())
     images = []
@@ -130,7 +130,7 @@ def test_karpathy_and_command_line(tmp_path, capsys) -> None:
 
 def test_coco_1k_folds_are_averaged(tmp_path) -> None:
     path, root = _karpathy(tmp_path, 24)  # 18 test images -> 3 folds of 6
-    from core.evaluate_cli import karpathy_eval_sets
+    from core.cli.evaluate import karpathy_eval_sets
 
     [(name, folds)] = karpathy_eval_sets(str(path), str(root), coco_1k=True,
                                          cache_dir=str(feature_cache()), log=lambda _m: None,

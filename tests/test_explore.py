@@ -1,4 +1,4 @@
-"""Tests for core.explore on real small data (scikit-learn digits, scikit-image photos)."""
+"""Tests for core.analysis.explore on real small data (scikit-learn digits, scikit-image photos)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from PIL import Image
 from skimage import data as skdata
 from sklearn.datasets import load_digits
 
-from core.errors import UserError
-from core.explore import (
+from core.analysis.explore import (
     ClusterResult,
     cluster_label,
     cluster_labels,
@@ -29,6 +28,7 @@ from core.explore import (
     thumbnail_map,
     tsne_2d,
 )
+from core.errors import UserError
 
 
 @pytest.fixture(scope="module")

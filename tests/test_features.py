@@ -11,7 +11,7 @@ import pytest
 from captioned_sets import feature_cache, tiny_set_dir
 
 from core.errors import UserError
-from core.features import (
+from core.learn.features import (
     build_queries,
     cached_image_features,
     caption_key,

@@ -1,4 +1,4 @@
-"""core.gallery: the app's pure helpers (index scan, default choice, input parsing, grids)."""
+"""The app's pure helpers: index catalogue, default choice, input parsing, grids, tiles, overlap."""
 
 from __future__ import annotations
 
@@ -11,32 +11,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from app_support.paging import chunk, page_count, page_ids, sample_ids
+from app_support.params import clean_text, parse_float, parse_id, parse_int, pick_name
 from core.encoders.registry import load_encoder
-from core.gallery import (
-    ENV_INDEXES,
-    IndexEntry,
-    chunk,
-    clean_text,
-    coverage,
-    default_index,
-    indexes_root,
-    overlap,
-    page_count,
-    page_ids,
-    parse_float,
-    parse_id,
-    parse_int,
-    pick_name,
-    preview_jpeg,
-    sample_ids,
-    scan_indexes,
-    search_collapsed,
-    tile_jpeg,
-    upload_preview_jpeg,
-)
-from core.images import ImageProblem
-from core.search import Query, search
-from core.store import load_index
+from core.index.catalogue import ENV_INDEXES, IndexEntry, default_index, indexes_root, scan_indexes
+from core.index.store import load_index
+from core.index.thumbs import preview_jpeg, tile_jpeg, upload_preview_jpeg
+from core.ingest.images import ImageProblem
+from core.query.duplicates import search_collapsed
+from core.query.overlap import coverage, overlap
+from core.query.search import Query, search
 
 
 def entry(name: str, family: str, random: bool = False, text: bool = True) -> IndexEntry:
@@ -102,7 +86,7 @@ def test_search_collapsed_matches_search(conse_index_path: Path) -> None:
 
 
 def test_search_collapsed_folds_duplicates(tmp_path: Path, photo_dir: Path) -> None:
-    from core.build import build_index
+    from core.index.build import build_index
 
     folder = tmp_path / "photos"
     shutil.copytree(photo_dir, folder)

@@ -1,4 +1,4 @@
-"""Tests for core.images: every odd kind of image becomes plain RGB, every bad file a reason."""
+"""Tests for core.ingest.images: odd images become plain RGB, every bad file a reason."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.images import (
+from core.ingest.images import (
     ImageProblem,
     fit_square,
     make_thumbnail,

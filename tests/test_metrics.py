@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from core.metrics import (
+from core.eval.metrics import (
     average_precision_at_k,
     evaluate_retrieval,
     map_at_k,

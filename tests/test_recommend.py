@@ -1,4 +1,4 @@
-"""Tests for core.recommend on real EfficientNet-Lite0 embeddings of augmented real photos."""
+"""Tests for core.analysis.recommend on EfficientNet-Lite0 embeddings of augmented real photos."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from PIL import Image, ImageEnhance, ImageOps
 from skimage import data as skdata
 from sklearn.datasets import load_sample_images
 
+from core.analysis.recommend import Recommender
 from core.errors import UserError
-from core.recommend import Recommender
 
 N_PER_PHOTO = 20
 CACHE_DIR = Path("/tmp")

@@ -110,7 +110,7 @@ def test_runtime_choice_and_failed_exports(monkeypatch, tmp_path, caplog) -> Non
 def test_fit_square_keeps_the_features_of_pad_then_resize(photos, onnx_backbones) -> None:
     from PIL import Image
 
-    from core.images import pad_to_square
+    from core.ingest.images import pad_to_square
 
     eff, _ = onnx_backbones
     images = [im.convert("RGB") for im in photos.values()]
@@ -124,7 +124,7 @@ def test_fit_square_keeps_the_features_of_pad_then_resize(photos, onnx_backbones
 
 def test_export_command_writes_files_the_app_finds_without_a_cache(monkeypatch, tmp_path,
                                                                    capsys) -> None:
-    from core.__main__ import main
+    from core.cli import main
 
     shipped = tmp_path / "models" / "onnx"
     assert main(["export-onnx", "--out", str(shipped)]) == 0
@@ -144,8 +144,8 @@ def test_export_command_writes_files_the_app_finds_without_a_cache(monkeypatch, 
 
 
 def test_index_manifest_records_the_runtime(conse_index_path, captions_index_path) -> None:
-    from core.info import index_facts
-    from core.store import load_index
+    from core.index.info import index_facts
+    from core.index.store import load_index
 
     assert load_index(conse_index_path).manifest["encoder"]["runtime"] == "onnx"
     assert index_facts(load_index(conse_index_path))["backbone runtime"] == "onnx"

@@ -1,4 +1,4 @@
-"""Tests for core.search: real rankings on the bundled photos, combined queries, Annoy recall."""
+"""Tests for core.query.search: rankings on bundled photos, combined queries, Annoy recall."""
 
 from __future__ import annotations
 
@@ -9,20 +9,11 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageOps
 
-from core.build import DEFAULT_TREES
 from core.encoders.base import l2_normalise
 from core.encoders.registry import load_encoder
 from core.errors import UserError
-from core.search import (
-    DEFAULT_SEARCH_K_PER_RESULT,
-    Query,
-    exact_top_k,
-    query_vector,
-    recall_at_k,
-    search,
-    search_vector,
-)
-from core.store import (
+from core.index.build import DEFAULT_TREES
+from core.index.store import (
     SCHEMA_VERSION,
     Index,
     commit,
@@ -30,6 +21,15 @@ from core.store import (
     staging_dir,
     write_annoy,
     write_tables,
+)
+from core.query.search import (
+    DEFAULT_SEARCH_K_PER_RESULT,
+    Query,
+    exact_top_k,
+    query_vector,
+    recall_at_k,
+    search,
+    search_vector,
 )
 
 K = 10

@@ -10,10 +10,10 @@ import torch
 from captioned_sets import feature_cache, tiny_set_dir, trained_model_dir
 from PIL import Image
 
-from core.__main__ import main
+from core.cli import main
 from core.errors import UserError
-from core.features import load_set, set_features
-from core.train import (
+from core.learn.features import load_set, set_features
+from core.learn.train import (
     CONFIG,
     CURVES,
     WEIGHTS,

@@ -9,13 +9,13 @@ import pytest
 from captioned_sets import feature_cache, tiny_set_dir, trained_model_dir
 from conftest import unit_rows
 
-from core.build import build_index
 from core.encoders.registry import load_encoder
 from core.errors import UserError
-from core.features import load_set, set_features
-from core.images import open_image
-from core.search import Query, search
-from core.store import load_index
+from core.index.build import build_index
+from core.index.store import load_index
+from core.ingest.images import open_image
+from core.learn.features import load_set, set_features
+from core.query.search import Query, search
 
 
 def test_encoder_from_spec() -> None:

@@ -6,11 +6,11 @@ import json
 
 from conftest import PHOTO_TEXTS, bundled_photos
 
-from core.__main__ import main
+from core.cli import main
 from core.encoders.registry import load_encoder
-from core.search import Query, search
-from core.store import load_index
-from core.vg import link_folder
+from core.eval.vg import link_folder
+from core.index.store import load_index
+from core.query.search import Query, search
 
 IDS = {"chelsea": 11, "coffee": 12, "rocket": 13, "motorcycle": 14}
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from core.encoders import runtime
 from core.errors import UserError
-from core.images import fit_square
+from core.ingest.images import fit_square
 
 EFFICIENTNET_SIZES = {"lite0": 224, "lite1": 240, "lite2": 260, "lite3": 280, "lite4": 300}
 MINILM = "minilm"

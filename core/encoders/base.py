@@ -54,7 +54,7 @@ class Encoder:
         return "image" in self.query_modalities
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
-        """(n, dim) float32, unit rows. Images are already RGB (see core.images.to_rgb)."""
+        """(n, dim) float32, unit rows. Images are already RGB (see core.ingest.images.to_rgb)."""
         raise UserError(f"model '{self.spec}' cannot embed images")
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The trained two-branch head (core.train) as an encoder: `twobranch:models/NAME`.
+"""The trained two-branch head (core.learn.train) as an encoder: `twobranch:models/NAME`.
 
 Images go through the frozen EfficientNet-Lite backbone and the image branch, texts through
 MiniLM and the text branch; both land in the same 512-d space, so text and image queries work.

@@ -1,6 +1,6 @@
 """The trained two-branch head in numpy, so querying it imports no torch.
 
-Training (core.train) saves `weights.npz` beside `weights.pt`; a model folder from before that
+Training (core.learn.train) saves `weights.npz` beside `weights.pt`; a model folder from before that
 gets its npz written on first load (that one load imports torch).
 """
 
@@ -30,7 +30,7 @@ def load_head(path: str | Path) -> tuple[Head, dict]:
                         "train one with: python -m core train --sets DIR... --out " + str(path))
     npz = path / WEIGHTS_NPZ
     if not npz.is_file() or npz.stat().st_mtime < (path / WEIGHTS).stat().st_mtime:
-        from core.train import load_model, save_numpy_weights
+        from core.learn.train import load_model, save_numpy_weights
 
         net, config = load_model(path)
         return save_numpy_weights(net, path), config

@@ -184,12 +184,3 @@ def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
     duplicates = json.loads((path / FILES["duplicates"]).read_text(encoding="utf-8"))
     return Index(path=path, manifest=manifest, items=items, embeddings=np.asarray(embeddings),
                  skipped=skipped, duplicates=duplicates)
-
-
-def find_indexes(root: str | Path) -> list[Path]:
-    """Index folders directly under root (those with a manifest), sorted by name."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir()
-                  if not p.name.startswith(".") and (p / FILES["manifest"]).is_file())

@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from core.index.store import FILES
 from core.progress import progress_bar
-from core.store import FILES
 
 DEMO_VARIANTS = {
     "demo-fusion": "fusion:twobranch:models/twobranch+conse:lite0",
@@ -49,8 +49,8 @@ def ensure_twobranch(data: Path, model_dir: Path, retrain: bool) -> bool:
     if not sets:
         _log("two-branch head: no captioned sets in data/sets; skipping it")
         return False
-    from core.train import TrainConfig
-    from core.train_cli import train_from_sets
+    from core.cli.train import train_from_sets
+    from core.learn.train import TrainConfig
 
     _log(f"two-branch head: training on {', '.join(Path(s).name for s in sets)} (a few minutes)")
     summary = train_from_sets(sets, str(model_dir), TrainConfig(),
@@ -60,7 +60,7 @@ def ensure_twobranch(data: Path, model_dir: Path, retrain: bool) -> bool:
 
 
 def ensure_indexes(data: Path, indexes: Path, model_dir: Path, rebuild: bool) -> list[str]:
-    from core.build import build_index
+    from core.index.build import build_index
 
     gallery = data / "gallery"
     built = []

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.crawl import SIDECAR_NAME
 from core.encoders.base import Encoder, batched
 from core.errors import UserError
-from core.features import build_queries, load_set
+from core.ingest.crawl import SIDECAR_NAME
+from core.learn.features import build_queries, load_set
 
 ENV_SETS = "IMAGE_SEARCH_SETS"
 

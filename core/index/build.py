@@ -19,13 +19,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from core.crawl import DEFAULT_EXTENSIONS, Candidate, crawl, file_hash
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder, parse_spec
 from core.errors import UserError
-from core.images import DEFAULT_MAX_PIXELS, THUMB_SIZE, ImageProblem, make_thumbnail, open_image
-from core.prefetch import prefetch
-from core.store import (
+from core.index.store import (
     FILES,
     METRIC,
     SCHEMA_VERSION,
@@ -36,6 +33,15 @@ from core.store import (
     write_annoy,
     write_tables,
 )
+from core.ingest.crawl import DEFAULT_EXTENSIONS, Candidate, crawl, file_hash
+from core.ingest.images import (
+    DEFAULT_MAX_PIXELS,
+    THUMB_SIZE,
+    ImageProblem,
+    make_thumbnail,
+    open_image,
+)
+from core.ingest.prefetch import prefetch
 
 DEFAULT_TREES = 16
 NO_TEXT = "no text to embed (captions model needs descriptions)"

@@ -1,11 +1,9 @@
-"""`python -m core evaluate` (retrieval metrics of model variants on test splits) and
-`python -m core vg-index` (a searchable index from Visual Genome region descriptions).
+"""`python -m core evaluate`: retrieval metrics of model variants on test splits.
 
     python -m core evaluate --sets data/sets/* --models conse:lite0 twobranch:models/twobranch \\
         --markdown reports/evaluation.md --json reports/evaluation.json
     python -m core evaluate --karpathy dataset_flickr30k.json --images flickr30k-images
     python -m core evaluate --karpathy dataset_coco.json --images coco --coco-1k
-    python -m core vg-index --regions region_descriptions.json --images VG --out indexes/vg
 """
 
 from __future__ import annotations
@@ -39,8 +37,8 @@ def set_eval_sets(set_dirs: list[str], split: str = "test", limit: int | None = 
     Features are taken for the whole set and then split, so the cache written by training
     (which reads the whole set) serves evaluation too.
     """
-    from core.evaluate import EvalSet
-    from core.features import load_set, set_features
+    from core.eval.evaluate import EvalSet
+    from core.learn.features import load_set, set_features
 
     out = []
     for d in set_dirs:
@@ -60,9 +58,9 @@ def karpathy_eval_sets(json_path: str, images: str, coco_1k: bool = False,
                        log=_log, fold_size: int = 1000, n_folds: int = 5
                        ) -> list[tuple[str, list]]:
     """(name, folds) of the standard Karpathy test split; COCO 1K gives five folds."""
-    from core.datasets import coco_1k_folds, load_karpathy
-    from core.evaluate import EvalSet
-    from core.features import CaptionedSet, set_features
+    from core.eval.datasets import coco_1k_folds, load_karpathy
+    from core.eval.evaluate import EvalSet
+    from core.learn.features import CaptionedSet, set_features
 
     loaded = load_karpathy(json_path, images, split="test", limit=limit)
     log(f"{json_path}: test split {loaded.report()}")
@@ -103,9 +101,9 @@ def run_evaluation(set_dirs: list[str], specs: list[str], karpathy: str | None =
                    images: str | None = None, coco_1k: bool = False, limit: int | None = None,
                    fuse: bool = True, resamples: int = 1000,
                    cache_dir: str | None = "data/features", log=_log, **fold_options) -> dict:
-    from core.build import DEFAULT_TREES
-    from core.evaluate import NOTE, average_folds, evaluate_set
-    from core.search import DEFAULT_SEARCH_K_PER_RESULT
+    from core.eval.evaluate import NOTE, average_folds, evaluate_set
+    from core.index.build import DEFAULT_TREES
+    from core.query.search import DEFAULT_SEARCH_K_PER_RESULT
 
     if not set_dirs and not karpathy:
         raise UserError("nothing to evaluate: pass --sets DIR... and/or "
@@ -130,7 +128,7 @@ def run_evaluation(set_dirs: list[str], specs: list[str], karpathy: str | None =
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.evaluate_report import to_text, write_outputs
+    from core.eval.report import to_text, write_outputs
 
     specs = args.models or default_models()
     report = run_evaluation(args.sets, specs, args.karpathy, args.images, args.coco_1k,
@@ -139,20 +137,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(to_text(report))
     for path in write_outputs(report, args.json, args.csv, args.markdown):
         print(f"wrote {path}")
-    return 0
-
-
-def cmd_vg_index(args: argparse.Namespace) -> int:
-    from core.progress import progress_bar
-    from core.vg import build_vg_index
-
-    bar = progress_bar()
-    try:
-        summary = build_vg_index(args.regions, args.images, args.out, args.model, args.links,
-                                 args.limit, args.max_phrases, progress=bar)
-    finally:
-        bar.close()
-    print("\n".join(summary.lines()))
     return 0
 
 
@@ -178,17 +162,3 @@ def register(sub) -> None:
     e.add_argument("--cache", default="data/features", help="frozen-feature cache folder")
     e.add_argument("--no-cache", action="store_true")
     e.set_defaults(func=cmd_evaluate)
-
-    v = sub.add_parser("vg-index", help="index Visual Genome images by their region descriptions")
-    v.add_argument("--regions", required=True, metavar="region_descriptions.json")
-    v.add_argument("--images", required=True, metavar="DIR",
-                   help="folder with <id>.jpg (or VG_100K/ and VG_100K_2/)")
-    v.add_argument("--out", required=True, metavar="indexes/NAME")
-    v.add_argument("--model", default="captions:minilm",
-                   help="captions:minilm embeds each image from its phrases (default); any "
-                        "other spec embeds the pixels and keeps the phrases as descriptions")
-    v.add_argument("--links", default=None, metavar="DIR",
-                   help="where the linked images + captions.jsonl go (default data/vg/NAME)")
-    v.add_argument("--limit", type=int, default=None, help="first N images of the file")
-    v.add_argument("--max-phrases", type=int, default=None)
-    v.set_defaults(func=cmd_vg_index)

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.crawl import SIDECAR_NAME, read_sidecar
 from core.errors import UserError
-from core.prefetch import prefetch
+from core.ingest.crawl import SIDECAR_NAME, read_sidecar
+from core.ingest.prefetch import prefetch
 
 DEFAULT_CACHE = Path("data/features")
 IMAGE_SPEC = "efficientnet:lite0"
@@ -113,7 +113,7 @@ def _variant(image_spec: str) -> str:
 
 def _decoded(paths: Sequence[Path], draft: int) -> Iterator[Image.Image | None]:
     """Decode ahead in two threads (PIL releases the GIL), in order; None for unusable files."""
-    from core.images import ImageProblem, open_image
+    from core.ingest.images import ImageProblem, open_image
 
     def load(p: Path) -> Image.Image | None:
         try:

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.train_config import TrainConfig
+from core.learn.train_config import TrainConfig
 
 
 def _log(msg: str) -> None:
@@ -19,8 +19,8 @@ def _log(msg: str) -> None:
 def train_from_sets(set_dirs: list[str], out: str, config: TrainConfig,
                     cache_dir: str | None = "data/features", log=_log) -> dict:
     """Load (cached) frozen features, train, save; returns a short summary for printing."""
-    from core.features import load_set, set_features
-    from core.train import save_model, train
+    from core.learn.features import load_set, set_features
+    from core.learn.train import save_model, train
 
     train_sets, val_sets, described = [], {}, {}
     for d in set_dirs:

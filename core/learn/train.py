@@ -25,9 +25,9 @@ from torch.nn import functional as F
 
 from core.encoders.twobranch_head import CONFIG, WEIGHTS, WEIGHTS_NPZ, Head
 from core.errors import UserError
-from core.features import IMAGE_SPEC, TEXT_MODEL, SetFeatures, build_queries, caption_key
-from core.metrics import evaluate_retrieval
-from core.train_config import TrainConfig
+from core.eval.metrics import evaluate_retrieval
+from core.learn.features import IMAGE_SPEC, TEXT_MODEL, SetFeatures, build_queries, caption_key
+from core.learn.train_config import TrainConfig
 
 CURVES = "curves.png"
 Log = Callable[[str], None]
@@ -213,7 +213,7 @@ def _train(train_sets: Sequence[SetFeatures], val_sets: dict[str, SetFeatures],
 
 def save_model(result: TrainResult, out: str | Path, sets: dict[str, dict]) -> Path:
     """weights.pt, config.json (dims, feature specs, hyper-parameters, history), curves.png."""
-    from core.curves import draw_curves
+    from core.learn.curves import draw_curves
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

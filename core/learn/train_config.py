@@ -1,4 +1,4 @@
-"""The two-branch head's hyper-parameters, apart from core.train so the CLI can show the
+"""The two-branch head's hyper-parameters, apart from core.learn.train so the CLI can show the
 defaults without importing torch."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from PIL import Image
 
 from core.encoders.base import Encoder, l2_normalise
 from core.errors import UserError
-from core.store import Index
+from core.index.store import Index
 
 # Measured on ConSE-shaped 384-d vectors, 16 trees (BENCHMARKS.md, query latency): text queries
 # lie away from the image cloud, so Annoy needs many nodes per result for recall@10 >= 0.95:
@@ -99,7 +99,7 @@ def exact_top_k(embeddings: np.ndarray, vec: np.ndarray, k: int,
     top = np.argpartition(-scores, want - 1)[:want] if want < len(scores) else np.arange(want)
     top = top[np.lexsort((top, -scores[top]))]
     hits = [Hit(int(i), float(scores[i])) for i in top if int(i) not in exclude][:k]
-    return _ranked(hits)
+    return ranked_hits(hits)
 
 
 def default_search_k(n: int, want: int) -> int:
@@ -119,10 +119,10 @@ def annoy_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
         return []
     scores = index.embeddings[ids] @ vec
     order = np.lexsort((ids, -scores))[:k]
-    return _ranked([Hit(int(ids[j]), float(scores[j])) for j in order])
+    return ranked_hits([Hit(int(ids[j]), float(scores[j])) for j in order])
 
 
-def _ranked(hits: list[Hit]) -> list[Hit]:
+def ranked_hits(hits: list[Hit]) -> list[Hit]:
     for r, h in enumerate(hits, 1):
         h.rank = r
     return hits
@@ -146,18 +146,6 @@ def search(encoder: Encoder | None, index: Index, query: Query, k: int = 10,
     return search_vector(index, vec, k, exclude, method, search_k)
 
 
-def collapse_duplicates(index: Index, hits: list[Hit]) -> list[Hit]:
-    """Keep the best-ranked copy of each exact duplicate; the others go into `duplicates`."""
-    out: list[Hit] = []
-    by_hash: dict[str, Hit] = {}
-    for h in hits:
-        digest = index.items.at[h.id, "hash"]
-        if digest in by_hash:
-            by_hash[digest].duplicates.append(h.id)
-            continue
-        by_hash[digest] = h
-        out.append(h)
-    return _ranked(out)
 
 
 def recall_at_k(index: Index, queries: np.ndarray, k: int = 10,

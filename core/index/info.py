@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.encoders.base import RANDOM_WEIGHTS_WARNING
-from core.store import Index
+from core.index.store import Index
 
 
 def index_facts(index: Index) -> dict[str, str | int]:

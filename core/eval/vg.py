@@ -12,10 +12,10 @@ import json
 import os
 from pathlib import Path
 
-from core.build import BuildSummary, Progress, build_index
-from core.crawl import SIDECAR_NAME
-from core.datasets import load_visual_genome
 from core.errors import UserError
+from core.eval.datasets import load_visual_genome
+from core.index.build import BuildSummary, Progress, build_index
+from core.ingest.crawl import SIDECAR_NAME
 
 SOURCE = "Visual Genome 1.2 region descriptions"
 LICENCE = "CC-BY-4.0"

@@ -11,7 +11,7 @@ import io
 import json
 from pathlib import Path
 
-from core.evaluate import KS, MAP_K, NOTE
+from core.eval.evaluate import KS, MAP_K, NOTE
 
 DIRECTIONS = (("t2i", "t2i"), ("i2t", "i2t"))
 

@@ -3,7 +3,7 @@
 Every variant is scored on the same images and the same queries: text->image (each distinct
 caption is a query; identical captions of several images make several relevant images) and
 image->text (each image is a query; its distinct captions are the relevant texts). Metrics come
-from core.metrics; R@k carries a bootstrap 95% interval over queries because ~140 test images
+from core.eval.metrics; R@k carries a bootstrap 95% interval over queries because ~140 test images
 make one split noisy. ConSE and the two-branch head reuse the cached frozen features (one
 EfficientNet pass per set for all of them); other models encode the images themselves.
 """
@@ -21,8 +21,14 @@ import pandas as pd
 
 from core.encoders.base import RANDOM_WEIGHTS_WARNING, Encoder, batched
 from core.errors import UserError
-from core.features import Queries, SetFeatures, build_queries
-from core.metrics import mean_rank, median_rank, per_query_metrics, random_baseline, recall_at_k
+from core.eval.metrics import (
+    mean_rank,
+    median_rank,
+    per_query_metrics,
+    random_baseline,
+    recall_at_k,
+)
+from core.learn.features import Queries, SetFeatures, build_queries
 
 KS = (1, 5, 10)
 MAP_K = 10
@@ -110,7 +116,7 @@ def model_label(enc: Encoder) -> str:
 
 
 def _load_images(paths: list[Path]):
-    from core.images import ImageProblem, open_image
+    from core.ingest.images import ImageProblem, open_image
 
     for p in paths:
         try:
@@ -137,9 +143,9 @@ def embed(enc: Encoder, es: EvalSet) -> tuple[np.ndarray, np.ndarray]:
 
 def annoy_recall(gallery: np.ndarray, queries: np.ndarray, k: int = 10) -> float:
     """Annoy recall@k against exact search with core's default build and search settings."""
-    from core.build import DEFAULT_TREES
-    from core.search import recall_at_k as annoy_recall_at_k
-    from core.store import Index, write_annoy
+    from core.index.build import DEFAULT_TREES
+    from core.index.store import Index, write_annoy
+    from core.query.search import recall_at_k as annoy_recall_at_k
 
     with tempfile.TemporaryDirectory(prefix="annoy-eval-") as tmp:
         write_annoy(Path(tmp), gallery, DEFAULT_TREES)

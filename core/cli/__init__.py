@@ -1,0 +1,41 @@
+"""The command line, `image-search …` or `python -m core …`: one module per command.
+
+Commands are registered explicitly in COMMANDS (a missing module is an ImportError, never a
+silently absent command). Each module's `register(sub)` adds its parser; heavy imports happen
+inside the command functions, so `--help` and the light commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.cli import build, demo, evaluate, export_onnx, info, search, train, vg_index
+from core.errors import UserError
+
+COMMANDS = (build, search, info, demo, train, evaluate, vg_index, export_onnx)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="image-search",
+                                description="Find images with natural language: build indexes, "
+                                            "search them, evaluate model variants.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was changed (the previous index, if any, is intact)",
+              file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,37 @@
+"""`python -m core build`: crawl folders and build (or refresh) an index."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from core.index.build import build_index
+    from core.progress import progress_bar
+
+    bar = progress_bar()
+    try:
+        summary = build_index(args.images, args.model, args.out, trees=args.trees,
+                              batch_size=args.batch_size, extensions=args.ext.split(","),
+                              force=args.force, progress=bar)
+    finally:
+        bar.close()
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def register(sub) -> None:
+    from core.index.build import DEFAULT_TREES
+    from core.ingest.crawl import DEFAULT_EXTENSIONS
+
+    b = sub.add_parser("build", help="crawl folders and build (or refresh) an index")
+    b.add_argument("--images", nargs="+", required=True, metavar="DIR")
+    b.add_argument("--model", required=True, metavar="SPEC",
+                   help="e.g. conse:lite0, efficientnet:lite0, captions:minilm, "
+                        "openclip:ViT-B-32@/path/ckpt.bin (see README)")
+    b.add_argument("--out", required=True, metavar="indexes/NAME")
+    b.add_argument("--trees", type=int, default=DEFAULT_TREES)
+    b.add_argument("--batch-size", type=int, default=None)
+    b.add_argument("--ext", default=",".join(DEFAULT_EXTENSIONS))
+    b.add_argument("--force", action="store_true", help="replace an index of another model")
+    b.set_defaults(func=cmd_build)

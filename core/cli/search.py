@@ -1,0 +1,48 @@
+"""`python -m core search`: query an index from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.errors import UserError
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from core.encoders.registry import load_encoder
+    from core.index.store import load_index
+    from core.ingest.images import ImageProblem, open_image
+    from core.query.search import Query, search
+
+    index = load_index(args.index)
+    if index.random_weights:
+        print("warning: random weights — not meaningful", file=sys.stderr)
+    query = Query(texts=[(t, 1.0) for t in args.query],
+                  image_ids=[(i, args.image_weight) for i in args.like_id],
+                  negative_texts=[(t, args.negative_weight) for t in args.negative])
+    for path in args.like_file:
+        try:
+            query.images.append((open_image(path)[0], args.image_weight))
+        except ImageProblem as e:
+            raise UserError(f"{path}: {e}") from e
+    needs_model = bool(args.query or args.negative or args.like_file)
+    encoder = load_encoder(index.spec) if needs_model else None
+    hits = search(encoder, index, query, k=args.k, method=args.method, search_k=args.search_k)
+    for h in hits:
+        print(f"{h.rank:>3}  {h.score:.4f}  {index.items.at[h.id, 'path']}")
+    return 0
+
+
+def register(sub) -> None:
+    s = sub.add_parser("search", help="query an index from the terminal")
+    s.add_argument("--index", required=True)
+    s.add_argument("query", nargs="*", help="text query (several are summed)")
+    s.add_argument("-k", type=int, default=10)
+    s.add_argument("--negative", action="append", default=[], metavar="TEXT")
+    s.add_argument("--negative-weight", type=float, default=1.0)
+    s.add_argument("--like-id", action="append", type=int, default=[], metavar="ID")
+    s.add_argument("--like-file", action="append", default=[], metavar="IMAGE")
+    s.add_argument("--image-weight", type=float, default=1.0)
+    s.add_argument("--method", choices=["auto", "exact", "annoy"], default="auto")
+    s.add_argument("--search-k", type=int, default=None)
+    s.set_defaults(func=cmd_search)

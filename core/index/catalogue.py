@@ -1,0 +1,89 @@
+"""The one catalogue of index folders: scanned from their manifests without loading arrays.
+
+The app, the CLI and the benchmarks list indexes through `scan_indexes`; `default_index` picks
+what the app opens first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.index.store import FILES
+
+ENV_INDEXES = "IMAGE_SEARCH_INDEXES"
+
+
+# Default index choice: the best text-capable family first (see `default_index`).
+FAMILY_PREFERENCE = ("fusion", "twobranch", "openclip", "conse", "captions")
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One scanned index folder, summarised from its manifest without loading the arrays."""
+
+    name: str
+    path: Path
+    spec: str
+    family: str
+    random_weights: bool
+    can_text: bool
+    can_image: bool
+    items: int
+    built_at: str
+    stamp: float  # manifest mtime: a rebuilt index gets a fresh cache entry
+
+    @property
+    def label(self) -> str:
+        warn = " · random weights" if self.random_weights else ""
+        return f"{self.name} · {self.family} · {self.items} images · {self.queries} queries{warn}"
+
+    @property
+    def queries(self) -> str:
+        kinds = [k for k, ok in (("text", self.can_text), ("image", self.can_image)) if ok]
+        return " + ".join(kinds) or "no"
+
+
+def indexes_root(repo_root: Path, environ: dict[str, str] | None = None) -> Path:
+    """`indexes/` under the repo, unless IMAGE_SEARCH_INDEXES names another folder."""
+    env = os.environ if environ is None else environ
+    value = env.get(ENV_INDEXES, "").strip()
+    return Path(value).expanduser() if value else repo_root / "indexes"
+
+
+def scan_indexes(root: Path) -> list[IndexEntry]:
+    """Index folders directly under root, sorted by name; unreadable manifests are left out."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    out: list[IndexEntry] = []
+    for path in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
+        manifest_path = path / FILES["manifest"]
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            enc = manifest["encoder"]
+            modalities = set(enc.get("query_modalities", []))
+            out.append(IndexEntry(
+                name=path.name, path=path, spec=str(enc["spec"]),
+                family=str(enc.get("family") or str(enc["spec"]).split(":", 1)[0]),
+                random_weights=bool(enc.get("random_weights", False)),
+                can_text="text" in modalities, can_image="image" in modalities,
+                items=int(manifest.get("counts", {}).get("items", 0)),
+                built_at=str(manifest.get("built_at", "?")),
+                stamp=manifest_path.stat().st_mtime))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def default_index(entries: list[IndexEntry]) -> str | None:
+    """The best text-capable index: fusion, twobranch, non-random openclip, conse, captions, any."""
+    def rank(e: IndexEntry) -> tuple[int, int, int]:
+        tier = (FAMILY_PREFERENCE.index(e.family)
+                if e.family in FAMILY_PREFERENCE and not e.random_weights
+                else len(FAMILY_PREFERENCE))
+        return tier, int(not e.can_text), int(e.random_weights)
+
+    return min(entries, key=rank).name if entries else None
