@@ -18,4 +18,9 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   "$ROOT/.venv/bin/python" -m pip install --quiet -r "$ROOT/$REQ"
   echo "$WANT" > "$STAMP"
 fi
+# the project itself, editable, for the `image-search` console script (dependencies come above)
+if [ ! -x "$ROOT/.venv/bin/image-search" ]; then
+  "$ROOT/.venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT" \
+    || "$ROOT/.venv/bin/python" -m pip install --quiet --no-deps -e "$ROOT"
+fi
 export PATH="$ROOT/.venv/bin:$PATH"

@@ -102,11 +102,16 @@ def unit_rows(x: np.ndarray) -> bool:
     return bool(np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-4))
 
 
-@pytest.fixture(autouse=True)
-def _navigation_mode_in_apptest(monkeypatch):
-    """AppTest re-detects the legacy `pages/` mode before every run, which a real server does
-    only until st.navigation first runs (app_support.bootstrap handles that first run; the
-    browser tests cover it). Start each AppTest run in st.navigation mode, like a warm server."""
+@pytest.fixture
+def warm_server(monkeypatch):
+    """Run AppTest like a warm server: in st.navigation mode from the first line.
+
+    AppTest resets Streamlit's legacy `pages/` detection before every run, which a real server
+    does once per process (app_support.bootstrap then leaves it with one rerun, before any
+    widget exists). Under AppTest that rerun would come after every click and swallow it, so the
+    page-interaction tests use this fixture; tests/test_bootstrap.py runs the real first-run
+    path without it, and the browser tests run it on a real server.
+    """
     from streamlit.runtime.pages_manager import PagesManager
 
     original = PagesManager.__init__

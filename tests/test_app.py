@@ -17,6 +17,8 @@ from core.index.catalogue import ENV_INDEXES
 from core.index.store import load_index
 from core.query.search import Query, search
 
+pytestmark = pytest.mark.usefixtures("warm_server")  # see conftest.warm_server
+
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGES = {"pages/home.py": "Image search", "pages/text_search.py": "Text search",
          "pages/neighbours.py": "Image neighbours", "pages/compare.py": "Compare variants"}

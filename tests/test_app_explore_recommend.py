@@ -17,6 +17,8 @@ from core.analysis.recommend import Recommender
 from core.index.catalogue import ENV_INDEXES
 from core.index.store import load_index
 
+pytestmark = pytest.mark.usefixtures("warm_server")  # see conftest.warm_server
+
 EXPLORER, RECOMMENDER = "pages/explorer.py", "pages/recommender.py"
 
 

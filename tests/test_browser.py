@@ -50,6 +50,19 @@ def browser_page(width: int, height: int) -> Iterator[Page]:
         yield b.new_page(viewport={"width": width, "height": height})
 
 
+def assert_rendered(shot: Path, width: int, min_colours: int) -> None:
+    """The screenshot is the page at the viewport's width and shows pictures, not a blank or
+    text-only page: a rendered photo grid or thumbnail has thousands of colours, a page of
+    widgets and text a few hundred."""
+    from PIL import Image
+
+    with Image.open(shot) as img:
+        rgb = img.convert("RGB")
+    colours = rgb.getcolors(maxcolors=1 << 24) or []
+    assert rgb.width == width, rgb.size
+    assert len(colours) >= min_colours, (shot.name, len(colours))
+
+
 def test_text_search_in_browser(server: str) -> None:
     shot = ARTIFACTS / "text_search.png"
     with browser_page(1400, 1000) as page:
@@ -76,4 +89,4 @@ def test_text_search_in_browser(server: str) -> None:
         page.mouse.wheel(0, 0)
         page.wait_for_timeout(500)  # let the grid settle before the picture
         page.screenshot(path=str(shot), full_page=True)
-    assert shot.is_file() and shot.stat().st_size > 10_000
+    assert_rendered(shot, 1400, min_colours=20_000)

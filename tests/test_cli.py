@@ -92,3 +92,21 @@ def test_user_errors_exit_2_with_one_line(built, tmp_path: Path) -> None:
     assert_one_error_line(run_cli("search", "--index", out, "a cat"),
                           "cannot answer text queries")
     assert_one_error_line(run_cli("info", "--index", tmp_path / "missing"), "no index at")
+
+
+def test_the_console_script_runs_the_same_commands_from_any_folder(built, tmp_path) -> None:
+    """`image-search` (installed by the README's commands) is `python -m core`, and works outside
+    the repository."""
+    script = Path(sys.executable).with_name("image-search")
+    assert script.is_file(), "run `pip install -e .` (scripts/ensure_env.sh does)"
+    out, _ = built
+    via_script = subprocess.run([str(script), "info", "--index", str(out)], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+    via_module = run_cli("info", "--index", out)
+    assert via_script.returncode == 0, via_script.stderr
+    assert via_script.stdout == via_module.stdout and "images: 3" in via_script.stdout
+    helps = [subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
+             for cmd in ([str(script), "--help"], [sys.executable, "-m", "core", "--help"])]
+    assert helps[0] == helps[1]
+    for command in ("build", "search", "info", "demo", "train", "evaluate", "export-onnx"):
+        assert command in helps[0]

@@ -43,7 +43,8 @@ def test_rows_and_acceptance_on_the_tiny_set(report) -> None:
     # the acceptance criterion, in miniature: trained head beats random on text->image R@10
     assert r["twobranch"]["t2i"]["R@5"] > r["random"]["t2i"]["R@5"]
     assert r["twobranch"]["t2i"]["R@1"] > r["conse"]["t2i"]["R@1"] - 0.3
-    assert 0.5 <= r["conse"]["annoy_recall@10"] <= 1.0 and r["fused"]["annoy_recall@10"] is None
+    # 16 items and the default search_k visit every node: Annoy must return the exact top 10
+    assert r["conse"]["annoy_recall@10"] == 1.0 and r["fused"]["annoy_recall@10"] is None
     assert report["training"][f"twobranch:{trained_model_dir()}"]["best_epoch"] in (1, 2)
     [cmp] = s["comparisons"]
     assert cmp["a"] == r["twobranch"]["spec"] and cmp["b"] == r["conse"]["spec"]

@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.metrics import silhouette_score
 
 from core.analysis.explore import (
     ClusterResult,
@@ -45,7 +47,11 @@ def test_kmeans_is_stable_for_a_seed(digits: tuple[np.ndarray, np.ndarray]) -> N
     assert isinstance(a, ClusterResult)
     np.testing.assert_array_equal(a.labels, b.labels)
     assert a.labels.shape == (300,) and a.centres.shape == (3, 64)
-    assert a.k == 3 and a.inertia > 0 and -1.0 <= a.silhouette <= 1.0
+    assert a.k == 3 and a.inertia > 0
+    # 300 rows < the 2000-row sample: the silhouette is sklearn's on every row, and three digit
+    # classes separate well.
+    assert a.silhouette == pytest.approx(silhouette_score(emb, a.labels), abs=1e-6)
+    assert a.silhouette > 0.1
 
 
 def test_kmeans_finds_the_digit_classes(digits: tuple[np.ndarray, np.ndarray]) -> None:
@@ -87,7 +93,8 @@ def test_k_sweep_drops_unusable_k_and_prefers_the_true_k(
     assert [k for k, _, _ in rows] == [2, 3, 4, 5, 6]
     inertias = [i for _, i, _ in rows]
     assert all(a > b for a, b in zip(inertias, inertias[1:], strict=False))
-    assert all(-1.0 <= s <= 1.0 for _, _, s in rows)
+    silhouettes = {k: s for k, _, s in rows}
+    assert max(silhouettes, key=silhouettes.get) == 3, silhouettes  # three digit classes
     with pytest.raises(UserError):
         k_sweep(emb[:4], range(5, 8))
 
@@ -98,7 +105,8 @@ def test_pca_shape_and_spectrum(digits: tuple[np.ndarray, np.ndarray]) -> None:
     assert proj.coords.shape == (300, 2)
     evr = proj.explained_variance_ratio
     assert len(evr) == 10
-    assert evr.sum() <= 1.0 + 1e-6
+    np.testing.assert_allclose(evr, PCA(n_components=10).fit(emb).explained_variance_ratio_,
+                               rtol=1e-4, atol=1e-6)
     assert np.all(np.diff(evr) <= 1e-9)  # sorted, largest first
     # Tiny collections still work: spectrum is limited by n.
     small = pca_2d(emb[:3])
