@@ -14,106 +14,29 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
-import sys
 import time
-import types
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
-import core.encoders.registry as registry
-from benchmarks._common import REPO, environment, log, median, record, seconds, table
-from benchmarks.photos import WORK, image_files, photo_folder, subset_folder
-from core.encoders import backbones, runtime
-from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet_array
-from core.encoders.base import Encoder, batched
+from benchmarks._common import log, median, record, seconds, table
+from benchmarks.indexing_runs import (
+    backbone_runtime,
+    batch_size,
+    build_at,
+    forward_only,
+    interleaved,
+    one_at_a_time,
+    pipeline,
+    rate,
+)
+from benchmarks.photos import image_files, photo_folder, subset_folder
 from core.encoders.registry import load_encoder
-from core.index.build import build_index
 from core.ingest.crawl import crawl
-from core.ingest.images import THUMB_SIZE, open_image
 
 ENCODERS = ("efficientnet:lite0", "conse:lite0", "captions:minilm", "openclip:ViT-B-32@random")
 BATCH_SIZES = (1, 4, 8, 16, 32)
-DRAFT = max(THUMB_SIZE, 2 * 260)  # what core.index.build asks JPEG decoding for
 RATIO_TARGET, SPEEDUP_TARGET = 0.85, 2.0
-
-
-@contextmanager
-def batch_size(enc: Encoder, size: int) -> Iterator[None]:
-    """Encoders chunk their input by `batch_size`; set it so a batch really is `size` images."""
-    old = enc.batch_size
-    enc.batch_size = size
-    try:
-        yield
-    finally:
-        enc.batch_size = old
-
-
-@contextmanager
-def backbone_runtime(name: str, threads: int | None = None) -> Iterator[None]:
-    """Encoders loaded inside run their backbones on `name` ('onnx' or 'torch'), with `threads`
-    per forward pass (default: every core)."""
-
-    def reset() -> None:
-        for cached in (registry._load_cached, backbones.efficientnet, backbones.sentence_encoder):
-            cached.cache_clear()
-
-    with environment({runtime.RUNTIME_ENV: name, runtime.THREADS_ENV: str(threads or "")}):
-        reset()
-        try:
-            yield
-        finally:
-            reset()
-
-
-def forward_only(enc: Encoder, folder: Path, batch: int) -> Callable[[], None]:
-    """The model alone: inputs decoded and preprocessed beforehand, exactly as the build would."""
-    family = enc.spec.split(":", 1)[0]
-    cands = crawl([folder]).candidates
-    if family == "captions":
-        texts = [c.texts for c in cands if c.texts]
-        chunks = list(batched(texts, batch))
-        return lambda: [enc.encode_item_texts(chunk) for chunk in chunks]
-    images = [open_image(c.path, draft=DRAFT)[0] for c in cands]
-    if family == "openclip":
-        tensors = [torch.stack([enc.preprocess(im) for im in chunk])
-                   for chunk in batched(images, batch)]
-
-        def run() -> None:
-            with torch.inference_mode():
-                for x in tensors:
-                    enc.model.encode_image(x)
-        return run
-    size = EFFICIENTNET_SIZES[enc.variant]
-    arrays = [efficientnet_array(chunk, size) for chunk in batched(images, batch)]
-    return lambda: [enc.backbone.run(x) for x in arrays]
-
-
-def pipeline(folder: Path, spec: str, batch: int, workers: int,
-             build: Callable = build_index) -> Callable[[], None]:
-    """One fresh `build_index` (a new output folder each time, so nothing is reused)."""
-    runs = iter(range(10**6))
-
-    def run() -> None:
-        out = WORK / "indexes" / f"{spec.replace(':', '_').replace('/', '_')}-{next(runs)}"
-        shutil.rmtree(out, ignore_errors=True)
-        build([folder], spec, out, batch_size=batch, workers=workers, force=True)
-        shutil.rmtree(out, ignore_errors=True)
-    return run
-
-
-def build_at(rev: str) -> Callable:
-    """`build_index` as it was at git revision `rev` (for before/after comparisons)."""
-    source = subprocess.run(["git", "show", f"{rev}:core/index/build.py"], cwd=REPO, check=True,
-                            capture_output=True, text=True).stdout
-    module = types.ModuleType(f"build_at_{rev}")
-    sys.modules[module.__name__] = module  # dataclasses look their module up
-    exec(compile(source, f"{rev}:core/index/build.py", "exec"), module.__dict__)
-    return module.build_index
 
 
 def before_after(folder: Path, specs: list[str], rev: str, repeats: int,
@@ -134,39 +57,6 @@ def before_after(folder: Path, specs: list[str], rev: str, repeats: int,
         b, a = rate(n, times["before"]), rate(n, times["after"])
         rows.append([spec, n, b, a, a / b])
     return rows
-
-
-def one_at_a_time(enc: Encoder, folder: Path) -> Callable[[], None]:
-    """Open (full decode) -> preprocess -> encode one item -> next; nothing overlaps."""
-    cands = crawl([folder]).candidates
-    texts = enc.item_input == "texts"
-
-    def run() -> None:
-        for c in cands:
-            img, _ = open_image(c.path)
-            if texts:
-                if c.texts:
-                    enc.encode_item_texts([c.texts])
-            else:
-                enc.encode_images([img])
-    return run
-
-
-def rate(n: int, times: list[float]) -> float:
-    return n / median(times) if times else float("nan")
-
-
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict]:
-    """Wall and CPU seconds of each function, taking turns (A B C A B C ...) so that load from
-    other processes falls on all of them alike; the first round of the first one warms up."""
-    next(iter(fns.values()))()
-    out = {name: {"wall": [], "cpu": []} for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            cpu = time.process_time()
-            out[name]["wall"] += seconds(fn, 1)
-            out[name]["cpu"].append(time.process_time() - cpu)
-    return out
 
 
 def per_encoder(folder: Path, specs: list[str], limits: dict[str, int], repeats: int,
