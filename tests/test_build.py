@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -60,7 +61,9 @@ def counted(monkeypatch):
 
 
 def _leftovers(out: Path) -> list[str]:
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+    """Hidden siblings of `out` other than its lock file and its published versions."""
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")
+                  and p.name != f".{out.name}.lock" and not p.name.startswith(f".{out.name}.v-"))
 
 
 def test_build_writes_a_complete_consistent_index(small_dir: Path, tmp_path: Path) -> None:
@@ -250,13 +253,18 @@ def test_build_never_replaces_a_folder_that_is_not_an_index(small_dir: Path,
 
 def test_index_inside_an_image_folder_is_not_crawled(small_dir: Path, tmp_path: Path) -> None:
     out = small_dir / "index"
-    stale = small_dir / f".{out.name}.building-1-1"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = small_dir / f".{out.name}.building-{dead.pid}-1"
     stale.mkdir()
-    build_index([small_dir], SPEC, out)
+    first = build_index([small_dir], SPEC, out)
     again = build_index([small_dir], SPEC, out)
     assert again.items == 5 and again.new == 0
     assert not any(str(p).startswith(str(out)) for p in load_index(out).items["path"])
-    assert not stale.exists()  # a killed build's staging folder is cleaned up
+    assert not stale.exists()  # a killed build's staging folder is cleaned up, and reported
+    assert first.notes == [f"staging folder of a killed build: {stale.name}"]
+    assert f"note: staging folder of a killed build: {stale.name}" in first.lines()
+    assert again.notes == []
 
 
 def test_captions_model_skips_images_without_text(small_dir: Path, tmp_path: Path,

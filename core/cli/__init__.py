@@ -8,6 +8,7 @@ inside the command functions, so `--help` and the light commands stay fast.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from core.cli import build, demo, evaluate, export_onnx, info, search, train, vg_index
@@ -26,8 +27,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so builds clean up as for Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except UserError as e:
@@ -37,5 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: nothing was changed (the previous index, if any, is intact)",
               file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated: nothing was changed (the previous index, if any, is intact)",
+              file=sys.stderr)
+        return 143
     except BrokenPipeError:
         return 0

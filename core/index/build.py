@@ -29,10 +29,10 @@ from core.index.store import (
     commit,
     library_versions,
     load_index,
-    staging_dir,
     write_annoy,
     write_tables,
 )
+from core.index.versions import build_lock, check_replaceable, remove_leftovers, staging_dir
 from core.ingest.crawl import DEFAULT_EXTENSIONS, Candidate, crawl, file_hash
 from core.ingest.images import (
     DEFAULT_MAX_PIXELS,
@@ -60,6 +60,7 @@ class BuildSummary:
     removed: int = 0
     seconds: float = 0.0
     encode_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # leftovers removed, a damaged previous index
 
     @property
     def images_per_second(self) -> float:
@@ -73,6 +74,7 @@ class BuildSummary:
                f"skipped: {sum(self.skipped.values())}"]
         out += [f"  {n} x {reason}" for reason, n in self.skipped.most_common()]
         out.append(f"time: {self.seconds:.1f} s  ({self.images_per_second:.1f} new images/s)")
+        out += [f"note: {n}" for n in self.notes]
         return out
 
 
@@ -90,22 +92,15 @@ def reason_kind(reason: str) -> str:
     return reason.split(":")[0].split("(")[0].strip()
 
 
-def _check_out(out: Path) -> None:
-    """The swap at the end deletes what was at `out`: never replace what is not an index."""
-    if (out / FILES["manifest"]).is_file() or not out.exists():
-        return
-    if not out.is_dir() or any(out.iterdir()):
-        raise UserError(f"{out} exists and is not an index folder; choose another --out "
-                        "(a new name under indexes/)")
-
-
-def _previous(out: Path, spec: str, force: bool):
+def _previous(out: Path, spec: str, force: bool, notes: list[str]):
+    """The index being refreshed, if any; a damaged one of ours is rebuilt from scratch."""
     if not (out / FILES["manifest"]).is_file():
         return None
     try:
         prev = load_index(out)
-    except UserError:
-        return None  # unreadable/old index: rebuild from scratch
+    except UserError as e:
+        notes.append(f"the previous index could not be read ({e}); rebuilt from scratch")
+        return None
     if prev.spec != spec:
         if not force:
             raise UserError(f"{out} holds an index built with '{prev.spec}'; choose another "
@@ -186,18 +181,33 @@ def build_index(
     thumb_size: int = THUMB_SIZE, workers: int = 2, force: bool = False,
     progress: Progress | None = None,
 ) -> BuildSummary:
-    """Build (or incrementally refresh) the index at `out`; the old one stays until the end."""
-    started = time.perf_counter()
+    """Build (or incrementally refresh) the index at `out`; the old one stays until the end.
+
+    Holds the build lock of `out` throughout, and refuses an `out` that is not an index of ours.
+    """
     out = Path(out)
     parse_spec(spec)
-    _check_out(out)
+    check_replaceable(out)
+    with build_lock(out):
+        check_replaceable(out)  # again under the lock: another build may have just finished
+        notes = remove_leftovers(out)
+        return _build_locked(roots, spec, out, notes, extensions=extensions, trees=trees,
+                             batch_size=batch_size, max_pixels=max_pixels,
+                             thumb_size=thumb_size, workers=workers, force=force,
+                             progress=progress)
+
+
+def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, trees: int,
+                  batch_size: int | None, max_pixels: int, thumb_size: int, workers: int,
+                  force: bool, progress: Progress | None) -> BuildSummary:
+    started = time.perf_counter()
     crawled = crawl(roots, extensions, skip=[out])  # a wrong folder fails before a slow model load
     enc = load_encoder(spec)
     batch = batch_size or enc.batch_size
-    prev = _previous(out, enc.spec, force)
+    prev = _previous(out, enc.spec, force, notes)
     cands = crawled.candidates
     hashes = _hashes(cands, prev, progress)
-    summary = BuildSummary(out=out, spec=enc.spec)
+    summary = BuildSummary(out=out, spec=enc.spec, notes=notes)
     skipped = [{"path": p.path, "reason": p.reason} for p in crawled.problems]
 
     prev_by_hash: dict[str, int] = {}

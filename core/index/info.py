@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.encoders.base import RANDOM_WEIGHTS_WARNING
 from core.index.store import Index
+from core.index.versions import leftovers
 
 
 def index_facts(index: Index) -> dict[str, str | int]:
@@ -35,4 +36,7 @@ def describe_index(index: Index) -> list[str]:
     by_reason = index.manifest.get("counts", {}).get("skipped_by_reason", {})
     lines += [f"  skipped {n} x {reason}" for reason, n in by_reason.items()]
     lines.append("roots: " + ", ".join(index.manifest.get("roots", [])))
+    if index.version is not None and index.version != index.path:
+        lines.append(f"version: {index.version.name}")
+    lines += [f"leftover (the next build removes it): {name}" for name in leftovers(index.path)]
     return lines

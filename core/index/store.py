@@ -1,17 +1,15 @@
-"""The index folder on disk: staged writes renamed into place, and validated loading.
+"""The index folder on disk: its files, their writing, and validated loading.
 
-A build writes into a hidden sibling folder and swaps it in only when complete, so a crash or
-Ctrl-C mid-build leaves the previous index loadable. The folder describes itself (manifest), so
-any page or command can reopen it without being told which model built it.
+A build writes into a hidden staging folder and publishes it as a new version only when complete
+(core.index.versions), so a crash or Ctrl-C mid-build leaves the previous index loadable. The
+folder describes itself (manifest), so any page or command can reopen it without being told which
+model built it. A loaded Index reads every file from the one version it resolved at load time.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
-import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +18,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
+from core.index.versions import FORMAT, publish, sibling, staging_dir
+
+__all__ = ["staging_dir"]  # re-exported: writers stage here, then `commit`
 
 SCHEMA_VERSION = 1
 METRIC = "cosine"
@@ -56,7 +57,13 @@ class Index:
     embeddings: np.ndarray
     skipped: list[dict] = field(default_factory=list)
     duplicates: dict[str, list[int]] = field(default_factory=dict)
+    version: Path | None = None  # the version folder `path` pointed at when loaded
     _annoy: object | None = None
+
+    @property
+    def files(self) -> Path:
+        """Where this index's files are: its version, never whatever `path` names later."""
+        return self.version or self.path
 
     @property
     def n(self) -> int:
@@ -79,7 +86,7 @@ class Index:
         return self.path.name
 
     def thumb_path(self, i: int) -> Path:
-        return self.path / FILES["thumbs"] / f"{self.items.at[int(i), 'hash']}.jpg"
+        return self.files / FILES["thumbs"] / f"{self.items.at[int(i), 'hash']}.jpg"
 
     def item(self, i: int) -> dict:
         """One row as a plain dict with list-valued texts."""
@@ -94,19 +101,9 @@ class Index:
             from annoy import AnnoyIndex
 
             ann = AnnoyIndex(self.dim, "angular")
-            ann.load(str(self.path / FILES["annoy"]))
+            ann.load(str(self.files / FILES["annoy"]))
             self._annoy = ann
         return self._annoy
-
-
-def staging_dir(out: Path) -> Path:
-    """A fresh hidden sibling of `out` for a build; stale ones from killed builds are removed."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.building-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    stage = out.parent / f".{out.name}.building-{os.getpid()}-{int(time.time())}"
-    (stage / FILES["thumbs"]).mkdir(parents=True)
-    return stage
 
 
 def write_tables(stage: Path, items: pd.DataFrame, embeddings: np.ndarray, skipped: list[dict],
@@ -131,19 +128,16 @@ def write_annoy(stage: Path, embeddings: np.ndarray, trees: int, seed: int = 0) 
     ann.unload()
 
 
-def commit(stage: Path, out: Path, manifest: dict) -> None:
-    """Write the manifest last, then swap the staged folder in with two renames."""
+def commit(stage: Path, out: Path, manifest: dict) -> Path:
+    """Write the manifest last (with our format marker), then publish the staged version."""
+    manifest = {"format": FORMAT, **manifest}
     (stage / FILES["manifest"]).write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
                                            encoding="utf-8")
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        os.rename(out, old)
-    os.rename(stage, out)
-    shutil.rmtree(old, ignore_errors=True)
+    return publish(stage, out)
 
 
 def _recover_hint(path: Path) -> str:
-    olds = sorted(path.parent.glob(f".{path.name}.old-*"))
+    olds = sorted(path.parent.glob(sibling(path, "old-") + "*"))
     if olds:
         return f"; an interrupted swap left {olds[-1]}: rename it to {path} to restore it"
     return "; build one with: python -m core build --images DIR --model SPEC --out " + str(path)
@@ -152,7 +146,8 @@ def _recover_hint(path: Path) -> str:
 def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
     """Open and validate an index folder; a clear error for every way it can be wrong."""
     path = Path(path)
-    manifest_path = path / FILES["manifest"]
+    files = path.resolve()  # one version: every file below comes from it
+    manifest_path = files / FILES["manifest"]
     if not manifest_path.is_file():
         raise UserError(f"no index at {path}{_recover_hint(path)}")
     try:
@@ -171,16 +166,16 @@ def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
 
         if not same_model(expect_spec, spec):
             raise UserError(f"index {path} was built with '{spec}', not '{expect_spec}'")
-    missing = [f for k, f in FILES.items() if k != "annoy" and not (path / f).exists()]
+    missing = [f for k, f in FILES.items() if k != "annoy" and not (files / f).exists()]
     if missing:
         raise UserError(f"index {path} is incomplete (missing {', '.join(missing)}): rebuild it")
-    embeddings = np.load(path / FILES["embeddings"], mmap_mode="r")
-    items = pd.read_parquet(path / FILES["items"])
+    embeddings = np.load(files / FILES["embeddings"], mmap_mode="r")
+    items = pd.read_parquet(files / FILES["items"])
     if embeddings.shape[0] != len(items) or embeddings.shape[1] != manifest.get("dim"):
         raise UserError(f"index {path} is inconsistent (embeddings {embeddings.shape}, "
                         f"{len(items)} items, dim {manifest.get('dim')}): rebuild it")
-    skipped_path = path / FILES["skipped"]
+    skipped_path = files / FILES["skipped"]
     skipped = [json.loads(ln) for ln in skipped_path.read_text(encoding="utf-8").splitlines() if ln]
-    duplicates = json.loads((path / FILES["duplicates"]).read_text(encoding="utf-8"))
+    duplicates = json.loads((files / FILES["duplicates"]).read_text(encoding="utf-8"))
     return Index(path=path, manifest=manifest, items=items, embeddings=np.asarray(embeddings),
-                 skipped=skipped, duplicates=duplicates)
+                 skipped=skipped, duplicates=duplicates, version=files)
