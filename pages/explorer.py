@@ -17,6 +17,7 @@ from app_support.params import parse_id, parse_int
 from core.analysis import clusters_view as view
 from core.analysis import explore, maps
 from core.analysis.clusters_view import DEFAULT_K, DEFAULT_SIZE, K_MAX, MIN_IMAGES, TSNE_MAX, Scope
+from core.index.items import named
 from core.index.store import Index
 
 leave_legacy_multipage()
@@ -198,7 +199,7 @@ with state.user_errors():
             more = f" (showing the first {MAX_SELECTED})" if len(picked_ids) > MAX_SELECTED else ""
             st.markdown(f"**{len(picked_ids)} selected image{'s' * (len(picked_ids) != 1)}**"
                         f"{more}")
-            grid.grid(index, [(i, grid.short_name(index, i)) for i in picked_ids[:MAX_SELECTED]],
+            grid.grid(index, named(index, picked_ids[:MAX_SELECTED]),
                       key="ex.selected", action=grid.open_detail(PAGE, entry.name))
         else:
             st.caption("Click a point (shift-click to add more) or drag a box to list the "
@@ -216,7 +217,7 @@ with state.user_errors():
         for rank, s in enumerate(summaries, 1):
             label = f" · _{s.label}_" if s.label else ""
             st.markdown(f"**Cluster {rank}** · {s.size} images{label}")
-            grid.grid(index, [(i, grid.short_name(index, i)) for i in s.nearest],
+            grid.grid(index, named(index, s.nearest),
                       key=f"ex.cluster.{rank}", action=grid.open_detail(PAGE, entry.name))
     with t_k:
         top, lo, hi = view.sweep_bounds(n_scope, st.session_state.get("ex.sweep"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import PHOTO_TEXTS
 
-from core.index.items import NAME_CHARS, short_name, texts_of
+from core.index.items import NAME_CHARS, named, short_name, texts_of
 from core.index.store import load_index
 
 
@@ -39,3 +39,11 @@ def test_texts_of_gives_plain_lists(efficientnet_index_path: Path) -> None:
     got = texts_of(bare, range(3))
     assert got[1] == [] and got[0] == [PHOTO_TEXTS[stems[0]]]
     assert all(type(t) is str for ts in got for t in ts)
+
+
+def test_named_pairs_ids_with_names(efficientnet_index_path: Path) -> None:
+    index = load_index(efficientnet_index_path)
+    cells = named(index, [5, 1])
+    assert cells == [(5, short_name(index, 5)), (1, short_name(index, 1))]
+    assert cells[0][1].endswith(".jpg") and cells[0][1] != cells[1][1]
+    assert named(index, []) == []

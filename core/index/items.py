@@ -18,6 +18,11 @@ def short_name(index: Index, i: int, chars: int = NAME_CHARS) -> str:
     return name if len(name) <= chars else name[: chars - 1] + "…"
 
 
+def named(index: Index, ids: Iterable[int]) -> list[tuple[int, str]]:
+    """(id, short file name) per image: the cells of a plain thumbnail grid."""
+    return [(int(i), short_name(index, i)) for i in ids]
+
+
 def texts_of(index: Index, ids: Iterable[int]) -> list[list[str]]:
     """Each image's texts as a list of str (the parquet column holds arrays or None)."""
     column = index.items["texts"]
