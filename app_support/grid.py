@@ -12,18 +12,14 @@ import streamlit as st
 
 from app_support import loaders, state
 from app_support.paging import chunk
+from core.index.items import short_name
 from core.index.store import Index
 
 COLUMNS = 5
 DETAIL_KEY = "app.detail"
-NAME_CHARS = 22
 
 Cell = tuple[int, str]  # (gallery id, caption)
-
-
-def short_name(index: Index, i: int) -> str:
-    name = str(index.items.at[int(i), "rel_path"]).rsplit("/", 1)[-1]
-    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+__all__ = ["Cell", "grid", "hit_cells", "open_detail", "short_name", "show_detail_if_open"]
 
 
 def hit_cells(index: Index, hits: loaders.Hits, marks: dict[int, str] | None = None) -> list[Cell]:

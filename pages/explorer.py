@@ -4,19 +4,20 @@ not change the inputs (tabs, chart selections) never recompute anything."""
 
 from __future__ import annotations
 
-import io
 import random
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
 from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import parse_id, parse_int
-from core.analysis import explore
+from core.analysis import clusters_view as view
+from core.analysis import explore, maps
+from core.analysis.clusters_view import DEFAULT_K, DEFAULT_SIZE, K_MAX, MIN_IMAGES, TSNE_MAX, Scope
+from core.index.items import named
 from core.index.store import Index
 
 leave_legacy_multipage()
@@ -24,76 +25,39 @@ leave_legacy_multipage()
 PAGE = "explorer"
 WHOLE, AROUND = "Whole collection", "Around one image"
 PCA, TSNE = "PCA", "t-SNE"
-DEFAULT_K, K_MAX, SWEEP_MAX = 6, 20, 15
-DEFAULT_SIZE = 100
 MAX_POINTS = 1500  # points on the scatter (each carries a ~4 KB thumbnail for its tooltip)
-MAX_MAP = 400  # thumbnails drawn on the map
 MAX_SELECTED = 40
-TSNE_MAX = 3000  # t-SNE takes minutes beyond this; the neighbourhood scope is the way in
-NEAREST = 5
-Scope = tuple[int, int] | None  # (centre id, size) around one image, or None for all images
-
-
-def _rows(index: Index, scope: Scope) -> np.ndarray:
-    if scope is None:
-        return np.arange(index.n, dtype=np.int64)
-    return explore.neighbourhood(index.embeddings, scope[0], scope[1])
-
-
-def _texts(index: Index, ids: np.ndarray) -> list[list[str]]:
-    column = index.items["texts"]
-    return [[str(t) for t in column.iat[int(i)]] if column.iat[int(i)] is not None else []
-            for i in ids]
 
 
 # Cached on (index path, manifest time, settings); `_index` is the loaded index, not hashed.
 @st.cache_data(max_entries=16, show_spinner="Comparing cluster counts…")
 def _sweep(path: str, stamp: float, scope: Scope, lo: int, hi: int,
            _index: Index) -> pd.DataFrame:
-    emb = _index.embeddings[_rows(_index, scope)]
-    rows = explore.k_sweep(emb, range(lo, hi + 1))
-    return pd.DataFrame(rows, columns=["k", "inertia", "silhouette"])
+    return view.sweep_table(_index, scope, lo, hi)
 
 
 @st.cache_data(max_entries=32, show_spinner="Clustering…")
 def _clusters(path: str, stamp: float, scope: Scope, k: int,
               _index: Index) -> tuple[explore.ClusterResult, list[explore.ClusterSummary]]:
-    ids = _rows(_index, scope)
-    emb = _index.embeddings[ids]
-    result = explore.kmeans(emb, k)
-    return result, explore.summarise_clusters(emb, result, _texts(_index, ids), ids, NEAREST)
+    return view.fit_clusters(_index, scope, k)
 
 
 @st.cache_data(max_entries=16, show_spinner="Projecting to 2-D…")
 def _projection(path: str, stamp: float, scope: Scope, method: str,
                 _index: Index) -> tuple[np.ndarray, np.ndarray]:
-    """(2-D coordinates by `method`, PCA explained-variance ratios for the scree chart)."""
-    emb = _index.embeddings[_rows(_index, scope)]
-    pca = explore.pca_2d(emb)
-    coords = explore.tsne_2d(emb).coords if method == TSNE else pca.coords
-    return coords, pca.explained_variance_ratio
+    return view.fit_projection(_index, scope, tsne=method == TSNE)
 
 
 @st.cache_data(max_entries=8, show_spinner="Preparing thumbnails for the chart…")
 def _image_urls(path: str, stamp: float, ids: tuple[int, ...], _index: Index) -> list[str]:
-    return [explore.thumb_data_url(_index.thumb_path(i)) for i in ids]
+    return maps.tooltip_urls(_index, ids)
 
 
 @st.cache_data(max_entries=8, show_spinner="Drawing the thumbnail map…")
 def _map_jpeg(path: str, stamp: float, scope: Scope, method: str, thumb: int,
               _index: Index) -> bytes:
-    ids = _rows(_index, scope)
     coords, _ = _projection(path, stamp, scope, method, _index)
-    keep = explore.display_sample(len(ids), MAX_MAP)
-    thumbs = []
-    for i in ids[keep]:
-        with Image.open(_index.thumb_path(int(i))) as im:
-            thumbs.append(im.convert("RGB"))
-    picture = explore.thumbnail_map(coords[keep], thumbs, canvas=1400, thumb=thumb,
-                                    background="#f3f4f6")
-    buf = io.BytesIO()
-    picture.save(buf, "JPEG", quality=85)
-    return buf.getvalue()
+    return maps.map_jpeg(_index, view.scope_rows(_index, scope), coords, thumb)
 
 
 def scatter(df: pd.DataFrame, axes: tuple[str, str], order: list[str]) -> alt.Chart:
@@ -130,8 +94,7 @@ def sweep_chart(sweep: pd.DataFrame, k: int) -> alt.HConcatChart:
 
 
 def variance_chart(ratio: np.ndarray) -> alt.LayerChart:
-    df = pd.DataFrame({"component": [f"PC{i + 1}" for i in range(len(ratio))],
-                       "explained": 100 * ratio, "cumulative": 100 * np.cumsum(ratio)})
+    df = view.variance_table(ratio)
     order = list(df["component"])
     base = alt.Chart(df).encode(x=alt.X("component:N", sort=order, title=None,
                                         axis=alt.Axis(labelAngle=0)))
@@ -149,8 +112,9 @@ st.caption("Group the collection into clusters and see it as a map: nearby point
            "the model finds similar. Hover a point to see the image; select points to list them.")
 entry, index = state.require_index()
 state.random_weights_banner(entry)
-if index.n < 4:
-    st.info(f"The **{entry.name}** index holds {index.n} images: exploring needs at least 4.",
+if index.n < MIN_IMAGES:
+    st.info(f"The **{entry.name}** index holds {index.n} images: exploring needs at least "
+            f"{MIN_IMAGES}.",
             icon=":material/info:")
     st.stop()
 
@@ -164,12 +128,12 @@ if url.get("k"):
 if url.get("around"):
     st.session_state["ex.centre"] = parse_id(url["around"], index.n) or 0
     st.session_state["ex.scope"] = AROUND
-    st.session_state["ex.size"] = parse_int(url.get("size"), DEFAULT_SIZE, 4, index.n)
+    st.session_state["ex.size"] = parse_int(url.get("size"), DEFAULT_SIZE, MIN_IMAGES, index.n)
 if url.get("proj") == "tsne":
     st.session_state["ex.method"] = TSNE
 if parse_id(st.session_state["ex.centre"], index.n) is None:
     st.session_state["ex.centre"] = 0
-st.session_state["ex.size"] = min(max(4, int(st.session_state["ex.size"])), index.n)
+st.session_state["ex.size"] = view.clamp(st.session_state["ex.size"], MIN_IMAGES, index.n)
 
 c_scope, c_method, c_k = st.columns([2, 1, 2], vertical_alignment="bottom")
 scope_name = c_scope.segmented_control("Fit on", [WHOLE, AROUND], key="ex.scope", required=True,
@@ -183,21 +147,21 @@ if scope_name == AROUND:
     c_rand.button("Random image", icon=":material/casino:", width="stretch",
                   on_click=lambda: st.session_state.update(
                       {"ex.centre": random.randrange(index.n)}))
-    size = int(c_size.number_input(f"Neighbourhood size (4–{index.n})", 4, index.n,
-                                   key="ex.size"))
+    size = int(c_size.number_input(f"Neighbourhood size ({MIN_IMAGES}–{index.n})", MIN_IMAGES,
+                                   index.n, key="ex.size"))
     c_img.image(loaders.tile(str(index.thumb_path(centre))), width=96,
                 caption=grid.short_name(index, centre))
     scope = (centre, size)
 n_scope = index.n if scope is None else scope[1]
-can_tsne = n_scope <= TSNE_MAX
+can_tsne = view.can_tsne(n_scope)
 if not can_tsne:
     st.session_state["ex.method"] = PCA
 method = c_method.segmented_control(
     "Projection", [PCA, TSNE] if can_tsne else [PCA], key="ex.method", required=True,
     help="PCA: a linear, faithful view of the main directions. t-SNE: keeps near neighbours "
          f"together, distorts distances (up to {TSNE_MAX} images).")
-k_hi = min(K_MAX, n_scope - 1)
-st.session_state["ex.k"] = min(max(2, int(st.session_state["ex.k"])), k_hi)
+k_hi = view.k_max(n_scope)
+st.session_state["ex.k"] = view.clamp(st.session_state["ex.k"], 2, k_hi)
 k = int(c_k.number_input(f"Clusters k (2–{k_hi})", 2, k_hi, key="ex.k",
                          help="Use the charts under “Choosing k” to pick it."))
 state.sync_url(k=k, around=scope[0] if scope else None, size=scope[1] if scope else None,
@@ -207,7 +171,7 @@ path, stamp = str(entry.path), entry.stamp
 with state.user_errors():
     result, summaries = _clusters(path, stamp, scope, k, index)
     coords, ratio = _projection(path, stamp, scope, str(method), index)
-    ids = _rows(index, scope)
+    ids = view.scope_rows(index, scope)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Images", f"{len(ids)}", help="in the scope the model is fitted on")
     m2.metric("Clusters", k)
@@ -217,35 +181,25 @@ with state.user_errors():
               help="Share of the embedding variance the first two principal components keep: "
                    "low means a flat picture of a high-dimensional cloud.")
 
-    names = {s.cluster: f"{rank}" + (f" · {s.label}" if s.label else "")
-             for rank, s in enumerate(summaries, 1)}
+    names = view.cluster_names(summaries)
     t_map, t_thumbs, t_clusters, t_k = st.tabs(["Scatter", "Thumbnail map", "Clusters",
                                                 "Choosing k"])
     with t_map:
-        keep = explore.display_sample(len(ids), MAX_POINTS)
-        shown = ids[keep]
-        urls = _image_urls(path, stamp, tuple(int(i) for i in shown), index)
-        df = pd.DataFrame({
-            "id": shown, "x": coords[keep, 0], "y": coords[keep, 1],
-            "cluster": [names[int(c)] for c in result.labels[keep]],
-            "name": [grid.short_name(index, int(i)) for i in shown],
-            "texts": ["; ".join(t)[:160] for t in _texts(index, shown)], "image": urls})
-        axes = ("PC1", "PC2") if method == PCA else ("t-SNE 1", "t-SNE 2")
-        if len(shown) < len(ids):
-            st.caption(f"Showing a fixed random sample of {len(shown)} of {len(ids)} images.")
-        chart = scatter(df, axes, [names[s.cluster] for s in summaries])
+        sample = view.chart_sample(ids, coords, MAX_POINTS)
+        urls = _image_urls(path, stamp, tuple(int(i) for i in sample.ids), index)
+        df = view.scatter_frame(index, sample, result.labels, names, urls)
+        if len(sample.ids) < len(ids):
+            st.caption(f"Showing a fixed random sample of {len(sample.ids)} of {len(ids)} "
+                       "images.")
+        chart = scatter(df, view.axis_titles(method == TSNE), list(names.values()))
         event = st.altair_chart(chart, width="stretch", on_select="rerun",
                                 key=f"ex.chart.{scope}.{method}.{k}")
-        chosen = event.selection if event else {}
-        box = chosen.get("region") or {}
-        picked_ids = explore.selected_ids(
-            shown, coords[keep], [p["id"] for p in chosen.get("picked") or [] if "id" in p],
-            (box["x"], box["y"]) if "x" in box and "y" in box else None)
+        picked_ids = view.picked_ids(sample, event.selection if event else None)
         if picked_ids:
             more = f" (showing the first {MAX_SELECTED})" if len(picked_ids) > MAX_SELECTED else ""
             st.markdown(f"**{len(picked_ids)} selected image{'s' * (len(picked_ids) != 1)}**"
                         f"{more}")
-            grid.grid(index, [(i, grid.short_name(index, i)) for i in picked_ids[:MAX_SELECTED]],
+            grid.grid(index, named(index, picked_ids[:MAX_SELECTED]),
                       key="ex.selected", action=grid.open_detail(PAGE, entry.name))
         else:
             st.caption("Click a point (shift-click to add more) or drag a box to list the "
@@ -255,7 +209,7 @@ with state.user_errors():
                                  key="ex.thumb")
         st.image(_map_jpeg(path, stamp, scope, str(method), int(thumb), index),
                  width="stretch", caption=f"The images drawn at their {method} coordinates"
-                 + (f" (a sample of {MAX_MAP})" if len(ids) > MAX_MAP else ""))
+                 + (f" (a sample of {maps.MAX_MAP})" if len(ids) > maps.MAX_MAP else ""))
     with t_clusters:
         st.caption("Clusters largest first; the images are those nearest the cluster centre"
                    + (". Labels are words its members' texts share more than other clusters'."
@@ -263,12 +217,10 @@ with state.user_errors():
         for rank, s in enumerate(summaries, 1):
             label = f" · _{s.label}_" if s.label else ""
             st.markdown(f"**Cluster {rank}** · {s.size} images{label}")
-            grid.grid(index, [(i, grid.short_name(index, i)) for i in s.nearest],
+            grid.grid(index, named(index, s.nearest),
                       key=f"ex.cluster.{rank}", action=grid.open_detail(PAGE, entry.name))
     with t_k:
-        top = min(SWEEP_MAX, n_scope - 1)
-        lo, hi = st.session_state.get("ex.sweep", (2, top))
-        lo, hi = (2, top) if top <= 2 else (min(lo, top - 1), min(max(hi, lo + 1), top))
+        top, lo, hi = view.sweep_bounds(n_scope, st.session_state.get("ex.sweep"))
         if top > 2:
             st.session_state["ex.sweep"] = (lo, hi)
             lo, hi = st.slider("Range of k to compare", 2, top, key="ex.sweep")

@@ -13,6 +13,7 @@ from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.paging import sample_ids
 from core.index.info import index_facts
+from core.index.items import named
 
 leave_legacy_multipage()
 
@@ -60,7 +61,7 @@ if right.button("Shuffle", icon=":material/shuffle:", width="stretch") \
         or SAMPLE_SEED_KEY not in st.session_state:
     st.session_state[SAMPLE_SEED_KEY] = random.randrange(1 << 30)
 ids = sample_ids(index.n, SAMPLE, st.session_state[SAMPLE_SEED_KEY])
-cells = [(i, grid.short_name(index, i)) for i in ids]
+cells = named(index, ids)
 grid.grid(index, cells, key="home.sample", action=grid.open_detail(PAGE, entry.name))
 
 st.divider()

@@ -6,22 +6,14 @@ from __future__ import annotations
 import random
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from app_support import loaders, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import parse_id
 from core.ingest.images import open_image
-from core.query.captionbank import (
-    CaptionBank,
-    build_caption_bank,
-    find_sets,
-    image_vector,
-    nearest_captions,
-    own_captions,
-    sets_root,
-)
+from core.query import describe
+from core.query.captionbank import CaptionBank, build_caption_bank, image_vector, nearest_captions
 
 leave_legacy_multipage()
 
@@ -55,8 +47,8 @@ if not (entry.can_text and entry.can_image):
             "space. Pick a ConSE, two-branch or OpenCLIP index in the sidebar.",
             icon=":material/info:")
     st.stop()
-sets = find_sets(sets_root(loaders.REPO_ROOT))
-if not sets:
+names = describe.sets_by_name(loaders.REPO_ROOT)
+if not names:
     st.info("No captioned set found under `data/sets/` (folders with a `captions.jsonl`). "
             "The demo data command creates them: `python -m core demo`.",
             icon=":material/folder_off:")
@@ -67,7 +59,6 @@ st.session_state.setdefault("i2t.id", 0)
 if parse_id(st.session_state["i2t.id"], index.n) is None:
     st.session_state["i2t.id"] = 0
 c_set, c_split, c_k = st.columns([2, 1, 1], vertical_alignment="bottom")
-names = {p.name: p for p in sets}
 set_name = c_set.selectbox("Captioned set", list(names), key="i2t.set")
 split = c_split.radio("Captions", [ALL, TEST], key="i2t.split", horizontal=True)
 k = int(c_k.number_input("Captions shown", 1, K_MAX, value=10, key="i2t.k"))
@@ -84,7 +75,7 @@ if source == GALLERY:
                 on_click=_random_image, args=(index.n,))
     left.image(loaders.tile(str(index.thumb_path(image_id))), width="stretch")
     left.caption(f"Image {image_id} · `{index.items.at[image_id, 'rel_path']}`")
-    vec = np.asarray(index.embeddings[image_id], np.float32)  # stored: no model pass needed
+    vec = describe.stored_vector(index, image_id)
     image_path = str(index.items.at[image_id, "path"])
 else:
     preview, vec = uploads.uploaded_query(left, "i2t.upload", "Upload a photo or drawing.",
@@ -99,16 +90,10 @@ with right:
     if bank is not None and vec is not None:
         with state.user_errors():
             hits = nearest_captions(bank, vec, k)
-            own = own_captions(bank, image_path) if image_path else set()
-            ranks = {bank.texts[i] for i in own}
+            own = describe.own_texts(bank, image_path)
             st.markdown(f"**{len(hits)} nearest of {len(bank)} distinct captions** in "
                         f"*{bank.set_name}* · model `{entry.spec}`")
-            st.dataframe(pd.DataFrame([{
-                "#": h.rank, "caption": h.text, "score": round(h.score, 4),
-                "images with it": len(h.files),
-                "this image's own": "✓" if h.text in ranks else ""} for h in hits]),
-                hide_index=True, width="stretch")
-            if image_path and own:
-                found = [h.rank for h in hits if h.text in ranks]
-                st.caption(f"This image belongs to the set: its own caption is ranked "
-                           f"{', '.join(f'#{r}' for r in found) if found else f'below #{k}'}.")
+            st.dataframe(describe.caption_table(hits, own), hide_index=True, width="stretch")
+            if own:
+                st.caption("This image belongs to the set: its own caption is ranked "
+                           f"{describe.own_rank_note(hits, own, k)}.")

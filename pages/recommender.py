@@ -13,6 +13,7 @@ from app_support.bootstrap import leave_legacy_multipage
 from core.analysis.recommend import Recommender
 from core.errors import UserError
 from core.index.catalogue import IndexEntry
+from core.index.items import named
 from core.index.store import Index
 
 leave_legacy_multipage()
@@ -197,7 +198,7 @@ def votes_panel(entry: IndexEntry, index: Index, rec: Recommender) -> None:
         for liked, title in ((True, "Liked"), (False, "Disliked")):
             ids = [i for i, v in reversed(rec.votes.items()) if v is liked][:SHOWN_VOTES]
             st.markdown(f"**{title}** (most recent first)")
-            grid.grid(index, [(i, grid.short_name(index, i)) for i in ids],
+            grid.grid(index, named(index, ids),
                       key=f"rec.votes.{liked}", action=grid.open_detail(PAGE, entry.name))
 
 

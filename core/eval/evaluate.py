@@ -3,9 +3,10 @@
 Every variant is scored on the same images and the same queries: text->image (each distinct
 caption is a query; identical captions of several images make several relevant images) and
 image->text (each image is a query; its distinct captions are the relevant texts). Metrics come
-from core.eval.metrics; R@k carries a bootstrap 95% interval over queries because ~140 test images
-make one split noisy. ConSE and the two-branch head reuse the cached frozen features (one
-EfficientNet pass per set for all of them); other models encode the images themselves.
+from core.eval.metrics, the random row from core.eval.baseline; R@k carries a bootstrap 95%
+interval over queries because ~140 test images make one split noisy. ConSE and the two-branch
+head reuse the cached frozen features (one EfficientNet pass per set for all of them); other
+models encode the images themselves.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ import pandas as pd
 
 from core.encoders.base import RANDOM_WEIGHTS_WARNING, Encoder, batched
 from core.errors import UserError
+from core.eval.baseline import random_baseline
 from core.eval.metrics import (
     mean_rank,
     median_rank,
     per_query_metrics,
-    random_baseline,
     recall_at_k,
 )
 from core.learn.features import Queries, SetFeatures, build_queries
