@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from core.errors import UserError
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def finite_float(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {value}")
+    return number
+
+
+def utf8_text(value: str) -> str:
+    """Query text from argv: bytes that are not UTF-8 arrive as surrogates; refuse them here."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("is not valid UTF-8 text") from None
+    return value
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -36,13 +60,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     s = sub.add_parser("search", help="query an index from the terminal")
     s.add_argument("--index", required=True)
-    s.add_argument("query", nargs="*", help="text query (several are summed)")
-    s.add_argument("-k", type=int, default=10)
-    s.add_argument("--negative", action="append", default=[], metavar="TEXT")
-    s.add_argument("--negative-weight", type=float, default=1.0)
+    s.add_argument("query", nargs="*", type=utf8_text, help="text query (several are summed)")
+    s.add_argument("-k", type=positive_int, default=10)
+    s.add_argument("--negative", action="append", type=utf8_text, default=[], metavar="TEXT")
+    s.add_argument("--negative-weight", type=finite_float, default=1.0)
     s.add_argument("--like-id", action="append", type=int, default=[], metavar="ID")
     s.add_argument("--like-file", action="append", default=[], metavar="IMAGE")
-    s.add_argument("--image-weight", type=float, default=1.0)
+    s.add_argument("--image-weight", type=finite_float, default=1.0)
     s.add_argument("--method", choices=["auto", "exact", "annoy"], default="auto")
-    s.add_argument("--search-k", type=int, default=None)
+    s.add_argument("--search-k", type=positive_int, default=None,
+                   help="Annoy nodes to inspect (default: grows with the index)")
     s.set_defaults(func=cmd_search)

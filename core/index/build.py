@@ -45,6 +45,7 @@ from core.ingest.prefetch import prefetch
 
 DEFAULT_TREES = 16
 NO_TEXT = "no text to embed (captions model needs descriptions)"
+NOT_FINITE = "the model gave a non-finite vector (NaN or inf)"
 Progress = Callable[[str, int, int], None]
 
 
@@ -287,7 +288,10 @@ def _encode_new(enc: Encoder, todo: list[tuple[Candidate, str]], stage: Path, ba
         if not pending:
             return
         for d, vec in zip(pending, _encode(enc, pending), strict=True):
-            vectors[d.hash] = vec
+            if np.isfinite(vec).all():
+                vectors[d.hash] = vec
+            else:  # never store a vector that would score NaN against every query
+                problems[d.hash] = NOT_FINITE
         done += len(pending)
         pending.clear()
         if progress:

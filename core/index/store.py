@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -101,7 +102,16 @@ class Index:
             from annoy import AnnoyIndex
 
             ann = AnnoyIndex(self.dim, "angular")
-            ann.load(str(self.files / FILES["annoy"]))
+            try:
+                ann.load(str(self.files / FILES["annoy"]))
+            except OSError as e:
+                raise UserError(f"index {self.path}: {FILES['annoy']} is damaged ({e}): rebuild "
+                                "it with `python -m core build`") from e
+            if ann.get_n_items() != self.n:
+                found = ann.get_n_items()
+                ann.unload()
+                raise UserError(f"index {self.path}: {FILES['annoy']} holds {found} items, not "
+                                f"{self.n}: rebuild it")
             self._annoy = ann
         return self._annoy
 
@@ -169,13 +179,59 @@ def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
     missing = [f for k, f in FILES.items() if k != "annoy" and not (files / f).exists()]
     if missing:
         raise UserError(f"index {path} is incomplete (missing {', '.join(missing)}): rebuild it")
-    embeddings = np.load(files / FILES["embeddings"], mmap_mode="r")
-    items = pd.read_parquet(files / FILES["items"])
-    if embeddings.shape[0] != len(items) or embeddings.shape[1] != manifest.get("dim"):
+    embeddings = _read(path, "embeddings",
+                       lambda: np.load(files / FILES["embeddings"], mmap_mode="r"))
+    items = _read(path, "items", lambda: pd.read_parquet(files / FILES["items"]))
+    if (embeddings.ndim != 2 or embeddings.shape[0] != len(items)
+            or embeddings.shape[1] != manifest.get("dim")):
         raise UserError(f"index {path} is inconsistent (embeddings {embeddings.shape}, "
                         f"{len(items)} items, dim {manifest.get('dim')}): rebuild it")
-    skipped_path = files / FILES["skipped"]
-    skipped = [json.loads(ln) for ln in skipped_path.read_text(encoding="utf-8").splitlines() if ln]
-    duplicates = json.loads((files / FILES["duplicates"]).read_text(encoding="utf-8"))
+    _check_items(path, items)
+    if not np.isfinite(embeddings).all():
+        raise UserError(f"index {path}: {FILES['embeddings']} holds non-finite values: rebuild it")
+    skipped = _read(path, "skipped", lambda: _skipped_rows(files / FILES["skipped"]))
+    duplicates = _read(path, "duplicates",
+                       lambda: _duplicates(files / FILES["duplicates"], n=len(items)))
     return Index(path=path, manifest=manifest, items=items, embeddings=np.asarray(embeddings),
                  skipped=skipped, duplicates=duplicates, version=files)
+
+
+HASH = re.compile(r"[0-9a-f]{40}")
+
+
+def _read(path: Path, key: str, reader):
+    """Run one file's reader; any way the file is damaged becomes one line naming it."""
+    try:
+        return reader()
+    except UserError:
+        raise
+    except Exception as e:  # numpy, pyarrow and json raise many kinds
+        raise UserError(f"index {path}: {FILES[key]} is damaged ({type(e).__name__}: "
+                        f"{str(e)[:120]}): rebuild it with `python -m core build`") from e
+
+
+def _check_items(path: Path, items: pd.DataFrame) -> None:
+    """Columns the app trusts: a content hash names a thumbnail file inside the index."""
+    for column in ("path", "hash"):
+        if column not in items.columns:
+            raise UserError(f"index {path}: {FILES['items']} has no '{column}' column: rebuild it")
+    bad = [h for h in items["hash"] if not (isinstance(h, str) and HASH.fullmatch(h))]
+    if bad:
+        raise UserError(f"index {path}: {FILES['items']} holds {len(bad)} malformed hash(es), "
+                        f"e.g. {str(bad[0])[:60]!r}: rebuild it")
+
+
+def _skipped_rows(path: Path) -> list[dict]:
+    rows = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln]
+    if not all(isinstance(r, dict) for r in rows):
+        raise ValueError("a line is not a JSON object")
+    return rows
+
+
+def _duplicates(path: Path, n: int) -> dict[str, list[int]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not all(
+            isinstance(ids, list) and all(isinstance(i, int) and 0 <= i < n for i in ids)
+            for ids in data.values()):
+        raise ValueError("expected {hash: [row ids]}")
+    return data
