@@ -25,6 +25,7 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
 from core.errors import UserError
+from core.query.topk import top_k
 
 Box = tuple[int, int, int, int]
 
@@ -159,8 +160,7 @@ def neighbourhood(emb: np.ndarray, centre_id: int, n: int) -> np.ndarray:
     unit = _normalised(arr)
     sims = unit @ unit[centre_id]
     sims[centre_id] = np.inf  # the centre always comes first, even among exact duplicates
-    order = np.argsort(-sims, kind="stable")
-    return order[: min(n, total)].astype(np.int64)
+    return top_k(sims, n)[0]
 
 
 def cluster_members_near_centre(

@@ -19,6 +19,7 @@ from core.encoders.base import Encoder, batched
 from core.errors import UserError
 from core.ingest.crawl import SIDECAR_NAME
 from core.learn.features import build_queries, load_set
+from core.query.topk import top_k
 
 ENV_SETS = "IMAGE_SEARCH_SETS"
 
@@ -79,12 +80,9 @@ def nearest_captions(bank: CaptionBank, vec: np.ndarray, k: int = 10) -> list[Ca
     if vec.shape[0] != bank.vectors.shape[1]:
         raise UserError(f"image vector has {vec.shape[0]} dimensions but the caption bank "
                         f"({bank.spec}) has {bank.vectors.shape[1]}: use the same model")
-    scores = bank.vectors @ vec
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    top = top[np.lexsort((top, -scores[top]))]
-    return [CaptionHit(r, bank.texts[i], float(scores[i]), bank.files[i])
-            for r, i in enumerate(top.tolist(), 1)]
+    ids, scores = top_k(bank.vectors @ vec, k)
+    return [CaptionHit(r, bank.texts[i], float(s), bank.files[i])
+            for r, (i, s) in enumerate(zip(ids.tolist(), scores.tolist(), strict=True), 1)]
 
 
 def sets_root(repo_root: Path, environ: dict[str, str] | None = None) -> Path:
