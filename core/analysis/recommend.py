@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from sklearn.svm import SVC
 
+from core.encoders.base import l2_normalise
 from core.errors import UserError
 from core.query.topk import top_k
 
@@ -50,7 +51,7 @@ class Recommender:
         # index embeddings are already unit rows: share them (one copy per process, not per
         # visitor session) instead of normalising into a private copy
         unit = np.allclose(norms, 1.0, atol=1e-3)
-        self._emb = arr if unit else arr / np.maximum(norms, 1e-12)
+        self._emb = arr if unit else l2_normalise(arr)
         self.seed = int(seed)
         self.C, self.gamma = _check_params(C, gamma)
         self.min_votes_per_class = int(min_votes_per_class)

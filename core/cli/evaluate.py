@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import UserError
+from core.progress import log
 
 DEFAULT_TWOBRANCH = Path("models/twobranch")
-
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def default_models() -> list[str]:
@@ -31,7 +27,7 @@ def default_models() -> list[str]:
 
 
 def set_eval_sets(set_dirs: list[str], split: str = "test", limit: int | None = None,
-                  cache_dir: str | None = "data/features", log=_log) -> list:
+                  cache_dir: str | None = "data/features", log=log) -> list:
     """EvalSets from captioned set folders (their `split` rows, the first `limit` of them).
 
     Features are taken for the whole set and then split, so the cache written by training
@@ -55,7 +51,7 @@ def set_eval_sets(set_dirs: list[str], split: str = "test", limit: int | None = 
 
 def karpathy_eval_sets(json_path: str, images: str, coco_1k: bool = False,
                        limit: int | None = None, cache_dir: str | None = "data/features",
-                       log=_log, fold_size: int = 1000, n_folds: int = 5
+                       log=log, fold_size: int = 1000, n_folds: int = 5
                        ) -> list[tuple[str, list]]:
     """(name, folds) of the standard Karpathy test split; COCO 1K gives five folds."""
     from core.eval.datasets import coco_1k_folds, load_karpathy
@@ -100,7 +96,7 @@ def training_info(specs: list[str]) -> dict:
 def run_evaluation(set_dirs: list[str], specs: list[str], karpathy: str | None = None,
                    images: str | None = None, coco_1k: bool = False, limit: int | None = None,
                    fuse: bool = True, resamples: int = 1000,
-                   cache_dir: str | None = "data/features", log=_log, **fold_options) -> dict:
+                   cache_dir: str | None = "data/features", log=log, **fold_options) -> dict:
     from core.eval.evaluate import NOTE, average_folds, evaluate_set
     from core.index.build import DEFAULT_TREES
     from core.query.search import DEFAULT_SEARCH_K_PER_RESULT

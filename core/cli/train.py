@@ -6,18 +6,14 @@ The result folder is an encoder: build and search with `--model twobranch:models
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from core.learn.train_config import TrainConfig
-
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+from core.progress import log
 
 
 def train_from_sets(set_dirs: list[str], out: str, config: TrainConfig,
-                    cache_dir: str | None = "data/features", log=_log) -> dict:
+                    cache_dir: str | None = "data/features", log=log) -> dict:
     """Load (cached) frozen features, train, save; returns a short summary for printing."""
     from core.learn.features import load_set, set_features
     from core.learn.train import save_model, train
