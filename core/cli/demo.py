@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 
 from core.index.store import FILES
+from core.paths import TWOBRANCH_SPEC, data_dir, default_twobranch, indexes_dir, spec_path
 from core.progress import log, progress_bar
 
 DEMO_VARIANTS = {
-    "demo-fusion": "fusion:twobranch:models/twobranch+conse:lite0",
-    "demo-twobranch": "twobranch:models/twobranch",
+    "demo-fusion": f"fusion:{TWOBRANCH_SPEC}+conse:lite0",
+    "demo-twobranch": TWOBRANCH_SPEC,
     "demo-conse": "conse:lite0",
     "demo-captions": "captions:minilm",
     "demo-efficientnet": "efficientnet:lite0",
@@ -63,7 +64,7 @@ def ensure_indexes(data: Path, indexes: Path, model_dir: Path, rebuild: bool) ->
         if "twobranch:" in spec:
             if not (model_dir / "config.json").is_file():
                 continue
-            spec = spec.replace("twobranch:models/twobranch", f"twobranch:{model_dir}")
+            spec = spec.replace(TWOBRANCH_SPEC, f"twobranch:{spec_path(model_dir)}")
         out = indexes / name
         if (out / FILES["manifest"]).is_file() and not rebuild:
             log(f"index {out}: found")
@@ -94,9 +95,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     d = sub.add_parser("demo", help="fetch the demo images, train the head, build demo indexes")
-    d.add_argument("--data", default="data", help="demo data folder (git-ignored)")
-    d.add_argument("--indexes", default="indexes", help="where the demo indexes go")
-    d.add_argument("--model-dir", default="models/twobranch", help="two-branch head folder")
+    d.add_argument("--data", default=str(data_dir()), help="demo data folder (git-ignored)")
+    d.add_argument("--indexes", default=str(indexes_dir()), help="where the demo indexes go")
+    d.add_argument("--model-dir", default=str(default_twobranch()),
+                   help="two-branch head folder")
     d.add_argument("--limit", type=int, default=None, help="max images per source (quick try)")
     d.add_argument("--refresh-assets", action="store_true", help="fetch and convert again")
     d.add_argument("--retrain", action="store_true", help="train the two-branch head again")

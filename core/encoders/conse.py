@@ -14,9 +14,9 @@ import numpy as np
 from PIL import Image
 
 from core.atomic import write_with
-from core.cache import cache_dir
 from core.encoders.backbones import MINILM, efficientnet, encode_sentences, imagenet_classes
 from core.encoders.base import Encoder, batched, l2_normalise
+from core.paths import cache_dir
 
 DEFAULT_TOP = 10
 DEFAULT_TEMPLATE = "a photo of a {}"

@@ -24,8 +24,9 @@ from core.atomic import write_with
 from core.errors import UserError
 from core.ingest.crawl import SIDECAR_NAME, read_sidecar
 from core.ingest.prefetch import prefetch
+from core.paths import features_dir
 
-DEFAULT_CACHE = Path("data/features")
+DEFAULT_CACHE = features_dir()
 IMAGE_SPEC = "efficientnet:lite0"
 TEXT_MODEL = "minilm"
 SPLITS = ("train", "val", "test")

@@ -8,7 +8,6 @@ systems show them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +18,8 @@ from core.encoders.base import Encoder, batched
 from core.errors import UserError
 from core.ingest.crawl import SIDECAR_NAME
 from core.learn.features import build_queries, load_set
+from core.paths import sets_dir
 from core.query.topk import top_k
-
-ENV_SETS = "IMAGE_SEARCH_SETS"
 
 
 @dataclass
@@ -87,9 +85,7 @@ def nearest_captions(bank: CaptionBank, vec: np.ndarray, k: int = 10) -> list[Ca
 
 def sets_root(repo_root: Path, environ: dict[str, str] | None = None) -> Path:
     """`data/sets/` under the repo, unless IMAGE_SEARCH_SETS names another folder."""
-    env = os.environ if environ is None else environ
-    value = env.get(ENV_SETS, "").strip()
-    return Path(value).expanduser() if value else repo_root / "data" / "sets"
+    return sets_dir(environ, root=repo_root)
 
 
 def find_sets(root: Path) -> list[Path]:
