@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import UserError
-from core.paths import TWOBRANCH_SPEC, default_twobranch, features_dir
+from core.paths import TWOBRANCH_SPEC, default_twobranch, features_dir, resolve_path
 from core.progress import log
 
 
@@ -80,7 +80,7 @@ def training_info(specs: list[str]) -> dict:
     for spec in specs:
         if not spec.startswith("twobranch:"):
             continue
-        path = Path(spec.split(":", 1)[1])
+        path = resolve_path(spec.split(":", 1)[1])  # the folder the encoder loaded
         try:
             cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
