@@ -17,10 +17,10 @@ from core.index.catalogue import IndexEntry, indexes_root, scan_indexes
 from core.index.store import Index, load_index
 from core.index.thumbs import preview_jpeg, tile_jpeg, upload_preview_jpeg
 from core.ingest.images import ImageProblem, open_image
+from core.paths import REPO_ROOT
 from core.query.duplicates import search_collapsed
 from core.query.search import Hit, Query
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_UPLOAD_MB = 20
 MAX_UPLOAD_PIXELS = 40_000_000
 

@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from core.paths import REPO_ROOT
+
+REPO = REPO_ROOT
 LOG = REPO / "BENCHMARKS.md"
 HEADER = """# Benchmarks
 

@@ -9,7 +9,6 @@ takes an upload after "Upload an image"; result tiles are <img alt="#rank · ...
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -20,8 +19,9 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks._common import REPO, log
+from benchmarks._common import log
 from benchmarks.photos import GALLERY, WORK
+from core.paths import indexes_dir
 from devtools.live import Server, streamlit_server
 
 START_TIMEOUT_S = 180
@@ -32,7 +32,7 @@ TEXT_BOX = "Describe the image"
 
 def indexes_root() -> Path:
     """The demo indexes folder: $IMAGE_SEARCH_INDEXES, else indexes/ (what the app scans)."""
-    return Path(os.environ.get("IMAGE_SEARCH_INDEXES") or REPO / "indexes")
+    return indexes_dir()
 
 
 def variants(root: Path) -> list[dict]:

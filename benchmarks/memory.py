@@ -34,7 +34,7 @@ from benchmarks.app import (
     variants,
 )
 from benchmarks.photos import GALLERY, WORK
-from core.cache import CACHE_ENV
+from core.paths import CACHE_ENV
 from devtools.live import browser
 
 MB = 2**20

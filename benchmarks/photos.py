@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks._common import REPO, log
+from core.atomic import replace_dir
 from core.ingest.crawl import DEFAULT_EXTENSIONS, SIDECAR_NAME
 
 GALLERY = REPO / "data" / "gallery"
@@ -45,15 +46,18 @@ def _camera_photo(src: Image.Image, size: tuple[int, int], rng: random.Random) -
 
 def synthetic_folder(count: int = 200, seed: int = 0) -> Path:
     """`count` camera-size JPEGs (quality 90) with a captions.jsonl; made once and reused."""
-    from tests.conftest import PHOTO_TEXTS, bundled_photos
-
     folder = WORK / f"photos-{count}-{seed}"
     if (folder / SIDECAR_NAME).is_file():
         return folder
     log(f"writing {count} camera-size photos to {folder} (once)")
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    with replace_dir(folder) as tmp:
+        _write_photos(tmp, count, seed)
+    return folder
+
+
+def _write_photos(tmp: Path, count: int, seed: int) -> None:
+    from tests.conftest import PHOTO_TEXTS, bundled_photos
+
     rng = random.Random(seed)
     photos = {n: im.convert("RGB") for n, im in bundled_photos().items()}
     names = sorted(photos)
@@ -66,8 +70,6 @@ def synthetic_folder(count: int = 200, seed: int = 0) -> Path:
             fh.write(json.dumps({"file": file, "texts": [PHOTO_TEXTS[name]],
                                  "source": "scikit-image/scikit-learn (cropped, resized)",
                                  "licence": "BSD-3-Clause"}) + "\n")
-    tmp.rename(folder)
-    return folder
 
 
 def subset_folder(root: Path, limit: int) -> Path:

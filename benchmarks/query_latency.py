@@ -15,7 +15,6 @@ vectors of phrases). Target: recall@10 >= 0.95 at the lowest latency; the pick i
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from benchmarks.vectors import image_vectors, shape, text_queries, write_index
 from core.encoders.registry import load_encoder
 from core.index.build import DEFAULT_TREES
 from core.index.store import FILES, load_index
+from core.paths import indexes_dir
 from core.query.search import Query, exact_top_k, query_vector, search_vector
 
 K = 10
@@ -128,8 +128,7 @@ def one_size(n: int, trees: list[int], per_results: list[int], n_queries: int,
 
 def real_index() -> Path | None:
     """The demo's ConSE index (real vectors), to check the synthetic ones against."""
-    roots = [os.environ.get("IMAGE_SEARCH_INDEXES", ""), str(REPO / "indexes"),
-             str(WORK / "demo-indexes")]
+    roots = [str(indexes_dir()), str(REPO / "indexes"), str(WORK / "demo-indexes")]
     for root in filter(None, roots):
         for name in ("demo-conse", "conse"):
             if (Path(root) / name / FILES["manifest"]).is_file():

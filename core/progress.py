@@ -1,4 +1,4 @@
-"""tqdm bars for build progress callbacks (core.index.build.Progress), for the CLI."""
+"""Progress output for the CLI: log() lines and tqdm bars for build progress callbacks."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import sys
 from collections.abc import Collection
 
 LABELS = {"hash": "hashing", "encode": "encoding", "annoy": "annoy index"}
+
+
+def log(msg: str) -> None:
+    """One progress line on stderr, flushed at once: stdout stays clean for results (--json)."""
+    print(msg, file=sys.stderr, flush=True)
 
 
 def progress_bar(prefix: str = "", phases: Collection[str] | None = None):

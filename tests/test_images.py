@@ -174,3 +174,15 @@ def test_fit_square_matches_pad_then_resize(photos) -> None:
     arr = np.asarray(thin)
     assert thin.size == (64, 64) and tuple(arr[32, 0]) == (255, 255, 255)
     assert tuple(arr[32, 32]) == (0, 0, 0)
+
+
+def test_to_rgb_composites_on_the_given_background() -> None:
+    clear = Image.new("RGBA", (2, 1), (255, 0, 0, 0))
+    clear.putpixel((1, 0), (0, 255, 0, 255))
+    assert [tuple(p) for p in np.asarray(to_rgb(clear, (0, 0, 0)))[0]] == [(0, 0, 0), (0, 255, 0)]
+    assert tuple(np.asarray(to_rgb(clear))[0, 0]) == (255, 255, 255)  # white by default
+    # a grey image whose value 0 is marked transparent (PNG tRNS) composites too
+    grey = Image.new("L", (2, 1), 0)
+    grey.putpixel((1, 0), 128)
+    grey.info["transparency"] = 0
+    assert [tuple(p) for p in np.asarray(to_rgb(grey, (9, 9, 9)))[0]] == [(9, 9, 9), (128,) * 3]

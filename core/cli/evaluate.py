@@ -10,28 +10,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import UserError
-
-DEFAULT_TWOBRANCH = Path("models/twobranch")
-
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+from core.paths import TWOBRANCH_SPEC, default_twobranch, features_dir, resolve_path
+from core.progress import log
 
 
 def default_models() -> list[str]:
     specs = ["conse:lite0"]
-    if (DEFAULT_TWOBRANCH / "config.json").is_file():
-        specs.append(f"twobranch:{DEFAULT_TWOBRANCH.as_posix()}")
+    if (default_twobranch() / "config.json").is_file():
+        specs.append(TWOBRANCH_SPEC)
     return specs
 
 
 def set_eval_sets(set_dirs: list[str], split: str = "test", limit: int | None = None,
-                  cache_dir: str | None = "data/features", log=_log) -> list:
+                  cache_dir: str | None = str(features_dir()), log=log) -> list:
     """EvalSets from captioned set folders (their `split` rows, the first `limit` of them).
 
     Features are taken for the whole set and then split, so the cache written by training
@@ -54,8 +49,8 @@ def set_eval_sets(set_dirs: list[str], split: str = "test", limit: int | None = 
 
 
 def karpathy_eval_sets(json_path: str, images: str, coco_1k: bool = False,
-                       limit: int | None = None, cache_dir: str | None = "data/features",
-                       log=_log, fold_size: int = 1000, n_folds: int = 5
+                       limit: int | None = None, cache_dir: str | None = str(features_dir()),
+                       log=log, fold_size: int = 1000, n_folds: int = 5
                        ) -> list[tuple[str, list]]:
     """(name, folds) of the standard Karpathy test split; COCO 1K gives five folds."""
     from core.eval.datasets import coco_1k_folds, load_karpathy
@@ -85,7 +80,7 @@ def training_info(specs: list[str]) -> dict:
     for spec in specs:
         if not spec.startswith("twobranch:"):
             continue
-        path = Path(spec.split(":", 1)[1])
+        path = resolve_path(spec.split(":", 1)[1])  # the folder the encoder loaded
         try:
             cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
@@ -100,7 +95,7 @@ def training_info(specs: list[str]) -> dict:
 def run_evaluation(set_dirs: list[str], specs: list[str], karpathy: str | None = None,
                    images: str | None = None, coco_1k: bool = False, limit: int | None = None,
                    fuse: bool = True, resamples: int = 1000,
-                   cache_dir: str | None = "data/features", log=_log, **fold_options) -> dict:
+                   cache_dir: str | None = str(features_dir()), log=log, **fold_options) -> dict:
     from core.eval.evaluate import NOTE, average_folds, evaluate_set
     from core.index.build import DEFAULT_TREES
     from core.query.search import DEFAULT_SEARCH_K_PER_RESULT
@@ -159,6 +154,6 @@ def register(sub) -> None:
     e.add_argument("--json", metavar="PATH", help="e.g. reports/evaluation.json (the app reads it)")
     e.add_argument("--csv", metavar="PATH")
     e.add_argument("--markdown", metavar="PATH", help="README-ready tables")
-    e.add_argument("--cache", default="data/features", help="frozen-feature cache folder")
+    e.add_argument("--cache", default=str(features_dir()), help="frozen-feature cache folder")
     e.add_argument("--no-cache", action="store_true")
     e.set_defaults(func=cmd_evaluate)

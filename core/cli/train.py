@@ -6,18 +6,15 @@ The result folder is an encoder: build and search with `--model twobranch:models
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from core.learn.train_config import TrainConfig
-
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+from core.paths import features_dir, spec_path
+from core.progress import log
 
 
 def train_from_sets(set_dirs: list[str], out: str, config: TrainConfig,
-                    cache_dir: str | None = "data/features", log=_log) -> dict:
+                    cache_dir: str | None = str(features_dir()), log=log) -> dict:
     """Load (cached) frozen features, train, save; returns a short summary for printing."""
     from core.learn.features import load_set, set_features
     from core.learn.train import save_model, train
@@ -61,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"saved {summary['out']}  (best epoch {summary['best_epoch']} of "
           f"{summary['epochs_run']}, validation R@sum {summary['best_val_rsum']:.1f}, "
           f"{summary['seconds']:.1f} s)")
-    print(f"use it with: --model twobranch:{summary['out']}   curves: "
+    print(f"use it with: --model twobranch:{spec_path(summary['out'])}   curves: "
           f"{Path(summary['out']) / 'curves.png'}")
     return 0
 
@@ -89,6 +86,6 @@ def register(sub) -> None:
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--threads", type=int, default=d.threads,
                    help="torch threads while training (fixed so a seed is reproducible)")
-    t.add_argument("--cache", default="data/features", help="frozen-feature cache folder")
+    t.add_argument("--cache", default=str(features_dir()), help="frozen-feature cache folder")
     t.add_argument("--no-cache", action="store_true")
     t.set_defaults(func=cmd_train)

@@ -40,6 +40,7 @@ from core.demo.sources import (
     wallpaper_photos,
 )
 from core.errors import UserError
+from core.paths import data_dir
 
 Log = Callable[[str], None]
 GALLERY = {"skimage": skimage_photos, "sklearn": sklearn_photos, "foolbox": foolbox_photos,
@@ -238,7 +239,7 @@ def _files(path: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data"), help="data folder (data/)")
+    parser.add_argument("--data", type=Path, default=data_dir(), help="data folder (data/)")
     parser.add_argument("--limit", type=int, default=None, help="max images per source")
     parser.add_argument("--sources", default="", help=f"comma list from {','.join(SOURCES)}")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -22,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.atomic import replace_dir
 from core.errors import UserError
 
 KINDS = ("deb", "npm", "pypi")
@@ -74,9 +74,7 @@ def fetch(pkg: Package, downloads: Path, log: Callable[[str], None] = print) -> 
             return Fetched(pkg, target, meta["version"])
     archive = _archive(pkg, downloads, log)
     version = _version(pkg, archive)
-    downloads.joinpath("unpacked").mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{pkg.slug}-", dir=downloads / "unpacked"))
-    try:
+    with replace_dir(target) as tmp:
         count = _unpack(pkg, archive, tmp)
         (tmp / ".done").write_text(
             json.dumps(
@@ -84,12 +82,6 @@ def fetch(pkg: Package, downloads: Path, log: Callable[[str], None] = print) -> 
                  "include": list(pkg.include), "exclude": list(pkg.exclude)}
             )
         )
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     log(f"  unpacked {count} files of {pkg.spec} ({version})")
     return Fetched(pkg, target, version)
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from core.encoders.backbones import MINILM, encode_sentences
 from core.encoders.base import Encoder, l2_normalise
+from core.paths import resolve_path
 
 
 class CaptionEncoder(Encoder):
@@ -17,7 +18,8 @@ class CaptionEncoder(Encoder):
     item_input = "texts"
 
     def __init__(self, model: str = MINILM) -> None:
-        self.model_name = model
+        local = resolve_path(model) if model != MINILM else None  # a folder, or a hub name
+        self.model_name = str(local) if local is not None and local.exists() else model
         self.spec = f"captions:{model}"
         self.dim = int(encode_sentences(model, ["probe"]).shape[1])
 

@@ -6,16 +6,17 @@ names; a text query is embedded by the same sentence model, so both live in Mini
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image
 
-from core.cache import cache_dir
+from core.atomic import write_with
 from core.encoders.backbones import MINILM, efficientnet, encode_sentences, imagenet_classes
 from core.encoders.base import Encoder, batched, l2_normalise
+from core.paths import cache_dir
 
 DEFAULT_TOP = 10
 DEFAULT_TEMPLATE = "a photo of a {}"
@@ -38,13 +39,8 @@ def class_embeddings(template: str, text_model: str = MINILM) -> np.ndarray:
     except (OSError, ValueError):
         pass
     vecs = encode_sentences(text_model, names)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, vecs)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):  # a read-only cache only costs a recomputation
+        write_with(path, lambda tmp: np.save(tmp, vecs))
     return vecs
 
 

@@ -6,13 +6,13 @@ the app never pays torch's memory (~0.5-0.7 GB RSS) just to write the file once.
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from pathlib import Path
 
 import torch
 
+from core.atomic import atomic_path
 from core.encoders.backbones import minilm_path
 from core.encoders.torch_backbones import load_efficientnet
 
@@ -67,13 +67,11 @@ def export_minilm(out: Path) -> None:
 def _export(net: torch.nn.Module, args: tuple, out: Path, inputs: list[str], outputs: list[str],
             dynamic: dict) -> None:
     """Write next to the target and rename, so a killed export never leaves half a model."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+    with atomic_path(out) as tmp, warnings.catch_warnings(), torch.inference_mode(False), \
+            torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(net.eval(), args, str(tmp), input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
-    os.replace(tmp, out)
 
 
 def main(argv: list[str]) -> int:

@@ -17,6 +17,7 @@ from PIL import Image
 
 from core.encoders.base import Encoder, batched, hub_reachable, l2_normalise
 from core.errors import UserError
+from core.paths import resolve_path
 
 RANDOM = "random"
 RANDOM_SEED = 0  # `@random` is the same model in every process, so build and search agree
@@ -63,6 +64,8 @@ class OpenClipEncoder(Encoder):
         self.random_weights = pretrained == RANDOM
         weights: str | None = None if self.random_weights else pretrained
         is_path = weights is not None and ("/" in weights or Path(weights).suffix != "")
+        if is_path:
+            weights = str(resolve_path(weights))
         if is_path and not Path(weights).is_file():
             raise UserError(f"OpenCLIP checkpoint not found: {weights}")
         if weights is not None and not is_path and not hub_reachable():

@@ -22,16 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cache import cache_dir
 from core.errors import UserError
+from core.paths import REPO_ROOT, cache_dir, models_dir
 
 RUNTIME_ENV = "IMAGE_SEARCH_RUNTIME"
 THREADS_ENV = "IMAGE_SEARCH_THREADS"
 RUNTIMES = ("auto", "onnx", "torch")
 EXPORT_VERSION = 1
 EXPORT_TIMEOUT_S = 900
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_DIR = REPO_ROOT / "models" / "onnx"
+SHIPPED_DIR = models_dir() / "onnx"
 log = logging.getLogger(__name__)
 
 

@@ -14,6 +14,7 @@ from core.encoders.backbones import efficientnet, encode_sentences
 from core.encoders.base import Encoder, batched
 from core.encoders.twobranch_head import load_head, project
 from core.errors import UserError
+from core.paths import resolve_path
 
 
 class TwoBranchEncoder(Encoder):
@@ -24,7 +25,7 @@ class TwoBranchEncoder(Encoder):
         if not path:
             raise UserError("twobranch needs a model folder: twobranch:models/NAME")
         self.path = path
-        self.head, self.config = load_head(path)
+        self.head, self.config = load_head(resolve_path(path))  # repo-relative from any cwd
         self.image_spec = str(self.config.get("image_features", "efficientnet:lite0"))
         self.text_model = str(self.config.get("text_features", "minilm"))
         family, _, variant = self.image_spec.partition(":")

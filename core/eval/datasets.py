@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from core.atomic import write_text
 from core.errors import UserError
 
 # Image counts of the standard Karpathy test splits (COCO 1K = 5 folds of the 5K test split).
@@ -268,7 +269,5 @@ def write_sidecar(
             row["split"] = r.split
         row["key"] = r.key
         lines.append(json.dumps(row, ensure_ascii=False))
-    tmp = out.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    tmp.replace(out)
+    write_text(out, "".join(line + "\n" for line in lines))
     return out

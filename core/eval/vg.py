@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from core.atomic import write_text
 from core.errors import UserError
 from core.eval.datasets import load_visual_genome
 from core.index.build import BuildSummary, Progress, build_index
@@ -48,9 +49,7 @@ def link_folder(regions_json: str | Path, image_root: str | Path, links: str | P
     for old in links.iterdir():  # links left by an earlier, larger run
         if old.is_symlink() and old.name not in names:
             old.unlink()
-    tmp = links / f".{SIDECAR_NAME}.tmp"
-    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    tmp.replace(links / SIDECAR_NAME)
+    write_text(links / SIDECAR_NAME, "".join(line + "\n" for line in lines))
     return links, len(loaded.missing)
 
 

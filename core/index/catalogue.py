@@ -7,14 +7,12 @@ what the app opens first.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.index.store import FILES
-
-ENV_INDEXES = "IMAGE_SEARCH_INDEXES"
-
+from core.paths import ENV_INDEXES as ENV_INDEXES  # re-exported: tests and pages set it
+from core.paths import indexes_dir
 
 # Default index choice: the best text-capable family first (see `default_index`).
 FAMILY_PREFERENCE = ("fusion", "twobranch", "openclip", "conse", "captions")
@@ -48,9 +46,7 @@ class IndexEntry:
 
 def indexes_root(repo_root: Path, environ: dict[str, str] | None = None) -> Path:
     """`indexes/` under the repo, unless IMAGE_SEARCH_INDEXES names another folder."""
-    env = os.environ if environ is None else environ
-    value = env.get(ENV_INDEXES, "").strip()
-    return Path(value).expanduser() if value else repo_root / "indexes"
+    return indexes_dir(environ, root=repo_root)
 
 
 def scan_indexes(root: Path) -> list[IndexEntry]:

@@ -89,19 +89,23 @@ def _sixteen_bit_to_l(img: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
 
 
-def to_rgb(img: Image.Image) -> Image.Image:
-    """EXIF orientation applied; palette, alpha, CMYK and 16-bit turned into plain RGB on white."""
+def to_rgb(img: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
+    """EXIF orientation applied; palette, alpha, CMYK and 16-bit turned into plain RGB.
+
+    Transparency is composited on `background` (white for encoders, the map's colour for the
+    explorer), so transparent pixels never turn black.
+    """
     if getattr(img, "n_frames", 1) > 1:
         img.seek(0)
     img = ImageOps.exif_transpose(img)
-    if img.mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         img = _sixteen_bit_to_l(img)
+    if img.mode in ("P", "L", "RGB") and "transparency" in img.info:
+        img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, WHITE + (255,))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        base = Image.new("RGBA", rgba.size, (*background[:3], 255))
+        return Image.alpha_composite(base, rgba).convert("RGB")
     if img.mode != "RGB":
         img = img.convert("RGB")
     return img

@@ -20,11 +20,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from core.atomic import write_with
 from core.errors import UserError
 from core.ingest.crawl import SIDECAR_NAME, read_sidecar
 from core.ingest.prefetch import prefetch
+from core.paths import features_dir
 
-DEFAULT_CACHE = Path("data/features")
+DEFAULT_CACHE = features_dir()
 IMAGE_SPEC = "efficientnet:lite0"
 TEXT_MODEL = "minilm"
 SPLITS = ("train", "val", "test")
@@ -195,10 +197,7 @@ def cached_text_features(texts: Sequence[str], text_model: str = TEXT_MODEL, *,
 
 def _save(path: Path, **arrays: np.ndarray) -> None:
     """Write next to the target and rename, so a killed run never leaves a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}-{os.getpid()}.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    write_with(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 @dataclass

@@ -8,7 +8,6 @@ systems show them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +18,8 @@ from core.encoders.base import Encoder, batched
 from core.errors import UserError
 from core.ingest.crawl import SIDECAR_NAME
 from core.learn.features import build_queries, load_set
-
-ENV_SETS = "IMAGE_SEARCH_SETS"
+from core.paths import sets_dir
+from core.query.topk import top_k
 
 
 @dataclass
@@ -79,19 +78,14 @@ def nearest_captions(bank: CaptionBank, vec: np.ndarray, k: int = 10) -> list[Ca
     if vec.shape[0] != bank.vectors.shape[1]:
         raise UserError(f"image vector has {vec.shape[0]} dimensions but the caption bank "
                         f"({bank.spec}) has {bank.vectors.shape[1]}: use the same model")
-    scores = bank.vectors @ vec
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    top = top[np.lexsort((top, -scores[top]))]
-    return [CaptionHit(r, bank.texts[i], float(scores[i]), bank.files[i])
-            for r, i in enumerate(top.tolist(), 1)]
+    ids, scores = top_k(bank.vectors @ vec, k)
+    return [CaptionHit(r, bank.texts[i], float(s), bank.files[i])
+            for r, (i, s) in enumerate(zip(ids.tolist(), scores.tolist(), strict=True), 1)]
 
 
 def sets_root(repo_root: Path, environ: dict[str, str] | None = None) -> Path:
     """`data/sets/` under the repo, unless IMAGE_SEARCH_SETS names another folder."""
-    env = os.environ if environ is None else environ
-    value = env.get(ENV_SETS, "").strip()
-    return Path(value).expanduser() if value else repo_root / "data" / "sets"
+    return sets_dir(environ, root=repo_root)
 
 
 def find_sets(root: Path) -> list[Path]:

@@ -16,6 +16,7 @@ from PIL import Image
 from core.encoders.base import Encoder, l2_normalise
 from core.errors import UserError
 from core.index.store import Index
+from core.query.topk import top_k
 
 # Measured on ConSE-shaped 384-d vectors, 16 trees (BENCHMARKS.md, query latency): text queries
 # lie away from the image cloud, so Annoy needs many nodes per result for recall@10 >= 0.95:
@@ -92,14 +93,8 @@ def query_vector(encoder: Encoder | None, index: Index, query: Query) -> np.ndar
 def exact_top_k(embeddings: np.ndarray, vec: np.ndarray, k: int,
                 exclude: set[int] | frozenset[int] = frozenset()) -> list[Hit]:
     """True top-k by cosine (vectors are unit length, so a dot product)."""
-    scores = embeddings @ vec
-    want = min(k + len(exclude), len(scores))
-    if want <= 0:
-        return []
-    top = np.argpartition(-scores, want - 1)[:want] if want < len(scores) else np.arange(want)
-    top = top[np.lexsort((top, -scores[top]))]
-    hits = [Hit(int(i), float(scores[i])) for i in top if int(i) not in exclude][:k]
-    return ranked_hits(hits)
+    ids, scores = top_k(embeddings @ vec, k, exclude)
+    return ranked_hits([Hit(int(i), float(s)) for i, s in zip(ids, scores, strict=True)])
 
 
 def default_search_k(n: int, want: int) -> int:
@@ -114,12 +109,11 @@ def annoy_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
     want = min(k + len(exclude), index.n)
     sk = search_k if search_k is not None else default_search_k(index.n, want)
     ids = index.annoy().get_nns_by_vector(vec.tolist(), want, search_k=sk)
-    ids = np.array([i for i in ids if i not in exclude], dtype=np.int64)
+    ids = np.array(sorted(i for i in ids if i not in exclude), dtype=np.int64)
     if not len(ids):
         return []
-    scores = index.embeddings[ids] @ vec
-    order = np.lexsort((ids, -scores))[:k]
-    return ranked_hits([Hit(int(ids[j]), float(scores[j])) for j in order])
+    best, scores = top_k(index.embeddings[ids] @ vec, k)  # ids sorted: ties go to the lower id
+    return ranked_hits([Hit(int(ids[j]), float(s)) for j, s in zip(best, scores, strict=True)])
 
 
 def ranked_hits(hits: list[Hit]) -> list[Hit]:
