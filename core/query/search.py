@@ -73,21 +73,34 @@ def query_vector(encoder: Encoder | None, index: Index, query: Query) -> np.ndar
         if query.images and not encoder.can_image:
             raise UserError(f"the '{index.spec}' index cannot answer image uploads "
                             "(it embeds images from their captions)")
+    weights = [w for _, w in query.texts + query.negative_texts + query.image_ids + query.images]
+    if not all(math.isfinite(w) for w in weights):
+        raise UserError("query weights must be finite numbers")
     for sign, parts in ((1.0, query.texts), (-1.0, query.negative_texts)):
         parts = [(t, w) for t, w in parts if t.strip()]
         if parts:
-            vecs = encoder.encode_texts([t for t, _ in parts])
+            vecs = _fits(index, encoder.encode_texts([t for t, _ in parts]))
             total += sign * (np.array([w for _, w in parts], np.float32) @ vecs)
     for i, w in query.image_ids:
         if not 0 <= i < index.n:
             raise UserError(f"image id {i} is not in this index (0..{index.n - 1})")
         total += w * index.embeddings[i]
     if query.images:
-        vecs = encoder.encode_images([im for im, _ in query.images])
+        vecs = _fits(index, encoder.encode_images([im for im, _ in query.images]))
         total += np.array([w for _, w in query.images], np.float32) @ vecs
     if not np.any(total):
         raise UserError("the query's parts cancel out: change the weights")
     return l2_normalise(total)
+
+
+def _fits(index: Index, vecs: np.ndarray) -> np.ndarray:
+    """The model's vectors must live in the index's space (a manifest edited to another model
+    would otherwise fail deep inside numpy)."""
+    if vecs.shape[-1] != index.dim:
+        raise UserError(f"index {index.path}: its model '{index.spec}' gives {vecs.shape[-1]}-d "
+                        f"vectors but the index holds {index.dim}-d ones; the manifest does not "
+                        "match the embeddings: rebuild it")
+    return vecs
 
 
 def exact_top_k(embeddings: np.ndarray, vec: np.ndarray, k: int,
