@@ -54,3 +54,18 @@ def test_parts_sharing_a_backbone_run_it_once_per_batch(photos, monkeypatch) -> 
     vecs = fused.encode_images(images)
     assert calls == [8, 8]  # not four: the ConSE part reuses the EfficientNet part's pass
     assert np.allclose(vecs[:8], vecs[8:], atol=1e-5)
+
+
+def test_fusion_is_built_from_given_encoders(photos) -> None:
+    """The registry hands the parts over; FusionEncoder itself loads nothing by spec."""
+    from core.encoders.fusion import FusionEncoder
+
+    eff, con = load_encoder("efficientnet:lite0"), load_encoder("conse:lite0")
+    fused = FusionEncoder([(eff, 1.0), (con, 3.0)])
+    assert fused.encoders == [eff, con] and fused.weights == [0.25, 0.75]
+    assert fused.spec == load_encoder(f"fusion:{PARTS}").spec
+    images = [photos["chelsea"], photos["coffee"]]
+    np.testing.assert_allclose(fused.encode_images(images),
+                               load_encoder(f"fusion:{PARTS}").encode_images(images), atol=1e-6)
+    with pytest.raises(UserError, match="pixels"):
+        FusionEncoder([(eff, 1.0), (load_encoder("captions:minilm"), 1.0)])

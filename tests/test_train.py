@@ -141,7 +141,8 @@ def test_train_command(tmp_path, capsys) -> None:
 def test_numpy_head_matches_torch_and_converts_old_folders(tmp_path) -> None:
     import shutil
 
-    from core.encoders.twobranch_head import WEIGHTS_NPZ, load_head, project
+    from core.encoders.twobranch import open_head as load_head  # converts old folders
+    from core.encoders.twobranch_head import WEIGHTS_NPZ, project
 
     out = tmp_path / "model"
     shutil.copytree(trained_model_dir(), out)

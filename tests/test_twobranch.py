@@ -59,3 +59,20 @@ def test_missing_model_is_a_user_error(tmp_path) -> None:
         load_encoder(f"twobranch:{tmp_path / 'nothing'}")
     with pytest.raises(UserError, match="model folder"):
         load_encoder("twobranch:")
+
+
+def test_vectors_from_cached_features_only_for_matching_features() -> None:
+    enc = load_encoder(f"twobranch:{trained_model_dir()}")
+    feats = set_features(load_set(tiny_set_dir()), cache_dir=feature_cache()).subset([0, 5])
+    got = enc.vectors_from_features("efficientnet:lite0", feats.pooled, feats.logits)
+    assert got is not None and np.allclose(got, enc.project_images(feats.pooled), atol=1e-6)
+    assert enc.vectors_from_features("efficientnet:lite1", feats.pooled, feats.logits) is None
+    assert enc.text_vectors_from_features("other-model", feats.text_vecs) is None
+    txt = enc.text_vectors_from_features("minilm", feats.text_vecs)
+    assert txt is not None and np.allclose(txt, enc.project_texts(feats.text_vecs), atol=1e-6)
+    conse = load_encoder("conse:lite0")
+    assert conse.vectors_from_features("efficientnet:lite0", feats.pooled, feats.logits) \
+        is not None
+    assert conse.text_vectors_from_features("minilm", feats.text_vecs) is None  # embeds itself
+    assert load_encoder("efficientnet:lite0").vectors_from_features(
+        "efficientnet:lite0", feats.pooled, feats.logits) is None  # image-only: not evaluated

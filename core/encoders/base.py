@@ -65,6 +65,19 @@ class Encoder:
         """Items embedded from their descriptions (caption variants only)."""
         raise UserError(f"model '{self.spec}' embeds items from pixels, not texts")
 
+    def vectors_from_features(self, image_spec: str, pooled: np.ndarray,
+                              logits: np.ndarray) -> np.ndarray | None:
+        """Item vectors from cached frozen backbone outputs (pooled features and ImageNet logits
+        of `image_spec`), so an evaluation needs no second forward pass; None when this model
+        must see the pixels."""
+        return None
+
+    def text_vectors_from_features(self, text_model: str,
+                                   sentence_vecs: np.ndarray) -> np.ndarray | None:
+        """Text vectors from cached sentence embeddings of `text_model`; None when this model
+        must embed the texts itself."""
+        return None
+
     def describe(self) -> dict:
         """What the index manifest records about the model (and which runtime embedded it)."""
         out = {

@@ -81,6 +81,12 @@ class ConSEEncoder(Encoder):
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         return encode_sentences(MINILM, texts)
 
+    def vectors_from_features(self, image_spec: str, pooled: np.ndarray,
+                              logits: np.ndarray) -> np.ndarray | None:
+        if image_spec != f"efficientnet:{self.variant}":
+            return None
+        return conse_vectors(logits, self.class_vecs, self.top)
+
     def top_classes(self, images: list[Image.Image], n: int = 5) -> list[list[tuple[str, float]]]:
         """The classifier's own top-n labels and probabilities, to explain a ConSE match."""
         names = imagenet_classes()

@@ -33,12 +33,19 @@ def parse_parts(argument: str) -> list[tuple[str, float]]:
     return parts
 
 
-class FusionEncoder(Encoder):
-    def __init__(self, argument: str) -> None:
-        from core.encoders.registry import load_encoder
+def fused_argument(parts: list[tuple[str, float]]) -> str:
+    """`W*SPEC+W*SPEC` with the weights normalised to sum to 1: the canonical fusion argument."""
+    total = sum(w for _, w in parts)
+    return "+".join(f"{w / total:.3g}*{spec}" for spec, w in parts)
 
-        parts = parse_parts(argument)
-        self.encoders = [load_encoder(spec) for spec, _ in parts]
+
+class FusionEncoder(Encoder):
+    """Built from encoders the registry has already loaded, so this module needs no registry."""
+
+    def __init__(self, parts: list[tuple[Encoder, float]]) -> None:
+        if len(parts) < 2:
+            raise UserError("fusion needs at least two models: fusion:SPEC+SPEC")
+        self.encoders = [e for e, _ in parts]
         if any(e.item_input != "pixels" for e in self.encoders):
             raise UserError("fusion parts must embed images from pixels (not captions:)")
         total = sum(w for _, w in parts)
@@ -49,8 +56,7 @@ class FusionEncoder(Encoder):
         self.random_weights = any(e.random_weights for e in self.encoders)
         self.dim = sum(e.dim for e in self.encoders)
         self.batch_size = min(e.batch_size for e in self.encoders)
-        self.spec = "fusion:" + "+".join(f"{w:.3g}*{e.spec}"
-                                         for w, e in zip(self.weights, self.encoders, strict=True))
+        self.spec = "fusion:" + fused_argument([(e.spec, w) for e, w in parts])
 
     def _join(self, blocks: list[np.ndarray]) -> np.ndarray:
         scaled = [b * s for b, s in zip(blocks, self.scales, strict=True)]
@@ -66,3 +72,15 @@ class FusionEncoder(Encoder):
         if not self.can_text:
             return super().encode_texts(texts)
         return self._join([e.encode_texts(texts) for e in self.encoders])
+
+    def vectors_from_features(self, image_spec: str, pooled: np.ndarray,
+                              logits: np.ndarray) -> np.ndarray | None:
+        blocks = [e.vectors_from_features(image_spec, pooled, logits) for e in self.encoders]
+        return None if any(b is None for b in blocks) else self._join(blocks)
+
+    def text_vectors_from_features(self, text_model: str,
+                                   sentence_vecs: np.ndarray) -> np.ndarray | None:
+        if not self.can_text:
+            return None
+        blocks = [e.text_vectors_from_features(text_model, sentence_vecs) for e in self.encoders]
+        return None if any(b is None for b in blocks) else self._join(blocks)

@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 
 from core.atomic import atomic_path
-from core.encoders.backbones import minilm_path
 from core.encoders.torch_backbones import load_efficientnet
+from core.encoders.weights import EFFICIENTNET_SIZES, minilm_path
 
 OPSET = 18
 
@@ -75,8 +75,6 @@ def _export(net: torch.nn.Module, args: tuple, out: Path, inputs: list[str], out
 
 
 def main(argv: list[str]) -> int:
-    from core.encoders.backbones import EFFICIENTNET_SIZES
-
     kind, name, out = argv
     if kind == "efficientnet":
         export_efficientnet(name, Path(out), EFFICIENTNET_SIZES[name])

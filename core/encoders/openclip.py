@@ -16,10 +16,10 @@ import torch
 from PIL import Image
 
 from core.encoders.base import Encoder, batched, hub_reachable, l2_normalise
+from core.encoders.weights import OPENCLIP_RANDOM as RANDOM
+from core.encoders.weights import openclip_checkpoint
 from core.errors import UserError
-from core.paths import resolve_path
 
-RANDOM = "random"
 RANDOM_SEED = 0  # `@random` is the same model in every process, so build and search agree
 
 
@@ -63,9 +63,10 @@ class OpenClipEncoder(Encoder):
         self.arch, self.pretrained = arch, pretrained
         self.random_weights = pretrained == RANDOM
         weights: str | None = None if self.random_weights else pretrained
-        is_path = weights is not None and ("/" in weights or Path(weights).suffix != "")
+        checkpoint = openclip_checkpoint(pretrained)
+        is_path = checkpoint is not None
         if is_path:
-            weights = str(resolve_path(weights))
+            weights = str(checkpoint)  # resolved against the repository, not the cwd
         if is_path and not Path(weights).is_file():
             raise UserError(f"OpenCLIP checkpoint not found: {weights}")
         if weights is not None and not is_path and not hub_reachable():
@@ -86,7 +87,7 @@ class OpenClipEncoder(Encoder):
         self.tokenizer = open_clip.get_tokenizer(arch)
         self.dim = int(model.text_projection.shape[1]) if hasattr(model, "text_projection") \
             and model.text_projection is not None else int(self._probe_dim())
-        where = str(Path(weights).resolve()) if is_path else pretrained
+        where = str(checkpoint) if checkpoint is not None else pretrained
         self.spec = f"openclip:{arch}@{where}"
 
     def _probe_dim(self) -> int:

@@ -11,32 +11,37 @@ Grammar: `family:argument[,key=value]...`; OpenCLIP uses `openclip:ARCH@TAG_OR_P
 | `openclip:ViT-B-32@random` | random init, tests only, "random weights — not meaningful" |
 | `twobranch:models/NAME` | the trained two-branch head |
 | `fusion:[W*]SPEC+[W*]SPEC` | late fusion: weighted sum of the parts' cosines in one vector |
+
+Each family is one table entry (core.encoders.families.Family, fusion's below): its grammar, its
+capabilities, input size and preprocess, how it is built and which variants this machine has.
+`canonical`, `same_model`, `capabilities` and `list_models` read the table and load no model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from core.encoders.base import Encoder
+from core.encoders.families import (
+    BASE_FAMILIES,
+    Capabilities,
+    Family,
+    Preprocess,
+    Spec,
+    Variant,
+)
+from core.encoders.fusion import FusionEncoder, fused_argument, parse_parts
 from core.errors import UserError
 
-FAMILIES = ("efficientnet", "conse", "captions", "openclip", "twobranch", "fusion")
+__all__ = ["FAMILIES", "DEFAULT_TEXT_SPEC", "ModelRow", "Spec", "canonical", "capabilities",
+           "list_models", "load_encoder", "parse_spec", "preprocess", "same_model"]
 DEFAULT_TEXT_SPEC = "conse:lite0"
 
 
-@dataclass(frozen=True)
-class Spec:
-    family: str
-    argument: str
-    options: dict[str, str] = field(default_factory=dict)
-
-    def __hash__(self) -> int:
-        return hash((self.family, self.argument, tuple(sorted(self.options.items()))))
-
-
 def parse_spec(spec: str) -> Spec:
-    """Split a spec string; a clear error names what is wrong."""
+    """Split a spec string by the grammar (no defaults filled); a clear error names what is
+    wrong."""
     family, sep, rest = spec.strip().partition(":")
     family = family.lower()
     if not sep or family not in FAMILIES:
@@ -45,7 +50,7 @@ def parse_spec(spec: str) -> Spec:
             f"{', '.join(FAMILIES)} (e.g. conse:lite0, efficientnet:lite0, captions:minilm, "
             "openclip:ViT-B-32@/path/ckpt.bin)"
         )
-    if family in ("openclip", "twobranch", "captions", "fusion"):
+    if not FAMILIES[family].options:
         return Spec(family, rest.strip())
     argument, *pairs = [p.strip() for p in rest.split(",")]
     options = {}
@@ -57,66 +62,115 @@ def parse_spec(spec: str) -> Spec:
     return Spec(family, argument, options)
 
 
-def _build(parsed: Spec) -> Encoder:
-    if parsed.family == "efficientnet":
-        from core.encoders.efficientnet import EfficientNetEncoder
+def normalised(spec: str | Spec) -> Spec:
+    """The validated spec with every default filled in (what the built encoder's `.spec` says)."""
+    parsed = parse_spec(spec) if isinstance(spec, str) else spec
+    return FAMILIES[parsed.family].parse(parsed)
 
-        if parsed.options:
-            raise UserError(f"EfficientNet takes no options, got: {', '.join(parsed.options)}")
-        return EfficientNetEncoder(parsed.argument or "lite0")
-    if parsed.family == "conse":
-        from core.encoders.conse import DEFAULT_TEMPLATE, DEFAULT_TOP, ConSEEncoder
 
-        unknown = set(parsed.options) - {"top", "template"}
-        if unknown:
-            raise UserError(f"unknown ConSE option(s): {', '.join(sorted(unknown))}")
-        try:
-            top = int(parsed.options.get("top", DEFAULT_TOP))
-        except ValueError as e:
-            raise UserError(f"ConSE top must be an integer, got '{parsed.options['top']}'") from e
-        if not 1 <= top <= 1000:
-            raise UserError("ConSE top must be between 1 and 1000")
-        template = parsed.options.get("template", DEFAULT_TEMPLATE)
-        try:  # the encoder appends " {}" when the class name has no place yet
-            (template if "{}" in template else template + " {}").format("x")
-        except (IndexError, KeyError, ValueError) as e:
-            raise UserError(f"ConSE template '{template}' may hold only one {{}} "
-                            "for the class name") from e
-        return ConSEEncoder(parsed.argument or "lite0", top=top, template=template)
-    if parsed.family == "captions":
-        from core.encoders.captions import CaptionEncoder
+def canonical(spec: str) -> str:
+    """The canonical spec string, from the grammar alone: no model is loaded."""
+    return str(normalised(spec))
 
-        return CaptionEncoder(parsed.argument or "minilm")
-    if parsed.family == "openclip":
-        from core.encoders.openclip import RANDOM, OpenClipEncoder
 
-        arch, _, pretrained = parsed.argument.partition("@")
-        return OpenClipEncoder(arch, pretrained or RANDOM)
-    if parsed.family == "fusion":
-        from core.encoders.fusion import FusionEncoder
+def same_model(spec_a: str, spec_b: str) -> bool:
+    """Whether two specs name the same model once defaults are filled in: a pure function of
+    the parsed specs (checking an index's model must not load two models)."""
+    if spec_a == spec_b:
+        return True
+    if parse_spec(spec_a).family != parse_spec(spec_b).family:
+        return False  # different families never match, whatever their arguments say
+    return canonical(spec_a) == canonical(spec_b)
 
-        return FusionEncoder(parsed.argument)
-    try:
-        from core.encoders.twobranch import TwoBranchEncoder
-    except ImportError as e:
-        raise UserError("the two-branch head is not available in this version") from e
-    return TwoBranchEncoder(parsed.argument)
+
+def capabilities(spec: str) -> Capabilities:
+    """What the model embeds and its input side, from the table (and small files), no model."""
+    parsed = normalised(spec)
+    return FAMILIES[parsed.family].capabilities(parsed)
+
+
+def preprocess(spec: str) -> Preprocess | None:
+    """images -> the model's input array (None for caption models and fusions)."""
+    parsed = normalised(spec)
+    return FAMILIES[parsed.family].preprocess(parsed)
 
 
 @lru_cache(maxsize=8)
 def _load_cached(parsed: Spec) -> Encoder:
-    return _build(parsed)
+    return FAMILIES[parsed.family].build(parsed)
 
 
 def load_encoder(spec: str) -> Encoder:
     """One encoder object per distinct spec per process (the heavy backbones are shared too)."""
-    return _load_cached(parse_spec(spec))
+    return _load_cached(normalised(spec))
 
 
-def same_model(spec_a: str, spec_b: str) -> bool:
-    """Whether two specs name the same model once defaults are filled in."""
-    if spec_a == spec_b:
-        return True
-    if parse_spec(spec_a).family != parse_spec(spec_b).family:
-        return False  # no need to load two (possibly slow) models to tell
-    return load_encoder(spec_a).spec == load_encoder(spec_b).spec
+# fusion: its parts are specs of the other families, so its entry lives beside the table -------
+def _fusion_parts(s: Spec) -> list[tuple[str, float]]:
+    return parse_parts(s.argument)
+
+
+def _parse_fusion(s: Spec) -> Spec:
+    parts = _fusion_parts(s)
+    if any(parse_spec(p).family == "fusion" for p, _ in parts):
+        raise UserError("a fusion part cannot itself be a fusion")
+    return Spec("fusion", fused_argument([(canonical(p), w) for p, w in parts]))
+
+
+def _fusion_capabilities(s: Spec) -> Capabilities:
+    """What all parts take; decoded at the largest part's input side."""
+    caps = [capabilities(p) for p, _ in _fusion_parts(s)]
+    if any(c.items != "pixels" for c in caps):
+        raise UserError("fusion parts must embed images from pixels (not captions:)")
+    return Capabilities(frozenset.intersection(*[c.queries for c in caps]), "pixels",
+                        max(c.input_size for c in caps))
+
+
+def _build_fusion(s: Spec) -> Encoder:
+    """The registry loads the parts and hands them over: fusion.py never imports the registry."""
+    return FusionEncoder([(load_encoder(p), w) for p, w in _fusion_parts(s)])
+
+
+def _fusion_variants() -> list[Variant]:
+    """One example from what is available here (the README's twobranch + conse when trained)."""
+    usable = [v.spec for f in BASE_FAMILIES if f.name in ("twobranch", "efficientnet", "conse")
+              for v in f.variants() if v.available]
+    first = next((s for s in usable if s.startswith("twobranch:")),
+                 next((s for s in usable if s.startswith("efficientnet:")), None))
+    second = next((s for s in usable if s.startswith("conse:")), None)
+    if first and second:
+        return [Variant(f"fusion:{first}+{second}", True, "any pixel models, 0.7*A+0.3*B")]
+    return [Variant("fusion:SPEC+SPEC", False, "needs two available pixel models", example=True)]
+
+
+FUSION = Family("fusion", "fusion:[W*]SPEC+[W*]SPEC",
+                "late fusion: weighted sum of the parts' cosines, in one vector",
+                Capabilities(frozenset()), _parse_fusion, _fusion_capabilities,
+                lambda s: None, _build_fusion, _fusion_variants)
+FAMILIES: dict[str, Family] = {f.name: f for f in (*BASE_FAMILIES, FUSION)}
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """A variant this machine can (or cannot yet) use, with what it can do."""
+
+    spec: str
+    family: str
+    queries: tuple[str, ...]
+    items: str
+    input_size: int
+    available: bool
+    note: str
+
+
+def list_models(available_only: bool = False) -> list[ModelRow]:
+    """Every family's variants on this machine: installed packages, weights and model folders
+    are checked, no model is loaded (the way open_clip.list_models lists what it can make)."""
+    rows = []
+    for family in FAMILIES.values():
+        for v in family.variants():
+            caps = family.declared if v.example else capabilities(v.spec)
+            if v.available or not available_only:
+                rows.append(ModelRow(v.spec, family.name, tuple(sorted(caps.queries)), caps.items,
+                                     caps.input_size, v.available, v.note))
+    return rows

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from core.encoders import runtime
-from core.encoders.backbones import MINILM, efficientnet_weights, minilm_path
 from core.encoders.base import hub_reachable
+from core.encoders.weights import MINILM, efficientnet_weights, minilm_path
 from core.errors import UserError
 
 torch.set_num_threads(runtime.model_threads())

@@ -12,9 +12,20 @@ from PIL import Image
 
 from core.encoders.backbones import efficientnet, encode_sentences
 from core.encoders.base import Encoder, batched
-from core.encoders.twobranch_head import load_head, project
+from core.encoders.twobranch_head import Head, StaleHead, load_head, project
 from core.errors import UserError
 from core.paths import resolve_path
+
+
+def open_head(path: str) -> tuple[Head, dict]:
+    """The numpy head; an old torch-only folder is converted once by the training side (a
+    one-way import: core.learn imports the head module, never the other way round)."""
+    try:
+        return load_head(path)
+    except StaleHead:
+        from core.learn.train import convert_torch_folder
+
+        return convert_torch_folder(path)
 
 
 class TwoBranchEncoder(Encoder):
@@ -25,7 +36,7 @@ class TwoBranchEncoder(Encoder):
         if not path:
             raise UserError("twobranch needs a model folder: twobranch:models/NAME")
         self.path = path
-        self.head, self.config = load_head(resolve_path(path))  # repo-relative from any cwd
+        self.head, self.config = open_head(str(resolve_path(path)))  # repo-relative from any cwd
         self.image_spec = str(self.config.get("image_features", "efficientnet:lite0"))
         self.text_model = str(self.config.get("text_features", "minilm"))
         family, _, variant = self.image_spec.partition(":")
@@ -43,6 +54,14 @@ class TwoBranchEncoder(Encoder):
     def project_texts(self, sentence_vecs: np.ndarray) -> np.ndarray:
         """Unit vectors from frozen sentence embeddings (n, 384)."""
         return project(self.head, "text", sentence_vecs)
+
+    def vectors_from_features(self, image_spec: str, pooled: np.ndarray,
+                              logits: np.ndarray) -> np.ndarray | None:
+        return self.project_images(pooled) if image_spec == self.image_spec else None
+
+    def text_vectors_from_features(self, text_model: str,
+                                   sentence_vecs: np.ndarray) -> np.ndarray | None:
+        return self.project_texts(sentence_vecs) if text_model == self.text_model else None
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         pooled = [self.backbone.forward(chunk)[0]

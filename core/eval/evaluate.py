@@ -127,19 +127,15 @@ def _load_images(paths: list[Path]):
 
 
 def embed(enc: Encoder, es: EvalSet) -> tuple[np.ndarray, np.ndarray]:
-    """(image vectors, distinct-caption vectors) for a text-capable model, fast path if any."""
-    from core.encoders.conse import ConSEEncoder, conse_vectors
-    from core.encoders.twobranch import TwoBranchEncoder
-
+    """(image vectors, distinct-caption vectors) for a text-capable model; from the cached
+    frozen features when the encoder can use them (its `*_from_features`), else from pixels."""
     f, q = es.features, es.queries
-    variant = f.image_spec.partition(":")[2]
-    if isinstance(enc, ConSEEncoder) and enc.variant == variant:
-        return conse_vectors(f.logits, enc.class_vecs, enc.top), enc.encode_texts(q.texts)
-    if (isinstance(enc, TwoBranchEncoder) and enc.image_spec == f.image_spec
-            and enc.text_model == f.text_model):
-        return enc.project_images(f.pooled), enc.project_texts(f.text_vecs[q.first])
-    images = [enc.encode_images(list(_load_images(chunk))) for chunk in batched(f.cset.paths, 32)]
-    return np.concatenate(images), enc.encode_texts(q.texts)
+    img = enc.vectors_from_features(f.image_spec, f.pooled, f.logits)
+    if img is None:
+        img = np.concatenate([enc.encode_images(list(_load_images(chunk)))
+                              for chunk in batched(f.cset.paths, 32)])
+    txt = enc.text_vectors_from_features(f.text_model, f.text_vecs[q.first])
+    return img, enc.encode_texts(q.texts) if txt is None else txt
 
 
 def annoy_recall(gallery: np.ndarray, queries: np.ndarray, k: int = 10) -> float:

@@ -137,18 +137,11 @@ def _decode(cand: Candidate, digest: str, max_pixels: int, draft: int, thumbs: P
 
 
 def _input_side(enc: Encoder) -> int:
-    """The model's input side in pixels (EfficientNet-Lite variant, OpenCLIP visual); 336 when
-    unknown, 0 when the model reads texts (decoding is then for the thumbnail only)."""
-    from core.encoders.backbones import EFFICIENTNET_SIZES
+    """The model's input side in pixels, from the registry's table (no peeking into the model);
+    0 when the model reads texts (decoding is then for the thumbnail only)."""
+    from core.encoders.registry import capabilities
 
-    if enc.item_input == "texts":
-        return 0
-    if getattr(enc, "variant", None) in EFFICIENTNET_SIZES:
-        return EFFICIENTNET_SIZES[enc.variant]
-    side = getattr(getattr(getattr(enc, "model", None), "visual", None), "image_size", None)
-    if isinstance(side, int | tuple | list) and side:
-        return int(max(side) if isinstance(side, tuple | list) else side)
-    return 336
+    return capabilities(enc.spec).input_size
 
 
 def _decoded_stream(todo: list[tuple[Candidate, str]], max_pixels: int, draft: int,

