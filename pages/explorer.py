@@ -15,7 +15,7 @@ from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import parse_id, parse_int
 from core.analysis import clusters_view as view
-from core.analysis import explore, maps
+from core.analysis import explore, labels, maps
 from core.analysis.clusters_view import DEFAULT_K, DEFAULT_SIZE, K_MAX, MIN_IMAGES, TSNE_MAX, Scope
 from core.index.items import named
 from core.index.store import Index
@@ -38,7 +38,7 @@ def _sweep(path: str, stamp: float, scope: Scope, lo: int, hi: int,
 
 @st.cache_data(max_entries=32, show_spinner="Clustering…")
 def _clusters(path: str, stamp: float, scope: Scope, k: int,
-              _index: Index) -> tuple[explore.ClusterResult, list[explore.ClusterSummary]]:
+              _index: Index) -> tuple[explore.ClusterResult, list[labels.ClusterSummary]]:
     return view.fit_clusters(_index, scope, k)
 
 

@@ -11,7 +11,7 @@ from conftest import PHOTO_TEXTS
 
 from core.analysis import clusters_view as view
 from core.analysis import explore, maps
-from core.analysis.explore import ClusterSummary
+from core.analysis.labels import ClusterSummary
 from core.index.store import Index, load_index
 
 

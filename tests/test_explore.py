@@ -16,20 +16,16 @@ from sklearn.metrics import silhouette_score
 
 from core.analysis.explore import (
     ClusterResult,
-    cluster_label,
-    cluster_labels,
     cluster_members_near_centre,
-    display_sample,
     k_sweep,
     kmeans,
     neighbourhood,
     pca_2d,
     selected_ids,
-    summarise_clusters,
-    thumb_data_url,
-    thumbnail_map,
     tsne_2d,
 )
+from core.analysis.labels import cluster_label, cluster_labels, summarise_clusters
+from core.analysis.maps import display_sample, thumb_data_url, thumbnail_map
 from core.errors import UserError
 
 

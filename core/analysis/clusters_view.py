@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.analysis import explore
+from core.analysis import explore, labels, maps
 from core.index.items import short_name, texts_of
 from core.index.store import Index
 
@@ -35,12 +35,12 @@ def scope_rows(index: Index, scope: Scope) -> np.ndarray:
 
 
 def fit_clusters(index: Index, scope: Scope, k: int, nearest: int = NEAREST
-                 ) -> tuple[explore.ClusterResult, list[explore.ClusterSummary]]:
+                 ) -> tuple[explore.ClusterResult, list[labels.ClusterSummary]]:
     """k-means on the scope, and each cluster summarised in the collection's own ids."""
     ids = scope_rows(index, scope)
     emb = index.embeddings[ids]
     result = explore.kmeans(emb, k)
-    return result, explore.summarise_clusters(emb, result, texts_of(index, ids), ids, nearest)
+    return result, labels.summarise_clusters(emb, result, texts_of(index, ids), ids, nearest)
 
 
 def fit_projection(index: Index, scope: Scope, tsne: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +66,7 @@ def variance_table(ratio: np.ndarray) -> pd.DataFrame:
                          "explained": 100 * ratio, "cumulative": 100 * np.cumsum(ratio)})
 
 
-def cluster_names(summaries: Sequence[explore.ClusterSummary]) -> dict[int, str]:
+def cluster_names(summaries: Sequence[labels.ClusterSummary]) -> dict[int, str]:
     """Cluster number -> "rank · label", in the summaries' order (largest first), which is
     also the legend order."""
     return {s.cluster: f"{rank}" + (f" · {s.label}" if s.label else "")
@@ -88,7 +88,7 @@ class ChartSample:
 
 def chart_sample(ids: np.ndarray, coords: np.ndarray, limit: int) -> ChartSample:
     """At most `limit` of the scope's points, the same ones on every rerun."""
-    keep = explore.display_sample(len(ids), limit)
+    keep = maps.display_sample(len(ids), limit)
     return ChartSample(keep, np.asarray(ids)[keep], np.asarray(coords)[keep])
 
 

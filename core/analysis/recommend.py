@@ -7,17 +7,15 @@ Streamlit in it, and it exports/imports its votes as JSON so a session can be re
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 from sklearn.svm import SVC
 
+from core.analysis.votes_file import FORMAT, VERSION, check_params, read_votes
 from core.encoders.base import l2_normalise
 from core.errors import UserError
 from core.query.topk import top_k
 
-FORMAT = "imgsearch-recommender"
-VERSION = 1
 NEIGHBOURS_PER_VOTE = 50  # how many cosine neighbours of each voted image are candidates
 
 
@@ -53,13 +51,13 @@ class Recommender:
         unit = np.allclose(norms, 1.0, atol=1e-3)
         self._emb = arr if unit else l2_normalise(arr)
         self.seed = int(seed)
-        self.C, self.gamma = _check_params(C, gamma)
+        self.C, self.gamma = check_params(C, gamma)
         self.min_votes_per_class = int(min_votes_per_class)
         self.reset()
 
     def set_params(self, C: float, gamma: str | float) -> bool:
         """Change the SVM's C and gamma, keeping the votes; refits at once. True if changed."""
-        C, gamma = _check_params(C, gamma)
+        C, gamma = check_params(C, gamma)
         if (C, gamma) == (self.C, self.gamma):
             return False
         self.C, self.gamma = C, gamma
@@ -258,93 +256,15 @@ class Recommender:
     @classmethod
     def from_json(cls, s: str | bytes, emb: np.ndarray) -> Recommender:
         """Rebuild a session from to_json() output; a malformed file raises one clear UserError."""
-        try:
-            data = json.loads(s)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"Not a recommender file: invalid JSON ({exc}).") from exc
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise UserError("Not a recommender file: missing the 'imgsearch-recommender' format.")
-        if data.get("version") != VERSION:
-            raise UserError(f"Unsupported recommender file version {data.get('version')!r}.")
-        n = len(np.asarray(emb))
-        if data.get("n") != n:
-            raise UserError(
-                f"This file was made for a collection of {data.get('n')} images, "
-                f"the current one has {n}."
-            )
-        gamma = data.get("gamma", "scale")
-        if not (gamma in ("scale", "auto") or _is_number(gamma)):
-            raise UserError(f"Bad gamma {gamma!r} in recommender file.")
-        rec = cls(
-            emb,
-            seed=_field_int(data, "seed", 0),
-            C=float(_field_number(data, "C", 1.0)),
-            gamma=gamma,
-            min_votes_per_class=_field_int(data, "min_votes_per_class", 3),
-        )
-        votes = _rows(data, "votes", 2)
-        history = _rows(data, "history", 3)
-        skipped = data.get("skipped", [])
-        if not isinstance(skipped, list):
-            raise UserError("Bad 'skipped' in recommender file: expected a list of ids.")
-        for row in votes:
-            rec.votes[_file_id(row[0], n)] = _file_bool(row[1], "vote")
-        for i in skipped:
-            rec.skipped.add(_file_id(i, n))
-        for i, p, a in history:
-            predicted = None if p is None else _file_bool(p, "prediction")
-            rec.history.append((_file_id(i, n), predicted, _file_bool(a, "vote")))
+        saved = read_votes(s, len(np.asarray(emb)))
+        rec = cls(emb, seed=saved.seed, C=saved.C, gamma=saved.gamma,
+                  min_votes_per_class=saved.min_votes_per_class)
+        rec.votes.update(saved.votes)
+        rec.skipped.update(saved.skipped)
+        rec.history.extend(saved.history)
         for i in rec.votes:
             rec._neighbours_of(i)
         # Continue the random stream deterministically, not from the start of the seed.
         rec._rng = np.random.default_rng([rec.seed, len(rec.votes) + len(rec.skipped)])
         rec._retrain()
         return rec
-
-
-def _check_params(C: Any, gamma: Any) -> tuple[float, str | float]:
-    """C > 0, gamma 'scale', 'auto' or > 0: what SVC accepts, as one clear error otherwise."""
-    if not _is_number(C) or not np.isfinite(C) or C <= 0:
-        raise UserError(f"C must be a positive number, got {C!r}.")
-    if gamma in ("scale", "auto"):
-        return float(C), str(gamma)
-    if not _is_number(gamma) or not np.isfinite(gamma) or gamma <= 0:
-        raise UserError(f"gamma must be 'scale', 'auto' or a positive number, got {gamma!r}.")
-    return float(C), float(gamma)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _field_number(data: dict[str, Any], key: str, default: float) -> float:
-    v = data.get(key, default)
-    if not _is_number(v):
-        raise UserError(f"Bad '{key}' in recommender file: expected a number, got {v!r}.")
-    return float(v)
-
-
-def _field_int(data: dict[str, Any], key: str, default: int) -> int:
-    v = data.get(key, default)
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise UserError(f"Bad '{key}' in recommender file: expected an integer, got {v!r}.")
-    return v
-
-
-def _rows(data: dict[str, Any], key: str, width: int) -> list[list[Any]]:
-    rows = data.get(key, [])
-    if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == width for r in rows):
-        raise UserError(f"Bad '{key}' in recommender file: expected rows of {width} values.")
-    return rows
-
-
-def _file_id(v: Any, n: int) -> int:
-    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < n:
-        raise UserError(f"Bad image id {v!r} in recommender file (this collection has 0..{n - 1}).")
-    return v
-
-
-def _file_bool(v: Any, what: str) -> bool:
-    if not isinstance(v, bool):
-        raise UserError(f"Bad {what} {v!r} in recommender file: expected true or false.")
-    return v
