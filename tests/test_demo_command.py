@@ -23,7 +23,7 @@ def test_demo_indexes_carry_the_gallery_texts(tmp_path: Path, capsys) -> None:
     data = tmp_path / "data"
     assemble(data, sources=["skimage", "sklearn"], log=lambda _: None, workers=1)
     assert cmd_demo(_args(tmp_path)) == 0
-    names = sorted(p.name for p in (tmp_path / "indexes").iterdir())
+    names = sorted(p.name for p in (tmp_path / "indexes").iterdir() if not p.name.startswith("."))
     assert names == ["demo-captions", "demo-conse", "demo-efficientnet"]  # no head: not trained
 
     index = load_index(tmp_path / "indexes" / "demo-captions")

@@ -56,7 +56,7 @@ def _test_images() -> list[Image.Image]:
 
 
 @pytest.fixture(scope="session")
-def real_emb(request) -> np.ndarray:
+def real_emb(request, tmp_path_factory) -> np.ndarray:
     """Embeddings of ~200 augmented photos, cached in pytest's cache folder.
 
     The key is the images' content plus the encoder's own vector for the first image, so any
@@ -70,7 +70,9 @@ def real_emb(request) -> np.ndarray:
     digest = hashlib.sha256(np.round(probe, 4).astype(np.float32).tobytes())
     for im in images:
         digest.update(im.tobytes())
-    path = request.config.cache.mkdir("embeddings") / f"emb-{digest.hexdigest()[:16]}.npy"
+    cache = getattr(request.config, "cache", None)  # absent under `-p no:cacheprovider`
+    folder = cache.mkdir("embeddings") if cache else tmp_path_factory.mktemp("embeddings")
+    path = folder / f"emb-{digest.hexdigest()[:16]}.npy"
     if path.exists():
         return np.load(path)
     emb = encoder.encode_images(images)
