@@ -18,13 +18,13 @@ from core.index.store import Index, load_index
 from core.index.thumbs import preview_jpeg, tile_jpeg, upload_preview_jpeg
 from core.ingest.images import ImageProblem, open_image
 from core.paths import REPO_ROOT
+from core.query.compare import Hits  # (id, cosine, duplicate ids) in rank order
 from core.query.duplicates import search_collapsed
 from core.query.search import Hit, Query
 
 MAX_UPLOAD_MB = 20
 MAX_UPLOAD_PIXELS = 40_000_000
 
-Hits = list[tuple[int, float, list[int]]]  # (id, cosine, duplicate ids) in rank order
 
 
 def root() -> Path:

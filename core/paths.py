@@ -84,3 +84,13 @@ def spec_path(path: str | Path) -> str:
         return full.relative_to(REPO_ROOT).as_posix()
     except ValueError:
         return str(full)
+
+
+def child_folders(root: str | Path, marker: str) -> list[Path]:
+    """Folders directly under `root` that hold a `marker` file (hidden ones left out), by name:
+    how index folders (manifest.json) and captioned sets (captions.jsonl) are found."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir()
+                  if not p.name.startswith(".") and (p / marker).is_file())

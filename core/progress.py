@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import Protocol
 
 LABELS = {"hash": "hashing", "encode": "encoding", "annoy": "annoy index"}
+
+
+class Summary(Protocol):
+    def lines(self) -> list[str]: ...
 
 
 def log(msg: str) -> None:
@@ -37,3 +42,14 @@ def progress_bar(prefix: str = "", phases: Collection[str] | None = None):
 
     update.close = close  # type: ignore[attr-defined]
     return update
+
+
+def run_with_bar(work: Callable[[Callable[[str, int, int], None]], Summary]) -> int:
+    """Run a build-like command with progress bars on stderr, then print its summary lines."""
+    bar = progress_bar()
+    try:
+        summary = work(bar)
+    finally:
+        bar.close()
+    print("\n".join(summary.lines()))
+    return 0

@@ -7,17 +7,11 @@ import argparse
 
 def cmd_build(args: argparse.Namespace) -> int:
     from core.index.build import build_index
-    from core.progress import progress_bar
+    from core.progress import run_with_bar
 
-    bar = progress_bar()
-    try:
-        summary = build_index(args.images, args.model, args.out, trees=args.trees,
-                              batch_size=args.batch_size, extensions=args.ext.split(","),
-                              force=args.force, progress=bar)
-    finally:
-        bar.close()
-    print("\n".join(summary.lines()))
-    return 0
+    return run_with_bar(lambda bar: build_index(
+        args.images, args.model, args.out, trees=args.trees, batch_size=args.batch_size,
+        extensions=args.ext.split(","), force=args.force, progress=bar))
 
 
 def register(sub) -> None:

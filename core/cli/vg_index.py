@@ -10,16 +10,11 @@ import argparse
 
 def cmd_vg_index(args: argparse.Namespace) -> int:
     from core.eval.vg import build_vg_index
-    from core.progress import progress_bar
+    from core.progress import run_with_bar
 
-    bar = progress_bar()
-    try:
-        summary = build_vg_index(args.regions, args.images, args.out, args.model, args.links,
-                                 args.limit, args.max_phrases, progress=bar)
-    finally:
-        bar.close()
-    print("\n".join(summary.lines()))
-    return 0
+    return run_with_bar(lambda bar: build_vg_index(
+        args.regions, args.images, args.out, args.model, args.links, args.limit,
+        args.max_phrases, progress=bar))
 
 
 def register(sub) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.index.store import FILES
 from core.paths import ENV_INDEXES as ENV_INDEXES  # re-exported: tests and pages set it
-from core.paths import indexes_dir
+from core.paths import child_folders, indexes_dir
 
 # Default index choice: the best text-capable family first (see `default_index`).
 FAMILY_PREFERENCE = ("fusion", "twobranch", "openclip", "conse", "captions")
@@ -51,11 +51,8 @@ def indexes_root(repo_root: Path, environ: dict[str, str] | None = None) -> Path
 
 def scan_indexes(root: Path) -> list[IndexEntry]:
     """Index folders directly under root, sorted by name; unreadable manifests are left out."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
     out: list[IndexEntry] = []
-    for path in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
+    for path in child_folders(root, FILES["manifest"]):
         manifest_path = path / FILES["manifest"]
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))

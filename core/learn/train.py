@@ -10,6 +10,7 @@ Training is deterministic for a seed, and keeps the epoch with the best validati
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from core.atomic import write_text, write_with
 from core.encoders.twobranch_head import CONFIG, WEIGHTS, WEIGHTS_NPZ, Head, check_folder
 from core.errors import UserError
 from core.eval.metrics import evaluate_retrieval
@@ -234,11 +236,9 @@ def save_model(result: TrainResult, out: str | Path, sets: dict[str, dict]) -> P
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "torch": torch.__version__,
     }
-    tmp = out / f".{WEIGHTS}.tmp"
-    torch.save(net.state_dict(), tmp)
-    tmp.replace(out / WEIGHTS)
+    write_with(out / WEIGHTS, lambda tmp: torch.save(net.state_dict(), tmp))
     save_numpy_weights(net, out)
-    (out / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    write_text(out / CONFIG, json.dumps(config, indent=2))
     draw_curves(result.history, result.best_epoch).save(out / CURVES)
     return out
 
@@ -247,12 +247,8 @@ def save_numpy_weights(net: TwoBranchNet, out: Path) -> Head:
     """The state dict as numpy arrays (weights.npz), for torch-free querying."""
     head = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()
             if k.split(".")[-1] != "num_batches_tracked"}
-    tmp = out / f".{WEIGHTS_NPZ}.tmp.npz"
-    try:
-        np.savez(tmp, **head)
-        tmp.replace(out / WEIGHTS_NPZ)
-    except OSError:
-        pass  # a read-only model folder only costs converting again next time
+    with contextlib.suppress(OSError):  # a read-only model folder costs converting again later
+        write_with(out / WEIGHTS_NPZ, lambda tmp: np.savez(tmp, **head))
     return head
 
 

@@ -18,7 +18,7 @@ from core.encoders.base import Encoder, batched
 from core.errors import UserError
 from core.ingest.crawl import SIDECAR_NAME
 from core.learn.features import build_queries, load_set
-from core.paths import sets_dir
+from core.paths import child_folders, sets_dir
 from core.query.topk import top_k
 
 
@@ -90,11 +90,7 @@ def sets_root(repo_root: Path, environ: dict[str, str] | None = None) -> Path:
 
 def find_sets(root: Path) -> list[Path]:
     """Captioned set folders (with a captions.jsonl) directly under root, sorted by name."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir()
-                  if not p.name.startswith(".") and (p / SIDECAR_NAME).is_file())
+    return child_folders(root, SIDECAR_NAME)
 
 
 def own_captions(bank: CaptionBank, image_path: str | Path) -> set[int]:

@@ -16,7 +16,7 @@ MAX_INDEXES = 3  # side-by-side columns stay readable up to three
 IN_ALL, IN_SOME = "★ ", "◆ "
 NOT_IN_INDEX = "the query image is not in this index."
 
-HitRow = tuple[int, float, list[int]]  # (id, cosine, duplicate ids), as app_support.loaders.Hits
+HitRow = tuple[int, float, list[int]]  # (id, cosine, duplicate ids): what the app caches
 Hits = list[HitRow]
 
 
