@@ -13,7 +13,8 @@ from PIL import Image
 
 from benchmarks._common import REPO, log
 from core.atomic import replace_dir
-from core.ingest.crawl import DEFAULT_EXTENSIONS, SIDECAR_NAME
+from core.ingest.crawl import DEFAULT_EXTENSIONS
+from core.ingest.sidecar import SIDECAR_NAME
 
 GALLERY = REPO / "data" / "gallery"
 WORK = REPO / "artifacts" / "bench"

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from core.errors import UserError
-from core.ingest.crawl import crawl, file_hash, read_sidecar
+from core.ingest.crawl import crawl, file_hash
+from core.ingest.sidecar import read_sidecar
 
 BOMB_SIDE = 12_000
 NON_UTF8_NAME = b"latin\xe9.jpg"

@@ -101,7 +101,7 @@ def test_reports(report, tmp_path) -> None:
 
 def _karpathy(tmp_path, n: int) -> tuple:
     """A Karpathy-format JSON whose test images are copies of the tiny set's images."""
-    from core.learn.features import load_set
+    from core.ingest.sidecar import load_set
 
     cset = load_set(tiny_set_dir())
     images = []

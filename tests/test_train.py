@@ -12,7 +12,8 @@ from PIL import Image
 
 from core.cli import main
 from core.errors import UserError
-from core.learn.features import load_set, set_features
+from core.ingest.sidecar import load_set
+from core.learn.features import set_features
 from core.learn.train import (
     CONFIG,
     CURVES,

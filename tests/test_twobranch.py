@@ -14,7 +14,8 @@ from core.errors import UserError
 from core.index.build import build_index
 from core.index.store import load_index
 from core.ingest.images import open_image
-from core.learn.features import load_set, set_features
+from core.ingest.sidecar import load_set
+from core.learn.features import set_features
 from core.query.search import Query, search
 
 

@@ -33,7 +33,8 @@ def set_eval_sets(set_dirs: list[str], split: str = "test", limit: int | None = 
     (which reads the whole set) serves evaluation too.
     """
     from core.eval.evaluate import EvalSet
-    from core.learn.features import load_set, set_features
+    from core.ingest.sidecar import load_set
+    from core.learn.features import set_features
 
     out = []
     for d in set_dirs:
@@ -55,7 +56,8 @@ def karpathy_eval_sets(json_path: str, images: str, coco_1k: bool = False,
     """(name, folds) of the standard Karpathy test split; COCO 1K gives five folds."""
     from core.eval.datasets import coco_1k_folds, load_karpathy
     from core.eval.evaluate import EvalSet
-    from core.learn.features import CaptionedSet, set_features
+    from core.ingest.sidecar import CaptionedSet
+    from core.learn.features import set_features
 
     loaded = load_karpathy(json_path, images, split="test", limit=limit)
     log(f"{json_path}: test split {loaded.report()}")

@@ -16,7 +16,8 @@ from core.progress import log
 def train_from_sets(set_dirs: list[str], out: str, config: TrainConfig,
                     cache_dir: str | None = str(features_dir()), log=log) -> dict:
     """Load (cached) frozen features, train, save; returns a short summary for printing."""
-    from core.learn.features import load_set, set_features
+    from core.ingest.sidecar import load_set
+    from core.learn.features import set_features
     from core.learn.train import save_model, train
 
     train_sets, val_sets, described = [], {}, {}

@@ -16,7 +16,7 @@ from core.atomic import write_text
 from core.errors import UserError
 from core.eval.datasets import load_visual_genome
 from core.index.build import BuildSummary, Progress, build_index
-from core.ingest.crawl import SIDECAR_NAME
+from core.ingest.sidecar import SIDECAR_NAME
 
 SOURCE = "Visual Genome 1.2 region descriptions"
 LICENCE = "CC-BY-4.0"

@@ -7,19 +7,17 @@ reason. Symlinked folders are followed once (by real path), so loops end.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
+from core.ingest.sidecar import META_KEYS, beside_texts, read_sidecar
 
 DEFAULT_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
-SIDECAR_NAME = "captions.jsonl"
 SYSTEM_DIRS = {"__pycache__", "node_modules", "$RECYCLE.BIN", "System Volume Information",
                "lost+found", "@eaDir", "__MACOSX"}
-META_KEYS = ("source", "licence", "attribution", "split", "category")
 
 
 @dataclass
@@ -103,56 +101,10 @@ def walk_files(root: Path, problems: list[Problem],
         stack.extend(reversed(subdirs))
 
 
-def _sidecar_row(raw: bytes) -> dict | None:
-    """One parsed line (None when blank); ValueError says what is wrong with it."""
-    line = raw.decode("utf-8").lstrip("\ufeff")
-    if not line.strip():
-        return None
-    row = json.loads(line)
-    if not isinstance(row, dict):
-        raise ValueError("not a JSON object")
-    if not isinstance(row.get("file"), str) or not row["file"].strip():
-        raise ValueError('"file" must be a relative path string')
-    texts = row.get("texts") or []
-    if isinstance(texts, str):
-        texts = [texts]
-    if not isinstance(texts, list):
-        raise ValueError('"texts" must be a list of strings')
-    row["texts"] = [str(t).strip() for t in texts if t is not None and str(t).strip()]
-    return row
 
 
-def read_sidecar(root: Path) -> dict[str, dict]:
-    """`captions.jsonl` at a root: relative path -> {texts, source, licence, ...}."""
-    path = root / SIDECAR_NAME
-    if not path.is_file():
-        return {}
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise UserError(f"{path}: cannot read sidecar ({e.strerror or e})") from e
-    out: dict[str, dict] = {}
-    for lineno, raw in enumerate(data.split(b"\n"), 1):
-        try:
-            row = _sidecar_row(raw)
-        except ValueError as e:  # also JSONDecodeError and UnicodeDecodeError
-            raise UserError(f"{path}:{lineno}: bad sidecar line ({type(e).__name__}: {e}); "
-                            'expected {"file": "rel/path.jpg", "texts": [...]}') from e
-        if row is not None:
-            out[Path(row["file"]).as_posix()] = row
-    return out
 
 
-def beside_texts(image: Path) -> list[str]:
-    """`NAME.txt` next to an image: one text per non-empty line."""
-    txt = image.with_suffix(".txt")
-    if not txt.is_file():
-        return []
-    try:
-        return [ln.strip() for ln in txt.read_text(encoding="utf-8", errors="replace").splitlines()
-                if ln.strip()]
-    except OSError:
-        return []
 
 
 def _attach_texts(cand: Candidate, sidecar: dict[str, dict]) -> None:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +22,8 @@ from PIL import Image
 
 from core.atomic import write_with
 from core.errors import UserError
-from core.ingest.crawl import SIDECAR_NAME, read_sidecar
 from core.ingest.prefetch import prefetch
+from core.ingest.sidecar import CaptionedSet
 from core.paths import features_dir
 
 DEFAULT_CACHE = features_dir()
@@ -35,56 +35,8 @@ IMAGE_CACHE_VERSION = 2  # 2: fit_square preprocessing (features move by cosine 
 Progress = Callable[[int, int], None]
 
 
-@dataclass
-class CaptionedSet:
-    """The usable rows of a set folder's captions.jsonl: file on disk, at least one text."""
-
-    name: str
-    root: Path
-    files: list[str]
-    texts: list[list[str]]
-    splits: list[str]
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def paths(self) -> list[Path]:
-        return [self.root / f for f in self.files]
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def subset(self, keep: Sequence[int] | np.ndarray) -> CaptionedSet:
-        keep = [int(i) for i in keep]
-        return CaptionedSet(self.name, self.root, [self.files[i] for i in keep],
-                            [self.texts[i] for i in keep], [self.splits[i] for i in keep],
-                            list(self.problems))
-
-    def split(self, name: str) -> CaptionedSet:
-        return self.subset([i for i, s in enumerate(self.splits) if s == name])
-
-    def split_counts(self) -> dict[str, int]:
-        return {s: self.splits.count(s) for s in sorted(set(self.splits))}
 
 
-def load_set(root: str | Path, name: str | None = None) -> CaptionedSet:
-    """Rows of `root/captions.jsonl` in file order; missing files and empty texts are reported."""
-    root = Path(root)
-    if not (root / SIDECAR_NAME).is_file():
-        raise UserError(f"{root}: no {SIDECAR_NAME} (a captioned set folder needs one; see "
-                        "docs/CONVENTIONS.md)")
-    files, texts, splits, problems = [], [], [], []
-    for rel, row in sorted(read_sidecar(root).items()):
-        if not (root / rel).is_file():
-            problems.append(f"{rel}: file not found")
-        elif not row["texts"]:
-            problems.append(f"{rel}: no text")
-        else:
-            files.append(rel)
-            texts.append(list(dict.fromkeys(row["texts"])))
-            splits.append(str(row.get("split") or ""))
-    if not files:
-        raise UserError(f"{root}: no usable rows in {SIDECAR_NAME} ({len(problems)} problems)")
-    return CaptionedSet(name or root.name, root, files, texts, splits, problems)
 
 
 def _digest(payload: object) -> str:
