@@ -1,1 +1,1 @@
-"""devtools"""
+"""Tools for tests and benchmarks, not the app: a real `streamlit run` server and headless chromium."""

@@ -11,8 +11,8 @@ import pytest
 from captioned_sets import feature_cache, tiny_set_dir
 
 from core.errors import UserError
-from core.ingest.sidecar import load_set
-from core.learn.features import build_queries, cached_image_features, caption_key, set_features
+from core.ingest.sidecar import build_queries, caption_key, load_set
+from core.learn.features import cached_image_features, set_features
 
 
 def test_load_set_reports_unusable_rows(tmp_path) -> None:

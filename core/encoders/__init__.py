@@ -1,0 +1,1 @@
+"""2. encoders: turn pixels and texts into vectors; one interface, a table of model families."""

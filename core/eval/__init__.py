@@ -1,1 +1,1 @@
-"""eval"""
+"""6. eval: retrieval metrics, baselines, evaluation runs and their reports, dataset loaders."""

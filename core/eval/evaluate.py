@@ -29,7 +29,8 @@ from core.eval.metrics import (
     per_query_metrics,
     recall_at_k,
 )
-from core.learn.features import Queries, SetFeatures, build_queries
+from core.ingest.sidecar import Queries, build_queries
+from core.learn.features import SetFeatures
 
 KS = (1, 5, 10)
 MAP_K = 10

@@ -1,1 +1,1 @@
-"""index"""
+"""3. index: build, version and load index folders (embeddings, items, Annoy, thumbnails)."""

@@ -121,3 +121,42 @@ def load_set(root: str | Path, name: str | None = None) -> CaptionedSet:
     if not files:
         raise UserError(f"{root}: no usable rows in {SIDECAR_NAME} ({len(problems)} problems)")
     return CaptionedSet(name or root.name, root, files, texts, splits, problems)
+
+
+def caption_key(text: str) -> str:
+    """Texts that count as the same caption: case, spacing and a final full stop ignored."""
+    return " ".join(text.lower().split()).rstrip(".").strip()
+
+
+@dataclass
+class Queries:
+    """Retrieval ground truth for a set of images and their texts.
+
+    Text queries are the distinct captions (by `caption_key`): one caption shared by several
+    images is one query with several relevant images. Image queries have as relevant texts the
+    distinct captions of that image.
+    """
+
+    texts: list[str]  # one representative text per distinct caption
+    first: np.ndarray  # index into the original texts of each representative
+    images_of_text: list[np.ndarray]  # relevant image indices per distinct caption
+    texts_of_image: list[np.ndarray]  # relevant distinct-caption indices per image
+
+
+def build_queries(texts: Sequence[str], owner: np.ndarray, n_images: int) -> Queries:
+    groups: dict[str, int] = {}
+    first: list[int] = []
+    rel_images: list[set[int]] = []
+    rel_texts: list[set[int]] = [set() for _ in range(n_images)]
+    for j, (text, img) in enumerate(zip(texts, owner.tolist(), strict=True)):
+        g = groups.setdefault(caption_key(text), len(groups))
+        if g == len(first):
+            first.append(j)
+            rel_images.append(set())
+        rel_images[g].add(img)
+        rel_texts[img].add(g)
+    if any(not r for r in rel_texts):
+        raise UserError("every image needs at least one caption to be evaluated")
+    return Queries([texts[j] for j in first], np.array(first, np.int64),
+                   [np.array(sorted(r), np.int64) for r in rel_images],
+                   [np.array(sorted(r), np.int64) for r in rel_texts])

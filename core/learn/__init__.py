@@ -1,1 +1,1 @@
-"""learn"""
+"""learn: frozen-feature cache and training of the two-branch image-text head."""

@@ -28,7 +28,8 @@ from core.atomic import write_text, write_with
 from core.encoders.twobranch_head import CONFIG, WEIGHTS, WEIGHTS_NPZ, Head, check_folder
 from core.errors import UserError
 from core.eval.metrics import evaluate_retrieval
-from core.learn.features import IMAGE_SPEC, TEXT_MODEL, SetFeatures, build_queries, caption_key
+from core.ingest.sidecar import build_queries, caption_key
+from core.learn.features import IMAGE_SPEC, TEXT_MODEL, SetFeatures
 from core.learn.train_config import TrainConfig
 
 CURVES = "curves.png"

@@ -16,8 +16,7 @@ from PIL import Image
 
 from core.encoders.base import Encoder, batched
 from core.errors import UserError
-from core.ingest.sidecar import SIDECAR_NAME, load_set
-from core.learn.features import build_queries
+from core.ingest.sidecar import SIDECAR_NAME, build_queries, load_set
 from core.paths import child_folders, sets_dir
 from core.query.topk import top_k
 
