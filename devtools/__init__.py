@@ -1,1 +1,1 @@
-"""Tools for tests and benchmarks, not the app: a real `streamlit run` server and headless chromium."""
+"""Tools for tests and benchmarks, not the app: a real `streamlit run` and headless chromium."""
