@@ -76,18 +76,31 @@ def _previous(out: Path, spec: str, force: bool, notes: list[str]):
     return prev
 
 
-def _hashes(cands: list[Candidate], prev, progress: Progress | None) -> list[str]:
-    """Content hashes, reusing the previous index's where path, size and mtime are unchanged."""
+IDENTITY = ("path", "size", "mtime", "ctime_ns", "inode")  # what must match to trust a hash
+
+
+def _hashes(cands: list[Candidate], prev, progress: Progress | None,
+            skipped: list[dict]) -> list[str | None]:
+    """Content hashes, reusing the previous index's where path, size, mtime, ctime and inode are
+    all unchanged (an in-place edit that restores size and mtime still changes the ctime).
+
+    A file that vanished or became unreadable since the crawl is skipped with its reason (None).
+    """
     known = {}
-    if prev is not None and len(prev.items):
-        cols = prev.items[["path", "size", "mtime", "hash"]].itertuples(index=False)
-        known = {(p, int(s), float(m)): h for p, s, m, h in cols}
-    out = []
-    for i, c in enumerate(cands):
-        h = known.get((str(c.path), c.size, c.mtime))
-        out.append(h if h is not None else file_hash(c.path))
+    if prev is not None and len(prev.items) and set(IDENTITY) <= set(prev.items.columns):
+        cols = prev.items[[*IDENTITY, "hash"]].itertuples(index=False)
+        known = {(p, int(s), float(m), int(c), int(i)): h for p, s, m, c, i, h in cols}
+    out: list[str | None] = []
+    for n, c in enumerate(cands):
+        h = known.get((str(c.path), c.size, c.mtime, c.ctime_ns, c.inode))
+        if h is None:
+            try:
+                h = file_hash(c.path)
+            except OSError as e:
+                skipped.append({"path": str(c.path), "reason": f"unreadable: {e.strerror or e}"})
+        out.append(h)
         if progress:
-            progress("hash", i + 1, len(cands))
+            progress("hash", n + 1, len(cands))
     return out
 
 
@@ -128,7 +141,8 @@ def _encode(enc: Encoder, batch: list[Decoded]) -> np.ndarray:
 def _row(cand: Candidate, digest: str, size: tuple[int, int]) -> dict:
     meta = cand.meta
     return {"path": str(cand.path), "rel_path": cand.rel_path, "root": str(cand.root),
-            "hash": digest, "size": cand.size, "mtime": cand.mtime, "width": size[0],
+            "hash": digest, "size": cand.size, "mtime": cand.mtime, "ctime_ns": cand.ctime_ns,
+            "inode": cand.inode, "width": size[0],
             "height": size[1], "texts": list(cand.texts), "source": meta.get("source", ""),
             "licence": meta.get("licence", ""), "attribution": meta.get("attribution", ""),
             "split": meta.get("split", ""), "category": meta.get("category", ""),
@@ -165,10 +179,11 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
     enc = load_encoder(spec)
     batch = batch_size or enc.batch_size
     prev = _previous(out, enc.spec, force, notes)
-    cands = crawled.candidates
-    hashes = _hashes(cands, prev, progress)
-    summary = BuildSummary(out=out, spec=enc.spec, notes=notes)
     skipped = [{"path": p.path, "reason": p.reason} for p in crawled.problems]
+    hashed = _hashes(crawled.candidates, prev, progress, skipped)
+    cands = [c for c, h in zip(crawled.candidates, hashed, strict=True) if h is not None]
+    hashes = [h for h in hashed if h is not None]
+    summary = BuildSummary(out=out, spec=enc.spec, notes=notes, ignored=crawled.ignored)
 
     prev_by_hash: dict[str, int] = {}
     if prev is not None:

@@ -31,6 +31,7 @@ class BuildSummary:
     seconds: float = 0.0
     encode_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # leftovers removed, a damaged previous index
+    ignored: Counter = field(default_factory=Counter)  # files not taken, by kind
 
     @property
     def images_per_second(self) -> float:
@@ -43,6 +44,9 @@ class BuildSummary:
                f"removed: {self.removed}  duplicate groups: {self.duplicate_groups}",
                f"skipped: {sum(self.skipped.values())}"]
         out += [f"  {n} x {reason}" for reason, n in self.skipped.most_common()]
+        if self.ignored:
+            out.append(f"ignored (not image files): {sum(self.ignored.values())}  " + ", ".join(
+                f"{kind} {n}" for kind, n in self.ignored.most_common()))
         out.append(f"time: {self.seconds:.1f} s  ({self.images_per_second:.1f} new images/s)")
         out += [f"note: {n}" for n in self.notes]
         return out
@@ -65,7 +69,8 @@ def build_manifest(enc: Encoder, items: pd.DataFrame, emb: np.ndarray, skipped: 
                    "skipped_by_reason": dict(summary.skipped),
                    "duplicate_groups": summary.duplicate_groups, "with_text": int(
                        sum(1 for t in items["texts"] if len(t))),
-                   "reused": summary.reused, "new": summary.new, "removed": summary.removed},
+                   "reused": summary.reused, "new": summary.new, "removed": summary.removed,
+                   "ignored": dict(summary.ignored)},
         "roots": [str(Path(r).absolute()) for r in roots],
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(summary.seconds, 2),

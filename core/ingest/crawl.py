@@ -1,21 +1,27 @@
 """Walking image folders: candidate files, their sidecar texts and content hashes.
 
 Nothing is dropped silently: a folder or file that cannot be read becomes a `Problem` with a
-reason. Symlinked folders are followed once (by real path), so loops end.
+reason, and files that are not taken (other extensions, FIFOs and other special files, a RAW
+file beside its JPEG) are counted in `CrawlResult.ignored`. Symlinked folders are followed once
+(by real path), so loops end.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
-from core.ingest.sidecar import META_KEYS, beside_texts, read_sidecar
+from core.ingest.formats import RAW, RENDERED, default_extensions, extension
+from core.ingest.sidecar import META_KEYS, SIDECAR_NAME, beside_texts, read_sidecar
 
-DEFAULT_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
+DEFAULT_EXTENSIONS = default_extensions()  # what the installed decoders open
+SPECIAL = "special file (FIFO, socket or device)"
+RAW_BESIDE = "RAW file beside its JPEG/PNG (the rendering is indexed)"
 SYSTEM_DIRS = {"__pycache__", "node_modules", "$RECYCLE.BIN", "System Volume Information",
                "lost+found", "@eaDir", "__MACOSX"}
 
@@ -26,6 +32,8 @@ class Candidate:
     root: Path
     size: int
     mtime: float
+    ctime_ns: int = 0  # any write changes it, even one that restores size and mtime
+    inode: int = 0
     texts: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
 
@@ -44,6 +52,7 @@ class Problem:
 class CrawlResult:
     candidates: list[Candidate]
     problems: list[Problem]
+    ignored: Counter = field(default_factory=Counter)  # what was not taken, by kind
 
 
 def normalise_extensions(extensions: Iterable[str]) -> frozenset[str]:
@@ -67,11 +76,12 @@ def _valid_utf8(path: Path) -> bool:
     return True
 
 
-def walk_files(root: Path, problems: list[Problem],
-               skip: Iterable[str | Path] = ()) -> Iterator[Path]:
-    """Every non-hidden file under root, following each real folder at most once.
+def walk_files(root: Path, problems: list[Problem], skip: Iterable[str | Path] = (),
+               ignored: Counter | None = None) -> Iterator[Path]:
+    """Every non-hidden regular file under root, following each real folder at most once.
 
-    `skip` folders are never entered (the index being built, when it lies under an image root).
+    `skip` folders are never entered (the index being built, when it lies under an image root);
+    FIFOs, sockets and devices are counted in `ignored`, never opened.
     """
     seen: set[str] = {os.path.realpath(s) for s in skip}
     stack = [root]
@@ -94,17 +104,13 @@ def walk_files(root: Path, problems: list[Problem],
                         subdirs.append(Path(entry.path))
                 elif entry.is_file(follow_symlinks=True) and not entry.name.startswith("."):
                     yield Path(entry.path)
-                elif entry.is_symlink():
+                elif entry.is_symlink() and not os.path.exists(entry.path):
                     problems.append(Problem(shown_path(entry.path), "broken symbolic link"))
+                elif ignored is not None and not entry.name.startswith("."):
+                    ignored[SPECIAL] += 1
             except OSError as e:
                 problems.append(Problem(shown_path(entry.path), f"unreadable: {e.strerror or e}"))
         stack.extend(reversed(subdirs))
-
-
-
-
-
-
 
 
 def _attach_texts(cand: Candidate, sidecar: dict[str, dict]) -> None:
@@ -129,14 +135,23 @@ def crawl(
     exts = normalise_extensions(extensions)
     problems: list[Problem] = []
     candidates: list[Candidate] = []
+    ignored: Counter = Counter()
     seen_files: set[str] = set()
     for raw in roots:
         root = Path(raw).expanduser().absolute()
         if not root.is_dir():
             raise UserError(f"image folder not found: {raw}")
         sidecar = read_sidecar(root)
-        for path in walk_files(root, problems, skip):
-            if path.suffix.lower().lstrip(".") not in exts:
+        files = list(walk_files(root, problems, skip, ignored))
+        stems = {(p.parent, p.stem.lower()) for p in files if extension(p) in RENDERED & exts}
+        for path in files:
+            ext = extension(path)
+            if ext not in exts:
+                if not _is_text_beside(path, root):
+                    ignored[f".{ext}" if ext else "no extension"] += 1
+                continue
+            if ext in RAW and (path.parent, path.stem.lower()) in stems:
+                ignored[RAW_BESIDE] += 1
                 continue
             if not _valid_utf8(path):  # would break the UTF-8 items table and skipped.jsonl
                 problems.append(Problem(shown_path(path), "file name not valid UTF-8 (rename it)"))
@@ -150,10 +165,18 @@ def crawl(
             except OSError as e:
                 problems.append(Problem(shown_path(path), f"unreadable: {e.strerror or e}"))
                 continue
-            cand = Candidate(path=path, root=root, size=st.st_size, mtime=st.st_mtime)
+            cand = Candidate(path=path, root=root, size=st.st_size, mtime=st.st_mtime,
+                             ctime_ns=st.st_ctime_ns, inode=st.st_ino)
             _attach_texts(cand, sidecar)
             candidates.append(cand)
-    return CrawlResult(candidates, problems)
+    return CrawlResult(candidates, problems, ignored)
+
+
+def _is_text_beside(path: Path, root: Path) -> bool:
+    """The texts that travel with images are expected, not ignored files."""
+    if path.parent == root and path.name == SIDECAR_NAME:
+        return True
+    return path.suffix.lower() == ".txt"
 
 
 def file_hash(path: Path, chunk: int = 1 << 20) -> str:
