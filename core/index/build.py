@@ -29,7 +29,13 @@ from core.index.store import (
     write_annoy,
     write_tables,
 )
-from core.index.versions import build_lock, check_replaceable, remove_leftovers, staging_dir
+from core.index.versions import (
+    build_lock,
+    check_replaceable,
+    fault_point,
+    remove_leftovers,
+    staging_dir,
+)
 from core.ingest.crawl import DEFAULT_EXTENSIONS, Candidate, crawl, file_hash
 from core.ingest.images import (
     DEFAULT_MAX_PIXELS,
@@ -99,6 +105,7 @@ def _hashes(cands: list[Candidate], prev, progress: Progress | None,
             except OSError as e:
                 skipped.append({"path": str(c.path), "reason": f"unreadable: {e.strerror or e}"})
         out.append(h)
+        fault_point("hash")
         if progress:
             progress("hash", n + 1, len(cands))
     return out
@@ -176,6 +183,7 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
                   force: bool, progress: Progress | None) -> BuildSummary:
     started = time.perf_counter()
     crawled = crawl(roots, extensions, skip=[out])  # a wrong folder fails before a slow model load
+    fault_point("crawl")
     enc = load_encoder(spec)
     batch = batch_size or enc.batch_size
     prev = _previous(out, enc.spec, force, notes)
@@ -234,6 +242,7 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         if progress:
             progress("annoy", 0, 1)
         write_annoy(stage, emb, trees)
+        fault_point("write")
         summary.items = len(items)
         summary.new = summary.items - summary.reused
         summary.duplicate_groups = len(duplicates)
@@ -268,6 +277,7 @@ def _encode_new(enc: Encoder, todo: list[tuple[Candidate, str]], stage: Path, ba
                 problems[d.hash] = NOT_FINITE
         done += len(pending)
         pending.clear()
+        fault_point("encode")
         if progress:
             progress("encode", done, len(todo))
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
-from core.index.versions import FORMAT, publish, sibling, staging_dir
+from core.index.versions import FORMAT, fault_point, publish, sibling, staging_dir
 
 __all__ = ["staging_dir"]  # re-exported: writers stage here, then `commit`
 
@@ -143,6 +143,7 @@ def commit(stage: Path, out: Path, manifest: dict) -> Path:
     manifest = {"format": FORMAT, **manifest}
     (stage / FILES["manifest"]).write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
                                            encoding="utf-8")
+    fault_point("commit")
     return publish(stage, out)
 
 

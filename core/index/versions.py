@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,17 @@ FORMAT = "nl-image-search index"  # the manifest's marker: this folder was writt
 INDEX_FILES = ("manifest.json", "items.parquet", "embeddings.npy", "annoy.ann", "skipped.jsonl",
                "duplicates.json", "thumbs")
 KEEP_VERSIONS = 2  # the current one and the one before it (still open in a running app)
+FAULT_ENV = "IMAGE_SEARCH_FAULT"  # fault injection for tests/test_faults.py and the benchmark
+STAGES = ("crawl", "hash", "encode", "write", "commit", "swap")
+
+
+def fault_point(stage: str) -> None:
+    """Signal this process here when $IMAGE_SEARCH_FAULT is `stage` or `stage:SIGNAL` (default
+    SIGKILL, so no cleanup runs): how the fault-injection tests stop a build at every stage.
+    A no-op otherwise."""
+    wanted, _, name = os.environ.get(FAULT_ENV, "").partition(":")
+    if wanted == stage:
+        os.kill(os.getpid(), getattr(signal, name or "SIGKILL"))
 
 
 def sibling(out: Path, kind: str) -> str:
@@ -114,6 +126,9 @@ def remove_leftovers(out: Path) -> list[str]:
     for link in out.parent.glob(sibling(out, "link-") + "*"):
         link.unlink(missing_ok=True)
         removed.append(f"unused link: {link.name}")
+    for version in _unpublished(out):
+        shutil.rmtree(version, ignore_errors=True)
+        removed.append(f"unpublished version of a killed build: {version.name}")
     current = out.resolve() if out.exists() else None
     if current is not None and owned_index(current):
         for old in sorted(out.parent.glob(sibling(out, "old-") + "*")):
@@ -122,10 +137,21 @@ def remove_leftovers(out: Path) -> list[str]:
     return removed
 
 
+def _unpublished(out: Path) -> list[Path]:
+    """Version folders newer than the current one: renamed by a build killed before its flip."""
+    current = out.resolve() if out.exists() else None
+    if current is None or not current.name.startswith(sibling(out, "v-")):
+        return []
+    return sorted(v for v in out.parent.glob(sibling(out, "v-") + "*")
+                  if _version_time(out, v) > _version_time(out, current))
+
+
 def leftovers(out: Path) -> list[str]:
-    """What `remove_leftovers` would look at, for `info`: hidden siblings that are not versions."""
+    """What `remove_leftovers` would look at, for `info`: staging folders, links, folders of an
+    interrupted swap and unpublished versions."""
     kinds = ("building-", "old-", "link-")
-    return sorted(p.name for k in kinds for p in out.parent.glob(sibling(out, k) + "*"))
+    found = [p.name for k in kinds for p in out.parent.glob(sibling(out, k) + "*")]
+    return sorted(found + [v.name for v in _unpublished(out)])
 
 
 def staging_dir(out: Path) -> Path:
@@ -152,15 +178,13 @@ def publish(stage: Path, out: Path) -> Path:
     _fsync_tree(stage)
     version = out.parent / f"{sibling(out, 'v-')}{time.time_ns()}-{os.getpid()}"
     os.rename(stage, version)
-    link = out.parent / f"{sibling(out, 'link-')}{os.getpid()}"
-    link.unlink(missing_ok=True)
-    os.symlink(version.name, link)
-    if out.is_dir() and not out.is_symlink():  # the folder layout from before versions
-        if any(out.iterdir()):
-            os.rename(out, out.parent / f"{sibling(out, 'v-')}0-{os.getpid()}")
-        else:
-            out.rmdir()
-    os.replace(link, out)
+    try:
+        fault_point("swap")
+        _flip(out, version)
+    except BaseException:
+        if out.resolve() != version.resolve():  # interrupted before the flip: not published
+            shutil.rmtree(version, ignore_errors=True)
+        raise
     fd = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -170,9 +194,26 @@ def publish(stage: Path, out: Path) -> Path:
     return version
 
 
+def _flip(out: Path, version: Path) -> None:
+    """Point `out` at `version` with one os.replace of a fresh symlink."""
+    link = out.parent / f"{sibling(out, 'link-')}{os.getpid()}"
+    link.unlink(missing_ok=True)
+    os.symlink(version.name, link)
+    if out.is_dir() and not out.is_symlink():  # the folder layout from before versions
+        if any(out.iterdir()):
+            os.rename(out, out.parent / f"{sibling(out, 'v-')}0-{os.getpid()}")
+        else:
+            out.rmdir()
+    os.replace(link, out)
+
+
+def _version_time(out: Path, version: Path) -> int:
+    return int(version.name.removeprefix(sibling(out, "v-")).split("-")[0])
+
+
 def _prune_versions(out: Path) -> None:
     versions = sorted(out.parent.glob(sibling(out, "v-") + "*"),
-                      key=lambda p: int(p.name.removeprefix(sibling(out, "v-")).split("-")[0]))
+                      key=lambda v: _version_time(out, v))
     current = out.resolve()
     old = [v for v in versions if v.resolve() != current]
     for v in old[:max(0, len(old) - (KEEP_VERSIONS - 1))]:
