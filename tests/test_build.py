@@ -45,6 +45,9 @@ def small_dir(tmp_path: Path, photos) -> Path:
     return folder
 
 
+PROBE = 1  # every build also encodes the fingerprint probe (core.index.fingerprint)
+
+
 @pytest.fixture
 def counted(monkeypatch):
     """How many images the (real) EfficientNet encoder embeds."""
@@ -134,7 +137,7 @@ def test_incremental_rebuild_encodes_only_the_new_file(small_dir: Path, tmp_path
                                                        counted: list[int], monkeypatch) -> None:
     out = tmp_path / "idx"
     build_index([small_dir], SPEC, out)
-    assert sum(counted) == 5
+    assert sum(counted) == 5 + PROBE
     before = load_index(out)
     old = dict(zip(before.items["hash"], before.embeddings, strict=True))
 
@@ -143,13 +146,13 @@ def test_incremental_rebuild_encodes_only_the_new_file(small_dir: Path, tmp_path
     monkeypatch.setattr(core.index.build, "file_hash", lambda p: hashed.append(p) or real_hash(p))
     counted.clear()
     again = build_index([small_dir], SPEC, out)  # nothing changed
-    assert (again.new, again.reused, again.removed, sum(counted), hashed) == (0, 5, 0, 0, [])
+    assert (again.new, again.reused, again.removed, sum(counted), hashed) == (0, 5, 0, PROBE, [])
 
     _save(photos, "china", small_dir / "china.jpg")
     (small_dir / "rocket.jpg").unlink()
     summary = build_index([small_dir], SPEC, out)
     assert (summary.items, summary.new, summary.reused, summary.removed) == (5, 1, 4, 1)
-    assert sum(counted) == 1 and [p.name for p in hashed] == ["china.jpg"]
+    assert sum(counted) == 1 + 2 * PROBE and [p.name for p in hashed] == ["china.jpg"]  # 2 builds
     index = load_index(out)
     assert "rocket.jpg" not in set(index.items["rel_path"])
     for h, vec in zip(index.items["hash"], index.embeddings, strict=True):
@@ -165,7 +168,7 @@ def test_exact_duplicates_are_grouped_and_collapsed(small_dir: Path, tmp_path: P
     shutil.copy(small_dir / "chelsea.jpg", small_dir / "more" / "cat-copy.jpg")
     shutil.copy(small_dir / "chelsea.jpg", small_dir / "cat2.jpg")
     summary = build_index([small_dir], SPEC, tmp_path / "idx")
-    assert summary.items == 7 and summary.duplicate_groups == 1 and sum(counted) == 5
+    assert summary.items == 7 and summary.duplicate_groups == 1 and sum(counted) == 5 + PROBE
     index = load_index(tmp_path / "idx")
     dup_file = json.loads((tmp_path / "idx" / FILES["duplicates"]).read_text())
     assert dup_file == index.duplicates and len(dup_file) == 1

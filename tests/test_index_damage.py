@@ -110,3 +110,51 @@ def test_a_query_that_is_not_utf8_is_refused(conse_index_path: Path) -> None:
                           capture_output=True, timeout=300)
     err = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 2 and "Traceback" not in err and "UTF-8" in err, err
+
+
+def test_a_spec_edited_within_its_family_is_caught_by_the_fingerprint(conse_index_path: Path,
+                                                                      tmp_path: Path) -> None:
+    """`conse:lite0,top=5` for an index built with top=10: same family, same dimensions, other
+    vectors. The manifest's probe vector tells them apart before the first answer."""
+    copy = tmp_path / "idx"
+    shutil.copytree(conse_index_path.resolve(), copy)
+    fine = _cli("search", "--index", str(copy), "a ginger cat", "-k", "1")
+    assert fine.returncode == 0 and b"chelsea" in fine.stdout, fine.stderr
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["fingerprint"]["probe"] == "image"
+    manifest["encoder"]["spec"] = "conse:lite0,top=2"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    proc = _cli("search", "--index", str(copy), "a ginger cat")
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "is not the one that built it" in err, err
+    assert "Traceback" not in err and proc.stdout == b""
+
+
+def test_a_rebuild_with_other_weights_behind_the_same_spec_reuses_nothing(
+        tmp_path: Path, photos) -> None:
+    """New weights in the same model folder: the spec is unchanged, the vectors are not. The
+    incremental build must not mix old embeddings with the new model's."""
+    from captioned_sets import trained_model_dir
+
+    from core.index.build import build_index
+
+    head = tmp_path / "head"
+    shutil.copytree(trained_model_dir(), head)
+    images = tmp_path / "imgs"
+    images.mkdir()
+    for name in ("chelsea", "coffee", "rocket"):
+        photos[name].convert("RGB").resize((96, 72)).save(images / f"{name}.jpg")
+    spec = f"twobranch:{head}"
+    out = tmp_path / "idx"
+    build_index([images], spec, out)
+    assert build_index([images], spec, out).reused == 3  # same model: everything reused
+    weights = dict(np.load(head / "weights.npz"))
+    first = sorted(weights)[0]
+    weights[first] = weights[first][::-1].copy()  # other weights, same shapes
+    np.savez(head / "weights.npz", **weights)
+    from core.encoders import registry
+
+    registry._load_cached.cache_clear()  # a new process would load the new weights
+    summary = build_index([images], spec, out)
+    assert summary.reused == 0 and summary.new == 3, summary
+    assert any("other vectors" in n for n in summary.notes), summary.notes

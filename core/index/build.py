@@ -21,6 +21,7 @@ from PIL import Image
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder, parse_spec
 from core.errors import UserError
+from core.index.fingerprint import MIN_COSINE, fingerprint, probe_cosine
 from core.index.manifest import BuildSummary, build_manifest, reason_kind
 from core.index.store import (
     FILES,
@@ -65,8 +66,10 @@ class Decoded:
 
 
 
-def _previous(out: Path, spec: str, force: bool, notes: list[str]):
-    """The index being refreshed, if any; a damaged one of ours is rebuilt from scratch."""
+def _previous(out: Path, spec: str, force: bool, notes: list[str], probe: dict):
+    """The index being refreshed, if any; a damaged one of ours, or one whose model now gives
+    other vectors for the same probe (new weights behind the same spec), is rebuilt from
+    scratch, so no stale embedding is reused."""
     if not (out / FILES["manifest"]).is_file():
         return None
     try:
@@ -78,6 +81,11 @@ def _previous(out: Path, spec: str, force: bool, notes: list[str]):
         if not force:
             raise UserError(f"{out} holds an index built with '{prev.spec}'; choose another "
                             f"--out or pass --force to replace it with '{spec}'")
+        return None
+    cosine = probe_cosine(prev.manifest.get("fingerprint"), probe)
+    if cosine is not None and cosine < MIN_COSINE:
+        notes.append(f"the model gives other vectors than when the index was built (probe "
+                     f"cosine {cosine:.3f}): every image was encoded again")
         return None
     return prev
 
@@ -186,7 +194,8 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
     fault_point("crawl")
     enc = load_encoder(spec)
     batch = batch_size or enc.batch_size
-    prev = _previous(out, enc.spec, force, notes)
+    probe = fingerprint(enc)
+    prev = _previous(out, enc.spec, force, notes, probe)
     skipped = [{"path": p.path, "reason": p.reason} for p in crawled.problems]
     hashed = _hashes(crawled.candidates, prev, progress, skipped)
     cands = [c for c, h in zip(crawled.candidates, hashed, strict=True) if h is not None]
@@ -250,8 +259,9 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         if prev is not None:
             summary.removed = len(set(prev.items["path"]) - set(items["path"]))
         summary.seconds = time.perf_counter() - started
-        commit(stage, out, build_manifest(enc, items, emb, skipped, roots, summary, trees, batch,
-                                     extensions, max_pixels, thumb_size))
+        manifest = build_manifest(enc, items, emb, skipped, roots, summary, trees, batch,
+                                  extensions, max_pixels, thumb_size)
+        commit(stage, out, {**manifest, "fingerprint": probe})
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

@@ -58,8 +58,9 @@ def reason_kind(reason: str) -> str:
 
 
 def build_manifest(enc: Encoder, items: pd.DataFrame, emb: np.ndarray, skipped: list[dict], roots,
-              summary: BuildSummary, trees: int, batch: int, extensions, max_pixels: int,
-              thumb_size: int) -> dict:
+                   summary: BuildSummary, trees: int, batch: int, extensions, max_pixels: int,
+                   thumb_size: int) -> dict:
+    """Everything but the probe fingerprint, which the build adds (core.index.fingerprint)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "encoder": enc.describe(),
