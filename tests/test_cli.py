@@ -57,7 +57,15 @@ def test_search_prints_rank_score_path_lines(built) -> None:
     assert len(hits) == 2 and all(hits)  # 3 images minus the query image itself
     assert [int(m.group(1)) for m in hits] == [1, 2]
     scores = [float(m.group(2)) for m in hits]
-    assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 for s in scores)
+    assert scores == sorted(scores, reverse=True)
+    # the printed scores are the exact cosines of the stored vectors, for the printed paths
+    from core.index.store import load_index
+
+    index = load_index(out)
+    row = {p: i for i, p in enumerate(index.items["path"])}
+    for m in hits:
+        cosine = float(index.embeddings[0] @ index.embeddings[row[m.group(3)]])
+        assert abs(cosine - float(m.group(2))) < 1e-4, (m.group(0), cosine)
     assert all(Path(m.group(3)).is_file() for m in hits)
 
 
