@@ -149,7 +149,7 @@ if scope_name == AROUND:
                       {"ex.centre": random.randrange(index.n)}))
     size = int(c_size.number_input(f"Neighbourhood size ({MIN_IMAGES}–{index.n})", MIN_IMAGES,
                                    index.n, key="ex.size"))
-    c_img.image(loaders.tile(str(index.thumb_path(centre))), width=96,
+    c_img.image(loaders.tile(index, centre), width=96,
                 caption=grid.short_name(index, centre))
     scope = (centre, size)
 n_scope = index.n if scope is None else scope[1]
