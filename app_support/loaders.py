@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from PIL import Image
 
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder
@@ -131,7 +132,7 @@ def _id_search(path: str, stamp: float, image_id: int, k: int) -> Hits:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _upload_search(path: str, stamp: float, digest: str, k: int, _image) -> Hits:
+def _upload_search(path: str, stamp: float, digest: str, k: int, _image: Image.Image) -> Hits:
     """Keyed by the upload's digest; the decoded image itself is not hashed (`_image`)."""
     index = _index(path, stamp)
     encoder = get_encoder(index.spec)

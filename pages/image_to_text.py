@@ -7,6 +7,7 @@ import random
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from app_support import loaders, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
@@ -27,7 +28,7 @@ def caption_bank(spec: str, set_path: str, split: str | None) -> CaptionBank:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def upload_vector(spec: str, digest: str, _image) -> np.ndarray:
+def upload_vector(spec: str, digest: str, _image: Image.Image) -> np.ndarray:
     """Keyed by the upload's digest; the one decoded image is not hashed (`_image`)."""
     return image_vector(loaders.get_encoder(spec), _image)
 
