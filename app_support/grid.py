@@ -43,7 +43,7 @@ def grid(index: Index, cells: list[Cell], key: str, action: Callable[[int], None
         cols = st.columns(columns, gap="small")
         for col, (i, caption) in zip(cols, row, strict=False):
             with col:
-                st.image(loaders.tile(str(index.thumb_path(i))), caption=caption, width="stretch",
+                st.image(loaders.tile(index, i), caption=caption, width="stretch",
                          alt=caption)
                 st.button(action_label, key=f"{key}.{row_no}.{i}", on_click=action, args=(i,),
                           icon=action_icon, type="tertiary", help=f"image {i}")
@@ -85,7 +85,7 @@ def _detail_dialog(entry_name: str, index: Index, detail: dict) -> None:
     item = index.item(i)
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        data, original = loaders.preview(str(item["path"]), str(index.thumb_path(i)))
+        data, original = loaders.preview(index, i)
         st.image(data, width="stretch")
         if not original:
             st.caption("The original file is not available; showing the thumbnail.")

@@ -10,22 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from PIL import Image
 
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder
 from core.index.catalogue import IndexEntry, indexes_root, scan_indexes
 from core.index.store import Index, load_index
-from core.index.thumbs import preview_jpeg, tile_jpeg, upload_preview_jpeg
-from core.ingest.images import ImageProblem, open_image
+from core.index.thumbs import preview_jpeg, tile_jpeg
 from core.paths import REPO_ROOT
 from core.query.compare import Hits  # (id, cosine, duplicate ids) in rank order
 from core.query.duplicates import search_collapsed
 from core.query.search import Hit, Query
+from core.query.upload import MAX_UPLOAD_MB, Upload, decode_upload
 
-MAX_UPLOAD_MB = 20
-MAX_UPLOAD_PIXELS = 40_000_000
-
-
+__all__ = ["MAX_UPLOAD_MB", "Upload"]
 
 def root() -> Path:
     return indexes_root(REPO_ROOT)
@@ -76,22 +74,36 @@ def text_file(path: str, stamp: float) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
+def _opt(path: Path | None) -> str:
+    return "" if path is None else str(path)
+
+
 @st.cache_data(max_entries=5000, show_spinner=False)
-def tile(thumb: str) -> bytes:
-    return tile_jpeg(Path(thumb))
+def _tile(thumb: str) -> bytes:
+    return tile_jpeg(Path(thumb) if thumb else None)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def preview(original: str, thumb: str) -> tuple[bytes, bool]:
-    return preview_jpeg(Path(original), Path(thumb))
+def _preview(original: str, thumb: str) -> tuple[bytes, bool]:
+    return preview_jpeg(Path(original) if original else None, Path(thumb) if thumb else None)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def upload_preview(data: bytes) -> bytes:
-    """Raises ImageProblem for a file that is not a usable image."""
-    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
-        raise ImageProblem(f"the file is larger than {MAX_UPLOAD_MB} MB")
-    return upload_preview_jpeg(data, MAX_UPLOAD_PIXELS)
+def tile(index: Index, i: int) -> bytes:
+    """Image i's square grid tile, from the index's own thumbnail."""
+    return _tile(_opt(index.thumb_path(i)))
+
+
+def preview(index: Index, i: int) -> tuple[bytes, bool]:
+    """(JPEG for the detail view, whether it is the original): only originals under the index's
+    roots are opened (`Index.original_path`); others show the thumbnail."""
+    return _preview(_opt(index.original_path(i)), _opt(index.thumb_path(i)))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def upload(data: bytes) -> Upload:
+    """Decoded once per file for both the preview and the query; raises ImageProblem for a file
+    that is not a usable image. Few entries: each holds a 1024 px image."""
+    return decode_upload(data)
 
 
 def _hits(index: Index, found: list[Hit]) -> Hits:
@@ -120,13 +132,11 @@ def _id_search(path: str, stamp: float, image_id: int, k: int) -> Hits:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _upload_search(path: str, stamp: float, data: bytes, k: int) -> Hits:
-    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
-        raise ImageProblem(f"the file is larger than {MAX_UPLOAD_MB} MB")
-    img, _ = open_image(data, max_pixels=MAX_UPLOAD_PIXELS)
+def _upload_search(path: str, stamp: float, digest: str, k: int, _image: Image.Image) -> Hits:
+    """Keyed by the upload's digest; the decoded image itself is not hashed (`_image`)."""
     index = _index(path, stamp)
     encoder = get_encoder(index.spec)
-    return _hits(index, search_collapsed(encoder, index, Query(images=[(img, 1.0)]), k))
+    return _hits(index, search_collapsed(encoder, index, Query(images=[(_image, 1.0)]), k))
 
 
 def text_search(entry: IndexEntry, text: str, k: int, negative: str = "",
@@ -141,6 +151,6 @@ def id_search(entry: IndexEntry, image_id: int, k: int) -> Hits:
     return _id_search(str(entry.path), entry.stamp, image_id, k)
 
 
-def upload_search(entry: IndexEntry, data: bytes, k: int) -> Hits:
-    """Neighbours of an uploaded image; raises ImageProblem for a file that is not an image."""
-    return _upload_search(str(entry.path), entry.stamp, data, k)
+def upload_search(entry: IndexEntry, up: Upload, k: int) -> Hits:
+    """Neighbours of an uploaded image (already decoded by `upload`)."""
+    return _upload_search(str(entry.path), entry.stamp, up.digest, k, up.image)

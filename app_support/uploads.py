@@ -15,9 +15,11 @@ T = TypeVar("T")
 
 
 def uploaded_query(container, key: str, prompt: str,
-                   embed: Callable[[bytes], T]) -> tuple[bytes | None, T | None]:
-    """(preview JPEG, embed(file bytes)), or Nones until a usable file is there.
+                   embed: Callable[[loaders.Upload], T]) -> tuple[bytes | None, T | None]:
+    """(preview JPEG, embed(decoded upload)), or Nones until a usable file is there.
 
+    The file is decoded once (bounded in bytes and size, `core.query.upload`); the preview and
+    `embed` both use that one image.
     A file that is not an image, or a model that cannot take it, is shown as an error in
     `container`, never raised: the page goes on without results.
     """
@@ -27,12 +29,11 @@ def uploaded_query(container, key: str, prompt: str,
     if upload is None:
         container.info(prompt)
         return None, None
-    data = upload.getvalue()
     try:
-        preview = loaders.upload_preview(data)
+        decoded = loaders.upload(upload.getvalue())
         with state.user_errors(), st.spinner("Embedding your image…"):
-            return preview, embed(data)
-        return preview, None  # a model error, already shown by user_errors
+            return decoded.preview, embed(decoded)
+        return decoded.preview, None  # a model error, already shown by user_errors
     except ImageProblem as e:
         container.error(f"“{upload.name[:80]}” cannot be used: {e}.",
                         icon=":material/broken_image:")

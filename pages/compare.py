@@ -98,7 +98,7 @@ else:
                                       first.n - 1, key="cmp.id", persist_state="session"))
     q_col.button("Random image", icon=":material/casino:", on_click=_random, args=(first.n,))
     query_hash = compare.image_hash(first, image_id)
-    st.image(loaders.tile(str(first.thumb_path(image_id))), width=160,
+    st.image(loaders.tile(first, image_id), width=160,
              caption=f"Query: `{first.items.at[image_id, 'rel_path']}`")
 
 

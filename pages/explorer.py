@@ -128,12 +128,14 @@ if url.get("k"):
 if url.get("around"):
     st.session_state["ex.centre"] = parse_id(url["around"], index.n) or 0
     st.session_state["ex.scope"] = AROUND
-    st.session_state["ex.size"] = parse_int(url.get("size"), DEFAULT_SIZE, MIN_IMAGES, index.n)
+    st.session_state["ex.size"] = parse_int(url.get("size"), DEFAULT_SIZE, MIN_IMAGES,
+                                            view.size_max(index.n))
 if url.get("proj") == "tsne":
     st.session_state["ex.method"] = TSNE
 if parse_id(st.session_state["ex.centre"], index.n) is None:
     st.session_state["ex.centre"] = 0
-st.session_state["ex.size"] = view.clamp(st.session_state["ex.size"], MIN_IMAGES, index.n)
+st.session_state["ex.size"] = view.clamp(st.session_state["ex.size"], MIN_IMAGES,
+                                         view.size_max(index.n))
 
 c_scope, c_method, c_k = st.columns([2, 1, 2], vertical_alignment="bottom")
 scope_name = c_scope.segmented_control("Fit on", [WHOLE, AROUND], key="ex.scope", required=True,
@@ -147,11 +149,12 @@ if scope_name == AROUND:
     c_rand.button("Random image", icon=":material/casino:", width="stretch",
                   on_click=lambda: st.session_state.update(
                       {"ex.centre": random.randrange(index.n)}))
-    size = int(c_size.number_input(f"Neighbourhood size ({MIN_IMAGES}–{index.n})", MIN_IMAGES,
-                                   index.n, key="ex.size"))
-    c_img.image(loaders.tile(str(index.thumb_path(centre))), width=96,
+    size_hi = view.size_max(index.n)
+    size = int(c_size.number_input(f"Neighbourhood size ({MIN_IMAGES}–{size_hi})", MIN_IMAGES,
+                                   size_hi, key="ex.size"))
+    c_img.image(loaders.tile(index, centre), width=96,
                 caption=grid.short_name(index, centre))
-    scope = (centre, size)
+    scope = view.scope_for(index.n, centre, size)
 n_scope = index.n if scope is None else scope[1]
 can_tsne = view.can_tsne(n_scope)
 if not can_tsne:

@@ -7,11 +7,11 @@ import random
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from app_support import loaders, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import parse_id
-from core.ingest.images import open_image
 from core.query import describe
 from core.query.captionbank import CaptionBank, build_caption_bank, image_vector, nearest_captions
 
@@ -28,9 +28,9 @@ def caption_bank(spec: str, set_path: str, split: str | None) -> CaptionBank:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def upload_vector(spec: str, data: bytes) -> np.ndarray:
-    img, _ = open_image(data, max_pixels=loaders.MAX_UPLOAD_PIXELS)
-    return image_vector(loaders.get_encoder(spec), img)
+def upload_vector(spec: str, digest: str, _image: Image.Image) -> np.ndarray:
+    """Keyed by the upload's digest; the one decoded image is not hashed (`_image`)."""
+    return image_vector(loaders.get_encoder(spec), _image)
 
 
 def _random_image(n: int) -> None:
@@ -73,13 +73,13 @@ if source == GALLERY:
                                      key="i2t.id"))
     left.button("Random image", icon=":material/casino:", key="i2t.random", width="stretch",
                 on_click=_random_image, args=(index.n,))
-    left.image(loaders.tile(str(index.thumb_path(image_id))), width="stretch")
+    left.image(loaders.tile(index, image_id), width="stretch")
     left.caption(f"Image {image_id} · `{index.items.at[image_id, 'rel_path']}`")
     vec = describe.stored_vector(index, image_id)
     image_path = str(index.items.at[image_id, "path"])
 else:
     preview, vec = uploads.uploaded_query(left, "i2t.upload", "Upload a photo or drawing.",
-                                          lambda data: upload_vector(entry.spec, data))
+                                          lambda up: upload_vector(entry.spec, up.digest, up.image))
     if preview is not None:
         left.image(preview, width="stretch")
 

@@ -72,7 +72,7 @@ if source == GALLERY:
                  for i in page_ids(index.n, int(page_no), BROWSE)]
         grid.grid(index, cells, key="nb.browse", action=_use, action_label="Use",
                   action_icon=":material/check:")
-    query_image = loaders.tile(str(index.thumb_path(image_id)))
+    query_image = loaders.tile(index, image_id)
     query_label = f"Image {image_id} · `{index.items.at[image_id, 'rel_path']}`"
     with state.user_errors():
         hits = loaders.id_search(entry, image_id, k)
@@ -84,7 +84,7 @@ elif not entry.can_image:
 else:
     query_image, hits = uploads.uploaded_query(
         c_id, "nb.upload", "Upload a photo or drawing to find the closest images.",
-        lambda data: loaders.upload_search(entry, data, k))
+        lambda up: loaders.upload_search(entry, up, k))
     query_label = "Your upload (used only for this search; nothing is stored)"
 
 if query_image is not None and hits is not None:

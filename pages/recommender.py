@@ -94,7 +94,7 @@ def candidate_panel(entry: IndexEntry, index: Index, rec: Recommender, i: int,
     key = session_key(entry)
     item = index.item(i)
     w, h = int(item["width"] or 1), int(item["height"] or 1)
-    data, _ = loaders.preview(str(item["path"]), str(index.thumb_path(i)))
+    data, _ = loaders.preview(index, i)
     with st.container(border=True):
         st.image(data, width=max(160, min(720, VIEW_HEIGHT * w // max(h, 1))),
                  alt=f"candidate {i}")

@@ -195,3 +195,15 @@ def test_explorer_computes_once_per_setting(app: AppTest, monkeypatch) -> None:
     assert calls == {"kmeans": 2, "pca_2d": 1, "k_sweep": 1}
     at = ok(at.number_input(key="ex.k").set_value(6).run())  # back to a setting seen before
     assert calls == {"kmeans": 2, "pca_2d": 1, "k_sweep": 1}
+
+
+def test_explorer_url_size_is_capped(app: AppTest, monkeypatch) -> None:
+    """A shared link cannot ask for a neighbourhood bigger than the limit (here 5 of 10)."""
+    from core.analysis import clusters_view
+
+    monkeypatch.setattr(clusters_view, "AROUND_MAX", 5)
+    app.query_params.update({"index": "efficientnet", "around": "3", "size": "3000",
+                             "proj": "tsne"})
+    at = ok(app.switch_page(EXPLORER).run())
+    assert at.number_input(key="ex.size").value == 5 and metric(at, "Images") == "5"
+    assert at.query_params["size"] == "5" and at.query_params["proj"] == "tsne"

@@ -12,6 +12,7 @@ from conftest import PHOTO_TEXTS
 from core.analysis import clusters_view as view
 from core.analysis import explore, maps
 from core.analysis.labels import ClusterSummary
+from core.errors import UserError
 from core.index.store import Index, load_index
 
 
@@ -126,3 +127,16 @@ def test_setting_bounds() -> None:
     assert view.sweep_bounds(6, (10, 12)) == (5, 4, 5)
     assert view.sweep_bounds(100, (6, 6)) == (15, 6, 7)  # at least one k wide
     assert view.sweep_bounds(3, (5, 9)) == (2, 2, 2)  # nothing to choose
+
+
+def test_url_numbers_are_bounded_before_any_fit(index: Index, monkeypatch) -> None:
+    """around=N&size=3000&proj=tsne: each new N is a fresh fit, so its size is capped."""
+    assert view.size_max(50_000) == view.AROUND_MAX and view.size_max(7) == 7
+    assert view.scope_for(50_000, 123, 3000) == (123, view.AROUND_MAX)
+    assert view.scope_for(index.n, 10**9, -5) == (index.n - 1, view.MIN_IMAGES)
+    with pytest.raises(UserError, match="at most 1000 images"):
+        view.scope_rows(index, (0, view.AROUND_MAX + 1))
+    monkeypatch.setattr(view, "TSNE_MAX", 5)  # the same rule, on this 10-image index
+    with pytest.raises(UserError, match="t-SNE maps at most 5 images"):
+        view.fit_projection(index, None, tsne=True)
+    assert view.fit_projection(index, (0, 5), tsne=True)[0].shape == (5, 2)

@@ -324,3 +324,39 @@ def test_set_params_refits_and_keeps_votes(real_emb: np.ndarray) -> None:
     assert (rec.C, rec.gamma) == (10.0, 2.0)
     with pytest.raises(UserError):
         Recommender(real_emb, C=0.0)
+
+
+def test_an_import_is_bounded_and_fits_once(real_emb: np.ndarray, monkeypatch) -> None:
+    """A votes file is a visitor's input: its votes cost a neighbour search each and one SVM."""
+    from core.analysis import recommend
+    from core.analysis.votes_file import MAX_VOTES
+
+    big = np.concatenate([real_emb] * (MAX_VOTES // len(real_emb) + 2))  # the photos, repeated
+    rng = np.random.default_rng(0)
+    big = big + rng.normal(scale=1e-3, size=big.shape).astype(np.float32)
+    truth = _hidden_rule(big)
+    base = json.loads(Recommender(big).to_json())
+
+    def file(ids: range) -> str:
+        return json.dumps({**base, "votes": [[i, bool(truth[i])] for i in ids]})
+
+    with pytest.raises(UserError, match=f"holds {MAX_VOTES + 1} votes; an import takes at most "
+                                        f"{MAX_VOTES}"):
+        Recommender.from_json(file(range(MAX_VOTES + 1)), big)
+    small = json.dumps({**json.loads(Recommender(real_emb).to_json()),
+                        "votes": [[i % len(real_emb), True] for i in range(len(real_emb) + 1)]})
+    with pytest.raises(UserError, match=f"at most {len(real_emb)} "):  # one per image
+        Recommender.from_json(small, real_emb)
+
+    class CountingSVC(recommend.SVC):
+        fits = 0
+
+        def fit(self, X, y):  # noqa: ANN001, ANN201, N803
+            CountingSVC.fits += 1
+            return super().fit(X, y)
+
+    monkeypatch.setattr(recommend, "SVC", CountingSVC)
+    rec = Recommender.from_json(file(range(MAX_VOTES)), big)
+    assert len(rec.votes) == MAX_VOTES and rec.is_trained and CountingSVC.fits == 1
+    scores = rec.scores()
+    assert scores is not None and ((scores > 0) == truth).mean() > 0.8

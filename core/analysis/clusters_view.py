@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis import explore, labels, maps
+from core.errors import UserError
 from core.index.items import short_name, texts_of
 from core.index.store import Index
 
@@ -23,6 +24,9 @@ DEFAULT_K, K_MAX, SWEEP_MAX = 6, 20, 15
 MIN_IMAGES = 4  # fewer images cannot be clustered into 2..n-1 groups and mapped usefully
 DEFAULT_SIZE = 100
 TSNE_MAX = 3000  # t-SNE takes minutes beyond this; the neighbourhood scope is the way in
+# A URL can name any centre, and each new one is a fresh k-means, sweep and maybe t-SNE: this
+# keeps that to seconds per centre (wider views are the whole collection's, computed once).
+AROUND_MAX = 1000
 NEAREST = 5  # typical images listed per cluster
 TEXT_CHARS = 160  # of a point's joined texts in its tooltip
 
@@ -31,6 +35,9 @@ def scope_rows(index: Index, scope: Scope) -> np.ndarray:
     """Image ids a setting fits on: every image, or the `size` nearest to a centre image."""
     if scope is None:
         return np.arange(index.n, dtype=np.int64)
+    if scope[1] > AROUND_MAX:
+        raise UserError(f"A neighbourhood holds at most {AROUND_MAX} images (asked {scope[1]}); "
+                        "explore the whole collection for a wider view.")
     return explore.neighbourhood(index.embeddings, scope[0], scope[1])
 
 
@@ -47,6 +54,9 @@ def fit_projection(index: Index, scope: Scope, tsne: bool) -> tuple[np.ndarray, 
     """(2-D coordinates, by t-SNE or PCA, PCA explained-variance ratios for the scree chart):
     the PCA spectrum is shown whichever projection the map uses."""
     emb = index.embeddings[scope_rows(index, scope)]
+    if tsne and not can_tsne(len(emb)):
+        raise UserError(f"t-SNE maps at most {TSNE_MAX} images (this scope holds {len(emb)}): "
+                        "use PCA, or a neighbourhood.")
     pca = explore.pca_2d(emb)
     coords = explore.tsne_2d(emb).coords if tsne else pca.coords
     return coords, pca.explained_variance_ratio
@@ -124,6 +134,17 @@ def clamp(value: int, lo: int, hi: int) -> int:
 def k_max(n_scope: int) -> int:
     """Largest k offered: k-means needs k <= n - 1, and the charts stay readable up to K_MAX."""
     return min(K_MAX, n_scope - 1)
+
+
+def size_max(n: int) -> int:
+    """Largest neighbourhood offered (and accepted from a URL) in a collection of n images."""
+    return min(n, AROUND_MAX)
+
+
+def scope_for(n: int, centre: int, size: int) -> Scope:
+    """(centre, size) kept inside the collection and the neighbourhood limit, so a URL's
+    arbitrary numbers never reach a fit (nor a cache key) unbounded."""
+    return clamp(centre, 0, n - 1), clamp(size, MIN_IMAGES, size_max(n))
 
 
 def can_tsne(n_scope: int) -> bool:

@@ -14,7 +14,7 @@ from PIL import Image, ImageColor, UnidentifiedImageError
 
 from core.errors import UserError
 from core.index.store import Index
-from core.ingest.images import to_rgb
+from core.ingest.images import THUMB_SIZE, to_rgb
 
 Box = tuple[int, int, int, int]  # (left, top, right, bottom) of one thumbnail on the canvas
 MAX_MAP = 400  # thumbnails drawn on the map: more only overlap
@@ -112,9 +112,11 @@ def display_sample(n: int, limit: int, seed: int = 0) -> np.ndarray:
     return np.sort(picked).astype(np.int64)
 
 
-def thumb_data_url(path: str | Path, size: int = 96, quality: int = 70) -> str:
+def thumb_data_url(path: str | Path | None, size: int = 96, quality: int = 70) -> str:
     """A small JPEG of a thumbnail as a data URL ("" if unreadable): Vega-Lite tooltips draw a
     field named `image` as a picture, and a few KB per point keeps the chart light."""
+    if path is None:
+        return ""
     try:
         with Image.open(path) as img:
             small = to_rgb(img)
@@ -135,7 +137,11 @@ def load_thumbs(index: Index, ids: Iterable[int]) -> list[Image.Image]:
     """The index's thumbnails of these images, decoded to RGB (files closed at once)."""
     out = []
     for i in ids:
-        with Image.open(index.thumb_path(int(i))) as im:
+        path = index.thumb_path(int(i))
+        if path is None:  # outside the index: a blank tile, never the file it points at
+            out.append(Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), BACKGROUND))
+            continue
+        with Image.open(path) as im:
             out.append(im.convert("RGB"))
     return out
 

@@ -16,6 +16,10 @@ from core.errors import UserError
 
 FORMAT = "imgsearch-recommender"
 VERSION = 1
+# Import costs one neighbour search per vote and one SVM fit on all of them (O(votes^2)): a
+# file is a visitor's input, so its size in votes is bounded like any other.
+MAX_VOTES = 2000
+MAX_HISTORY = 10 * MAX_VOTES  # a revote after a skip adds a row without adding a vote
 
 
 @dataclass
@@ -52,10 +56,20 @@ def read_votes(s: str | bytes, n: int) -> SavedVotes:
     skipped = data.get("skipped", [])
     if not isinstance(skipped, list):
         raise UserError("Bad 'skipped' in recommender file: expected a list of ids.")
-    for row in _rows(data, "votes", 2):
+    if len(skipped) > n:
+        raise UserError(f"This file skips {len(skipped)} images; the collection has {n}.")
+    votes = _rows(data, "votes", 2)
+    most = min(MAX_VOTES, n)
+    if len(votes) > most:
+        raise UserError(f"This file holds {len(votes)} votes; an import takes at most {most} "
+                        f"(one per image, and no more than {MAX_VOTES}).")
+    history = _rows(data, "history", 3)
+    if len(history) > MAX_HISTORY:  # cheap rows (no fit), but still a visitor's input
+        raise UserError(f"This file's history holds {len(history)} rows; at most {MAX_HISTORY}.")
+    for row in votes:
         saved.votes[_file_id(row[0], n)] = _file_bool(row[1], "vote")
     saved.skipped = {_file_id(i, n) for i in skipped}
-    for i, p, a in _rows(data, "history", 3):
+    for i, p, a in history:
         predicted = None if p is None else _file_bool(p, "prediction")
         saved.history.append((_file_id(i, n), predicted, _file_bool(a, "vote")))
     return saved

@@ -217,9 +217,10 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
                 j = prev_by_hash[digest]
                 vectors[digest] = prev.embeddings[j]
                 sizes[digest] = (int(prev.items.at[j, "width"]), int(prev.items.at[j, "height"]))
-                src = prev.thumb_path(j)
-                if src.is_file() and not (stage / FILES["thumbs"] / src.name).exists():
-                    shutil.copy2(src, stage / FILES["thumbs"] / src.name)
+                src = prev.thumb_path(j)  # None: a link out of the index, never copied
+                dest = stage / FILES["thumbs"] / f"{digest}.jpg"
+                if src is not None and src.is_file() and not dest.exists():
+                    shutil.copy2(src, dest)
             elif digest not in queued:
                 queued.add(digest)
                 todo.append((cand, digest))

@@ -60,6 +60,7 @@ class Index:
     duplicates: dict[str, list[int]] = field(default_factory=dict)
     version: Path | None = None  # the version folder `path` pointed at when loaded
     _annoy: object | None = None
+    _roots: list[Path] | None = None  # the manifest's roots, resolved on first use
 
     @property
     def files(self) -> Path:
@@ -86,8 +87,20 @@ class Index:
     def name(self) -> str:
         return self.path.name
 
-    def thumb_path(self, i: int) -> Path:
-        return self.files / FILES["thumbs"] / f"{self.items.at[int(i), 'hash']}.jpg"
+    def thumb_path(self, i: int) -> Path | None:
+        """Image i's thumbnail, or None if it resolves outside this version's thumbs folder (a
+        planted link): the hash check on load already keeps the name inside. `files` is
+        resolved, so a thumbs folder that is itself a link is refused too."""
+        folder = self.files.resolve() / FILES["thumbs"]
+        return inside(folder / f"{self.items.at[int(i), 'hash']}.jpg", [folder])
+
+    def original_path(self, i: int) -> Path | None:
+        """Image i's original file, or None where its resolved path is not under one of the
+        manifest's roots: an edited items table must not make the app open any file it names."""
+        if self._roots is None:
+            self._roots = [Path(r).resolve() for r in self.manifest.get("roots", [])
+                           if isinstance(r, str) and Path(r).is_absolute()]
+        return inside(Path(str(self.items.at[int(i), "path"])), self._roots)
 
     def item(self, i: int) -> dict:
         """One row as a plain dict with list-valued texts."""
@@ -114,6 +127,15 @@ class Index:
                                 f"{self.n}: rebuild it")
             self._annoy = ann
         return self._annoy
+
+
+def inside(path: Path, folders: list[Path]) -> Path | None:
+    """`path` resolved (links followed), if that lies under one of `folders` (already resolved:
+    a root given as a link counts as where it points)."""
+    if not path.is_absolute():
+        return None
+    real = path.resolve()
+    return real if any(real.is_relative_to(f) for f in folders) else None
 
 
 def write_tables(stage: Path, items: pd.DataFrame, embeddings: np.ndarray, skipped: list[dict],

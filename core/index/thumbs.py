@@ -1,4 +1,8 @@
-"""JPEG tiles and previews of an index's images, for grids and detail views."""
+"""JPEG tiles and previews of an index's images, for grids and detail views.
+
+Callers pass the paths `Index.thumb_path` / `Index.original_path` vouch for; None (a file that
+would lie outside the index or its roots) is shown like a missing file.
+"""
 
 from __future__ import annotations
 
@@ -12,37 +16,36 @@ from core.ingest.images import ImageProblem, open_image, pad_to_square
 TILE_FILL = (243, 244, 246)
 
 
-def tile_jpeg(thumb: Path, size: int = 256, fill: tuple[int, int, int] = TILE_FILL) -> bytes:
+def tile_jpeg(thumb: Path | None, size: int = 256,
+              fill: tuple[int, int, int] = TILE_FILL) -> bytes:
     """A thumbnail padded to a square tile, so every cell of a grid has the same height."""
     try:
+        if thumb is None:
+            raise ImageProblem("not inside the index")
         img, _ = open_image(thumb)
     except ImageProblem:
         img = Image.new("RGB", (size, size), fill)
     img.thumbnail((size, size))
-    return _jpeg(pad_to_square(img, fill))
+    return jpeg_bytes(pad_to_square(img, fill))
 
 
-def preview_jpeg(original: Path, thumb: Path, max_side: int = 1024) -> tuple[bytes, bool]:
+def preview_jpeg(original: Path | None, thumb: Path | None,
+                 max_side: int = 1024) -> tuple[bytes, bool]:
     """The original, downscaled for the detail view; the thumbnail when it is gone or broken.
 
     Returns (jpeg bytes, whether the original was used).
     """
     try:
-        img, _ = open_image(original, draft=max_side)
+        if original is None:
+            raise ImageProblem("not inside the index's roots")
+        img, _ = open_image(original, max_side=max_side)
     except ImageProblem:
         return tile_jpeg(thumb), False
-    img.thumbnail((max_side, max_side))
-    return _jpeg(img), True
+    return jpeg_bytes(img), True
 
 
-def upload_preview_jpeg(data: bytes, max_pixels: int, max_side: int = 512) -> bytes:
-    """A small JPEG of an uploaded file, so the page never echoes the raw upload back."""
-    img, _ = open_image(data, max_pixels=max_pixels)
-    img.thumbnail((max_side, max_side))
-    return _jpeg(img)
-
-
-def _jpeg(img: Image.Image, quality: int = 85) -> bytes:
+def jpeg_bytes(img: Image.Image, quality: int = 85) -> bytes:
+    """An image as JPEG bytes, for st.image (the page never serves files by path)."""
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=quality)
     return buf.getvalue()

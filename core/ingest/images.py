@@ -34,14 +34,42 @@ def _check_pixels(img: Image.Image, max_pixels: int) -> None:
         raise ImageProblem("image has zero width or height")
 
 
+def decoded_bytes(mode: str, size: tuple[int, int]) -> int:
+    """Bytes Pillow holds for an image of this mode and size once decoded.
+
+    Pillow keeps every 2-4-band 8-bit mode (LA, RGB, RGBA, CMYK...) in 4-byte pixels, 16-bit
+    grey in 2 bytes, 32-bit grey and float in 4, so a compressed file's pixels can cost far more
+    than its file size suggests.
+    """
+    if mode.startswith("I;16"):
+        per_pixel = 2
+    elif mode in ("1", "L", "P"):
+        per_pixel = 1
+    else:
+        per_pixel = 4
+    return size[0] * size[1] * per_pixel
+
+
+def _check_bytes(img: Image.Image, max_decoded_bytes: int | None) -> None:
+    need = decoded_bytes(img.mode, img.size)
+    if max_decoded_bytes is not None and need > max_decoded_bytes:
+        raise ImageProblem(f"too large to decode: {need / 1e6:.0f} MB of pixels; the limit is "
+                           f"{max_decoded_bytes / 1e6:.0f} MB")
+
+
 def open_image(
-    source: str | Path | bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None
+    source: str | Path | bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None,
+    max_decoded_bytes: int | None = None, max_side: int | None = None,
 ) -> tuple[Image.Image, tuple[int, int]]:
     """Open, validate and fully decode an image; return (RGB image, original (width, height)).
 
     `draft` asks JPEG decoding for a reduced size at least that large (much faster for big photos);
     the returned size is always the original one, as displayed (EXIF rotation applied).
+    `max_side` bounds the returned image (JPEG decodes reduced, others shrink right after load),
+    and `max_decoded_bytes` refuses files whose decoded pixels (after any JPEG draft) would take
+    more memory than that: a tiny PNG can hold hundreds of MB of pixels.
     """
+    draft = max_side or draft
     if isinstance(source, bytes):
         if not source:
             raise ImageProblem("empty file (0 bytes)")
@@ -59,11 +87,14 @@ def open_image(
             img = Image.open(fp)
             _check_pixels(img, max_pixels)
             size = img.size
-            if img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8):  # shown rotated by 90 degrees
-                size = (size[1], size[0])
             if draft and img.format == "JPEG":
                 img.draft("RGB", (draft, draft))
+            _check_bytes(img, max_decoded_bytes)  # before getexif: for a PNG it decodes all
+            if img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8):  # shown rotated by 90 degrees
+                size = (size[1], size[0])
             img.load()
+            if max_side:
+                img = _shrunk(img, max_side)
     except ImageProblem:
         raise
     except Image.DecompressionBombError as e:
@@ -83,10 +114,50 @@ def open_image(
     return rgb, size
 
 
+def _shrunk(img: Image.Image, max_side: int) -> Image.Image:
+    """Fit within max_side x max_side right after decoding, before any full-size conversion,
+    closing the full-size decode at once so only the small copy stays alive.
+
+    Alpha is flattened onto white in place first and the bands resized one at a time: resizing
+    RGBA otherwise premultiplies into a second full-size copy. 16-bit grey and palette images
+    cannot `reduce`, so they are resized directly (palette: nearest, as Pillow does anyway).
+    """
+    w, h = img.size
+    if max(w, h) <= max_side:
+        return img
+    scale = max_side / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if img.mode in ("RGBA", "LA"):
+        bands = img.getbands()
+        clear = img.getchannel("A").point(lambda a: 255 - a)
+        img.paste(WHITE[: len(bands) - 1] + (255,), None, clear)
+        del clear
+        small = Image.merge(img.mode[:-1], [
+            img.getchannel(b).resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+            for b in bands[:-1]])
+    else:
+        gap = None if img.mode.startswith("I;16") or img.mode in ("1", "P") else 2.0
+        small = img.resize(size, Image.Resampling.BICUBIC, reducing_gap=gap)
+    small.info = {k: v for k, v in img.info.items()  # EXIF orientation travels with the pixels
+                  if small.mode != "RGB" or k != "transparency"}
+    img.close()
+    return small
+
+
 def _sixteen_bit_to_l(img: Image.Image) -> Image.Image:
-    arr = np.asarray(img, dtype=np.float64)
-    top = 65535.0 if arr.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0
-    return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    """Scale 16/32-bit grey to 8 bits in integer arithmetic, in place where possible (the float64
+    version held three full-size 8-byte copies: ~1 GB for a 40 MP scan)."""
+    arr = np.asarray(img)
+    top = 65535 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255
+    if arr.dtype.kind == "f":
+        scaled = np.clip(arr * np.float32(255.0 / top) + np.float32(0.5), 0, 255)
+        return Image.fromarray(scaled.astype(np.uint8), "L")
+    work = np.clip(arr, 0, top).astype(np.uint32)  # the only full-size working copy
+    del arr
+    work *= 255
+    work += top // 2  # round half up, exactly as (v / top * 255 + 0.5) did
+    work //= top
+    return Image.fromarray(work.astype(np.uint8), "L")
 
 
 def to_rgb(img: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
@@ -103,12 +174,19 @@ def to_rgb(img: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.
     if img.mode in ("P", "L", "RGB") and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        base = Image.new("RGBA", rgba.size, (*background[:3], 255))
-        return Image.alpha_composite(base, rgba).convert("RGB")
+        return _composite(img if img.mode == "RGBA" else img.convert("RGBA"), background)
     if img.mode != "RGB":
         img = img.convert("RGB")
     return img
+
+
+def _composite(rgba: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """Alpha over an opaque background: one RGB copy and a one-byte mask, instead of the
+    three extra 4-byte copies `alpha_composite` on an RGBA base needed."""
+    rgb = rgba.convert("RGB")
+    clear = rgba.getchannel("A").point(lambda a: 255 - a)
+    rgb.paste(tuple(background[:3]), None, clear)
+    return rgb
 
 
 def pad_to_square(img: Image.Image, fill: tuple[int, int, int] = WHITE) -> Image.Image:
