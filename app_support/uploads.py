@@ -10,7 +10,7 @@ import streamlit as st
 from app_support import loaders, state
 from core.ingest.images import ImageProblem
 
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "avif", "heic", "heif", "gif", "bmp", "tif", "tiff"]
 T = TypeVar("T")
 
 

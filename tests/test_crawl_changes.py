@@ -80,3 +80,25 @@ def test_an_in_place_edit_that_keeps_size_and_mtime_is_seen(tmp_path: Path, phot
 
 def _hash_of(index, rel_path: str) -> str:
     return str(index.items.loc[index.items["rel_path"] == rel_path, "hash"].iloc[0])
+
+
+def test_heic_svg_and_raw_are_opened_or_explained(tmp_path: Path, photos) -> None:
+    """HEIC through pillow-heif, SVG through cairosvg; a RAW file without rawpy installed is
+    listed with the install command (rawpy is an optional extra)."""
+    import importlib.util
+
+    photos["chelsea"].convert("RGB").resize((64, 48)).save(tmp_path / "phone.heic")
+    (tmp_path / "drawing.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">'
+        '<rect width="40" height="30" fill="#d22"/><circle cx="20" cy="15" r="9" fill="#fff"/>'
+        "</svg>")
+    (tmp_path / "lonely.dng").write_bytes(b"II*\0 not really a DNG")
+    summary = build_index([tmp_path], SPEC, tmp_path.parent / "idx")
+    index = load_index(tmp_path.parent / "idx")
+    assert sorted(index.items["rel_path"]) == ["drawing.svg", "phone.heic"]
+    assert index.items.loc[index.items["rel_path"] == "phone.heic", "width"].iloc[0] == 64
+    if importlib.util.find_spec("rawpy") is None:
+        assert index.skipped == [{"path": str(tmp_path / "lonely.dng"),
+                                  "reason": "camera RAW needs the optional rawpy package: "
+                                            "pip install rawpy"}]
+        assert summary.skipped == {"camera RAW needs the optional rawpy package": 1}

@@ -66,3 +66,15 @@ def test_a_40_mp_16_bit_png_upload_adds_at_most_200_mb(tmp_path: Path) -> None:
     got = measure(make("png16-40mp", tmp_path))
     assert got["outcome"].startswith(("accepted", "refused: too large")), got
     assert got["added_mb"] <= TARGET_MB, got
+
+
+def test_an_iphone_heic_upload_is_decoded(photos) -> None:
+    """HEIC, the iPhone default, decodes from bytes through pillow-heif (registered at import)."""
+    import io
+
+    from core.query.upload import decode_upload
+
+    buf = io.BytesIO()
+    photos["chelsea"].convert("RGB").resize((320, 240)).save(buf, format="HEIF")
+    upload = decode_upload(buf.getvalue())
+    assert upload.image.size == (320, 240) and upload.image.mode == "RGB"

@@ -28,6 +28,10 @@ RENDERED = frozenset({"jpg", "jpeg", "png", "tif", "tiff", "heic", "heif", "webp
 RAW_MISSING = "camera RAW needs the optional rawpy package: pip install rawpy"
 
 
+class MissingDecoder(ValueError):
+    """The file's format needs an optional package that is not installed."""
+
+
 def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
@@ -79,7 +83,7 @@ def open_special(source: Path | io.BytesIO, ext: str) -> Image.Image | None:
         return Image.open(io.BytesIO(png))
     if ext in RAW:
         if not _installed("rawpy"):
-            raise ValueError(RAW_MISSING)
+            raise MissingDecoder(RAW_MISSING)
         import rawpy
 
         with rawpy.imread(source if isinstance(source, io.BytesIO) else str(source)) as raw:

@@ -13,10 +13,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.ingest.formats import MissingDecoder, extension, open_special, register_openers
+
 DEFAULT_MAX_PIXELS = 80_000_000  # 80 MP: larger files are treated as decompression bombs
 THUMB_SIZE = 256
 ORIENTATION = 0x0112  # EXIF tag
 WHITE = (255, 255, 255)
+register_openers()  # HEIC/HEIF through pillow-heif, when installed
 
 
 class ImageProblem(Exception):
@@ -84,7 +87,8 @@ def open_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(fp)
+            img = open_special(fp, extension(fp)) if isinstance(fp, Path) else None
+            img = img or Image.open(fp)
             _check_pixels(img, max_pixels)
             size = img.size
             if draft and img.format == "JPEG":
@@ -97,6 +101,8 @@ def open_image(
                 img = _shrunk(img, max_side)
     except ImageProblem:
         raise
+    except MissingDecoder as e:
+        raise ImageProblem(str(e)) from e
     except Image.DecompressionBombError as e:
         raise ImageProblem(f"too many pixels (possible decompression bomb): {e}") from e
     except UnidentifiedImageError as e:
