@@ -5,7 +5,8 @@ on a rebuild of an index over real photos (the demo gallery, else the bundled ph
     .venv/bin/python -m benchmarks.reliability --no-write # print only
 
 "Survived" = the previous index loads and answers every image query exactly as before, and no
-byte of its version changed. The upload memory table is `python -m benchmarks.uploads`.
+byte of its version changed. The second table is the peak memory one upload adds while the app
+decodes it, per kind of image (the same as `python -m benchmarks.uploads`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from benchmarks._common import log, record, table
 from benchmarks.photos import WORK, image_files, photo_folder, subset_folder
+from benchmarks.uploads import HEADERS, KINDS, TARGET_MB, upload_rows
 from core.index.build import build_index
 from core.index.versions import STAGES, leftovers
 from devtools.faults import SIGNALS, inject
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Left behind before the next build: {len(left)} ({', '.join(left) or 'nothing'}); the "
         f"next build removed and reported: {'; '.join(after.notes) or 'nothing'}; it then built "
         f"{after.items} images.",
+        f"Upload decoding, peak added memory per upload (target ≤ {TARGET_MB} MB):",
+        table(HEADERS, upload_rows(list(KINDS))),
     ]
     record("Reliability: faults injected into builds", blocks, write=not args.no_write)
 

@@ -82,24 +82,33 @@ def measure(path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated: " +
-                        ", ".join(KINDS))
-    parser.add_argument("--no-write", action="store_true", help="print only")
-    args = parser.parse_args()
+HEADERS = ["kind", "file size", "pixels", "peak added MiB", "result"]
+
+
+def upload_rows(kinds: list[str]) -> list[list]:
+    """One measured row per kind of upload (each decoded in a fresh process)."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.kinds.split(","):
+        for kind in kinds:
             what, w, h = KINDS[kind]
             path = make(kind, Path(tmp))
             got = measure(path)
             rows.append([f"{kind} ({what})", f"{path.stat().st_size / 1024:,.0f} KB",
                          f"{w * h / 1e6:.1f} MP", got["added_mb"], got["outcome"]])
             path.unlink()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated: " +
+                        ", ".join(KINDS))
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    rows = upload_rows(args.kinds.split(","))
     record("Upload decoding: peak added memory per upload",
-           [table(["kind", "file size", "pixels", "peak added MiB", "result"], rows),
-            f"Target: ≤ {TARGET_MB} MB per upload."], write=not args.no_write)
+           [table(HEADERS, rows), f"Target: ≤ {TARGET_MB} MB per upload."],
+           write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -175,3 +175,18 @@ def test_sigterm_during_a_build_says_so_and_keeps_the_previous_index(imgs: Path,
     assert (out / "manifest.json").read_bytes() == manifest and load_index(out).n == 4
     assert leftovers(out) == []
     assert json.loads(manifest)["format"] == "nl-image-search index"
+
+
+def test_the_catalogue_sees_a_new_version_so_the_app_reloads(imgs: Path, tmp_path: Path) -> None:
+    """The app caches a loaded index by (path, stamp) from the catalogue: a published version
+    must change the stamp, and the entry then loads the new version's files."""
+    from core.index.catalogue import scan_indexes
+
+    out = tmp_path / "idx"
+    build_index([imgs], SPEC, out)
+    [first] = scan_indexes(tmp_path)
+    (imgs / "coffee.jpg").unlink()
+    build_index([imgs], SPEC, out)
+    [second] = scan_indexes(tmp_path)
+    assert second.stamp != first.stamp and (first.items, second.items) == (4, 3)
+    assert load_index(second.path).version == out.resolve()
