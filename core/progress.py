@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection
 from typing import Protocol
 
 LABELS = {"hash": "hashing", "encode": "encoding", "annoy": "annoy index"}
+Progress = Callable[[str, int, int], None]  # (phase, done, total): how builds report progress
 
 
 class Summary(Protocol):
@@ -44,7 +45,7 @@ def progress_bar(prefix: str = "", phases: Collection[str] | None = None):
     return update
 
 
-def run_with_bar(work: Callable[[Callable[[str, int, int], None]], Summary]) -> int:
+def run_with_bar(work: Callable[[Progress], Summary]) -> int:
     """Run a build-like command with progress bars on stderr, then print its summary lines."""
     bar = progress_bar()
     try:

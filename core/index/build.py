@@ -10,7 +10,7 @@ import json
 import shutil
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +21,12 @@ from PIL import Image
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder, parse_spec
 from core.errors import UserError
-from core.index.fingerprint import MIN_COSINE, fingerprint, probe_cosine
+from core.index.fingerprint import fingerprint
 from core.index.manifest import BuildSummary, build_manifest, reason_kind
+from core.index.reuse import content_hashes, previous_index
 from core.index.store import (
     FILES,
     commit,
-    load_index,
     write_annoy,
     write_tables,
 )
@@ -37,7 +37,7 @@ from core.index.versions import (
     remove_leftovers,
     staging_dir,
 )
-from core.ingest.crawl import DEFAULT_EXTENSIONS, Candidate, crawl, file_hash
+from core.ingest.crawl import DEFAULT_EXTENSIONS, Candidate, crawl
 from core.ingest.images import (
     DEFAULT_MAX_PIXELS,
     THUMB_SIZE,
@@ -46,11 +46,11 @@ from core.ingest.images import (
     open_image,
 )
 from core.ingest.prefetch import prefetch
+from core.progress import Progress
 
 DEFAULT_TREES = 16
 NO_TEXT = "no text to embed (captions model needs descriptions)"
 NOT_FINITE = "the model gave a non-finite vector (NaN or inf)"
-Progress = Callable[[str, int, int], None]
 
 
 
@@ -66,57 +66,10 @@ class Decoded:
 
 
 
-def _previous(out: Path, spec: str, force: bool, notes: list[str], probe: dict):
-    """The index being refreshed, if any; a damaged one of ours, or one whose model now gives
-    other vectors for the same probe (new weights behind the same spec), is rebuilt from
-    scratch, so no stale embedding is reused."""
-    if not (out / FILES["manifest"]).is_file():
-        return None
-    try:
-        prev = load_index(out)
-    except UserError as e:
-        notes.append(f"the previous index could not be read ({e}); rebuilt from scratch")
-        return None
-    if prev.spec != spec:
-        if not force:
-            raise UserError(f"{out} holds an index built with '{prev.spec}'; choose another "
-                            f"--out or pass --force to replace it with '{spec}'")
-        return None
-    cosine = probe_cosine(prev.manifest.get("fingerprint"), probe)
-    if cosine is not None and cosine < MIN_COSINE:
-        notes.append(f"the model gives other vectors than when the index was built (probe "
-                     f"cosine {cosine:.3f}): every image was encoded again")
-        return None
-    return prev
 
 
-IDENTITY = ("path", "size", "mtime", "ctime_ns", "inode")  # what must match to trust a hash
 
 
-def _hashes(cands: list[Candidate], prev, progress: Progress | None,
-            skipped: list[dict]) -> list[str | None]:
-    """Content hashes, reusing the previous index's where path, size, mtime, ctime and inode are
-    all unchanged (an in-place edit that restores size and mtime still changes the ctime).
-
-    A file that vanished or became unreadable since the crawl is skipped with its reason (None).
-    """
-    known = {}
-    if prev is not None and len(prev.items) and set(IDENTITY) <= set(prev.items.columns):
-        cols = prev.items[[*IDENTITY, "hash"]].itertuples(index=False)
-        known = {(p, int(s), float(m), int(c), int(i)): h for p, s, m, c, i, h in cols}
-    out: list[str | None] = []
-    for n, c in enumerate(cands):
-        h = known.get((str(c.path), c.size, c.mtime, c.ctime_ns, c.inode))
-        if h is None:
-            try:
-                h = file_hash(c.path)
-            except OSError as e:
-                skipped.append({"path": str(c.path), "reason": f"unreadable: {e.strerror or e}"})
-        out.append(h)
-        fault_point("hash")
-        if progress:
-            progress("hash", n + 1, len(cands))
-    return out
 
 
 def _decode(cand: Candidate, digest: str, max_pixels: int, draft: int, thumbs: Path,
@@ -195,9 +148,9 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
     enc = load_encoder(spec)
     batch = batch_size or enc.batch_size
     probe = fingerprint(enc)
-    prev = _previous(out, enc.spec, force, notes, probe)
+    prev = previous_index(out, enc.spec, force, notes, probe)
     skipped = [{"path": p.path, "reason": p.reason} for p in crawled.problems]
-    hashed = _hashes(crawled.candidates, prev, progress, skipped)
+    hashed = content_hashes(crawled.candidates, prev, progress, skipped)
     cands = [c for c, h in zip(crawled.candidates, hashed, strict=True) if h is not None]
     hashes = [h for h in hashed if h is not None]
     summary = BuildSummary(out=out, spec=enc.spec, notes=notes, ignored=crawled.ignored)
