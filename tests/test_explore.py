@@ -180,7 +180,7 @@ def test_thumbnail_map_keeps_every_thumbnail_inside_and_y_up() -> None:
     coords = np.array([[-5.0, -3.0], [5.0, 3.0], [-5.0, 3.0], [5.0, -3.0], [0.0, 0.0]])
     thumbs = [_solid(c, size=(80, 50)) for c in colours]  # wide: resized to 64 x 40
     canvas, thumb = 300, 64
-    img, boxes = thumbnail_map(coords, thumbs, canvas=canvas, thumb=thumb, return_boxes=True)
+    img, boxes = thumbnail_map(coords, thumbs, canvas=canvas, thumb=thumb)
     assert img.size == (canvas, canvas) and img.mode == "RGB"
     for box, colour in zip(boxes, colours, strict=True):
         left, top, right, bottom = box
@@ -198,17 +198,18 @@ def test_thumbnail_map_keeps_every_thumbnail_inside_and_y_up() -> None:
 def test_thumbnail_map_y_up_on_a_tall_layout() -> None:
     coords = np.array([[0.0, 0.0], [0.0, 10.0], [0.1, 5.0]])
     thumbs = [_solid((255, 0, 0)), _solid((0, 0, 255)), _solid((0, 255, 0))]
-    _, boxes = thumbnail_map(coords, thumbs, canvas=200, thumb=32, return_boxes=True)
+    _, boxes = thumbnail_map(coords, thumbs, canvas=200, thumb=32)
     assert boxes[1][1] == 0 and boxes[0][3] == 200
     assert boxes[1][1] < boxes[2][1] < boxes[0][1]
 
 
 def test_thumbnail_map_single_point_and_identical_points() -> None:
     img, boxes = thumbnail_map(
-        np.zeros((2, 2)), [_solid((255, 0, 0))] * 2, canvas=100, thumb=20, return_boxes=True
+        np.zeros((2, 2)), [_solid((255, 0, 0))] * 2, canvas=100, thumb=20
     )
     assert boxes[0] == boxes[1] == (40, 40, 60, 60)
-    assert isinstance(thumbnail_map(np.zeros((0, 2)), [], canvas=50, thumb=10), Image.Image)
+    empty, no_boxes = thumbnail_map(np.zeros((0, 2)), [], canvas=50, thumb=10)
+    assert isinstance(empty, Image.Image) and empty.size == (50, 50) and no_boxes == []
 
 
 def test_thumbnail_map_handles_odd_modes_and_transparency() -> None:
@@ -224,7 +225,7 @@ def test_thumbnail_map_handles_odd_modes_and_transparency() -> None:
     photo = Image.fromarray(skdata.astronaut())
     thumbs = [rgba, la, pal, cmyk, i16, photo]
     coords = np.array([[0, 0], [1, 0], [2, 0], [0, 1], [1, 1], [2, 1]], dtype=float)
-    img, boxes = thumbnail_map(coords, thumbs, canvas=400, thumb=40, return_boxes=True)
+    img, boxes = thumbnail_map(coords, thumbs, canvas=400, thumb=40)
     a = np.asarray(img)
 
     def px(box: tuple[int, int, int, int], dx: int, dy: int) -> tuple[int, ...]:
@@ -241,7 +242,7 @@ def test_thumbnail_map_handles_odd_modes_and_transparency() -> None:
 def test_thumbnail_map_transparency_uses_the_background() -> None:
     clear = Image.new("RGBA", (20, 20), (255, 0, 0, 0))
     img, boxes = thumbnail_map(
-        np.zeros((1, 2)), [clear], canvas=60, thumb=20, background="black", return_boxes=True
+        np.zeros((1, 2)), [clear], canvas=60, thumb=20, background="black"
     )
     left, top, _, _ = boxes[0]
     assert img.getpixel((left + 5, top + 5)) == (0, 0, 0)

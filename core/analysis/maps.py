@@ -7,7 +7,6 @@ import base64
 import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal, overload
 
 import numpy as np
 from PIL import Image, ImageColor, UnidentifiedImageError
@@ -38,38 +37,15 @@ def _centres(coords: np.ndarray, canvas: int, thumb: int) -> np.ndarray:
     return np.stack([x, y], axis=1)
 
 
-@overload
-def thumbnail_map(
-    coords: np.ndarray,
-    thumbs: Sequence[Image.Image],
-    canvas: int = ...,
-    thumb: int = ...,
-    background: str | tuple[int, int, int] = ...,
-    return_boxes: Literal[False] = ...,
-) -> Image.Image: ...
-
-
-@overload
-def thumbnail_map(
-    coords: np.ndarray,
-    thumbs: Sequence[Image.Image],
-    canvas: int = ...,
-    thumb: int = ...,
-    background: str | tuple[int, int, int] = ...,
-    *,
-    return_boxes: Literal[True],
-) -> tuple[Image.Image, list[Box]]: ...
-
-
 def thumbnail_map(
     coords: np.ndarray,
     thumbs: Sequence[Image.Image],
     canvas: int = 1600,
     thumb: int = 64,
     background: str | tuple[int, int, int] = "white",
-    return_boxes: bool = False,
-) -> Image.Image | tuple[Image.Image, list[Box]]:
-    """Draw each thumbnail at its 2-D point (y up), every one fully inside a square canvas.
+) -> tuple[Image.Image, list[Box]]:
+    """Draw each thumbnail at its 2-D point (y up), every one fully inside a square canvas;
+    return the picture and where each thumbnail landed (for hit-testing and tests).
 
     Boxes are (left, top, right, bottom) with right/bottom exclusive, in input order; later
     thumbnails are drawn over earlier ones.
@@ -98,7 +74,7 @@ def thumbnail_map(
         top = min(max(int(round(cy - h / 2.0)), 0), canvas - h)
         out.paste(small, (left, top))
         boxes.append((left, top, left + w, top + h))
-    return (out, boxes) if return_boxes else out
+    return out, boxes
 
 
 def display_sample(n: int, limit: int, seed: int = 0) -> np.ndarray:
@@ -150,7 +126,7 @@ def map_jpeg(index: Index, ids: np.ndarray, coords: np.ndarray, thumb: int,
              limit: int = MAX_MAP, canvas: int = CANVAS, quality: int = 85) -> bytes:
     """A JPEG of at most `limit` thumbnails (a fixed sample) at their coordinates."""
     keep = display_sample(len(ids), limit)
-    picture = thumbnail_map(np.asarray(coords)[keep],
+    picture, _ = thumbnail_map(np.asarray(coords)[keep],
                                     load_thumbs(index, np.asarray(ids)[keep]),
                                     canvas=canvas, thumb=thumb, background=BACKGROUND)
     buf = io.BytesIO()
