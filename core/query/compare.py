@@ -20,16 +20,18 @@ HitRow = tuple[int, float, list[int]]  # (id, cosine, duplicate ids): what the a
 Hits = list[HitRow]
 
 
-def default_selection(current: str, names: Sequence[str]) -> list[str]:
-    """The current index first, then the next others in scan order, up to MAX_INDEXES."""
+def default_selection(current: str, names: Sequence[str], limit: int = MAX_INDEXES) -> list[str]:
+    """The current index first, then the next others in scan order, up to `limit`."""
     others = [n for n in names if n != current]
-    return [current, *others[: MAX_INDEXES - 1]]
+    return [current, *others[: limit - 1]]
 
 
-def valid_selection(chosen: Iterable[object], names: Sequence[str]) -> list[str]:
-    """Only known index names (URL values are untrusted), each once, in order, at most three."""
+def valid_selection(chosen: Iterable[object], names: Sequence[str],
+                    limit: int = MAX_INDEXES) -> list[str]:
+    """Only known index names (URL values are untrusted), each once, in order, at most `limit`
+    (three on the Compare page, six on the review page)."""
     known = [n for n in chosen if isinstance(n, str) and n in names]
-    return list(dict.fromkeys(known))[:MAX_INDEXES]
+    return list(dict.fromkeys(known))[:limit]
 
 
 def image_hash(index: Index, image_id: int) -> str:
