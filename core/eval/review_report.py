@@ -193,29 +193,44 @@ nDCG@{review.k}: ideal = the query's images marked relevant in any variant.</p>
 """
 
 
+def metric_records(review: Review, summary: Summary, specs: Mapping[str, str] | None = None
+                   ) -> list[dict[str, object]]:
+    """One row per variant with labelled columns: the page's table and the Markdown's."""
+    specs, k = specs or {}, review.k
+    return [{"variant": r.variant, "model": specs.get(r.variant, ""), "queries": r.queries,
+             **{label(n, k): r.metrics.get(n, math.nan) for n in metric_names(k)},
+             "unmarked": r.unmarked, "shown": r.shown} for r in summary.rows]
+
+
+def pair_records(review: Review, summary: Summary) -> list[dict[str, object]]:
+    """One row per pair of variants: wins on nDCG@k, the paired interval, the overlap."""
+    k = review.k
+    return [{"pair": f"{p.a} vs {p.b}", "queries": p.queries, "wins": p.wins,
+             "losses": p.losses, "ties": p.ties, f"nDCG@{k} a − b": p.difference,
+             "95% CI": f"[{_fmt(p.ci[0])}, {_fmt(p.ci[1])}]", f"shared of {k}": p.shared,
+             "Jaccard": p.jaccard} for p in summary.pairs]
+
+
+def _md_table(records: list[dict[str, object]]) -> list[str]:
+    if not records:
+        return []
+    head = list(records[0])
+    cells = [[_fmt(v) if isinstance(v, float) else str(v) for v in r.values()] for r in records]
+    return ["| " + " | ".join(head) + " |", "|---" * len(head) + "|",
+            *("| " + " | ".join(row) + " |" for row in cells)]
+
+
 def markdown_summary(review: Review, summary: Summary, specs: Mapping[str, str] | None = None
                      ) -> str:
     """The metrics and pairs tables, and one line per query with each variant's nDCG@k."""
-    specs = specs or {}
-    k, names = review.k, metric_names(review.k)
+    k = review.k
     lines = [f"# Model-variant review: {len(review.queries)} queries × "
              f"{len(review.variants)} variants, top {k}", "",
-             "| variant | queries | " + " | ".join(label(n, k) for n in names)
-             + " | unmarked |", "|---" * (len(names) + 3) + "|"]
-    for r in summary.rows:
-        spec = f" (`{specs[r.variant]}`)" if r.variant in specs else ""
-        lines.append(f"| {r.variant}{spec} | {r.queries} | "
-                     + " | ".join(_fmt(r.metrics.get(n, math.nan)) for n in names)
-                     + f" | {r.unmarked} of {r.shown} |")
-    lines += ["", f"| pair | queries | wins / losses / ties | nDCG@{k} a − b | 95% CI | "
-              "Jaccard |", "|---|---|---|---|---|---|"]
-    lines += [f"| {p.a} vs {p.b} | {p.queries} | {p.wins} / {p.losses} / {p.ties} | "
-              f"{_fmt(p.difference)} | [{_fmt(p.ci[0])}, {_fmt(p.ci[1])}] | "
-              f"{_fmt(p.jaccard, 2)} |" for p in summary.pairs]
-    lines += ["", f"nDCG@{k} per query:", ""]
+             f"{summary.marks_used} marks; unmarked results count as not relevant.", "",
+             *_md_table(metric_records(review, summary, specs)), "",
+             *_md_table(pair_records(review, summary)), "", f"nDCG@{k} per query:", ""]
     for q in review.queries:
         figures = [f"{v} {_fmt(summary.scores[v][q.key]['nDCG@k'])}"
                    for v in review.variants if q.key in summary.scores[v]]
         lines.append(f"- {q.label}: " + (", ".join(figures) or "no results"))
     return "\n".join(lines) + "\n"
-
