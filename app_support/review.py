@@ -26,6 +26,7 @@ from core.query.compare import Hits
 MARKS_KEY = "rev.marks"
 NOTICE_KEY, ERROR_KEY, UPLOAD_NO = "rev.notice", "rev.marks_error", "rev.marks_upload_no"
 QUERY_NO, CURSOR = "rev.qno", "rev.cursor"  # the query shown, and (variant, rank) under keys
+VIEW_KEY, FULL = "rev.view", "full"
 STRIP_PX = 56
 BORDER = {True: (26, 127, 55), False: (207, 34, 46), None: (208, 215, 222)}
 WORD = {True: "relevant", False: "not relevant", None: "unmarked"}
@@ -124,6 +125,12 @@ def go_query(no: int, n: int) -> None:
     """Callback of the query navigation buttons and the compact view's "Mark" buttons."""
     st.session_state[QUERY_NO] = min(max(0, no), max(0, n - 1))
     st.session_state[CURSOR] = (0, 0)
+
+
+def open_query(no: int, n: int) -> None:
+    """The compact view's "Mark" button: that query, in the one-query view with its buttons."""
+    go_query(no, n)
+    st.session_state[VIEW_KEY] = FULL
 
 
 def cursor(review: Review, query: str) -> tuple[int, int]:

@@ -30,7 +30,7 @@ leave_legacy_multipage()
 
 DEFAULT_K, K_MAX = 10, 20
 SOURCES = {"demo": "Shipped set", "typed": "Type queries", "upload": "Upload a file"}
-VIEWS = {"full": "One query", "compact": "Compact (all queries)"}
+VIEWS = {rv.FULL: "One query", "compact": "Compact (all queries)"}
 KEYS_HELP = ("Keys: ← → previous/next query · ↑ ↓ previous/next result · Y relevant · "
              "N not relevant · U clear (the framed result).")
 
@@ -48,7 +48,7 @@ if current is None:
 shipped = list(query_set.shipped_sets())
 defaults = {"rev.with": compare.default_selection(current.name, names, 3), "rev.k": DEFAULT_K,
             "rev.source": "demo" if shipped else "typed", "rev.demo": shipped[0] if shipped
-            else None, "rev.typed": "", "rev.view": "full"}
+            else None, "rev.typed": "", rv.VIEW_KEY: rv.FULL}
 for key, value in defaults.items():
     st.session_state.setdefault(key, value)
 url = state.url_params_once()
@@ -60,7 +60,7 @@ if pick_name(url.get("set"), shipped):
 if url.get("k"):
     st.session_state["rev.k"] = parse_int(url["k"], DEFAULT_K, 1, K_MAX)
 if url.get("view") in VIEWS:
-    st.session_state["rev.view"] = url["view"]
+    st.session_state[rv.VIEW_KEY] = url["view"]
 st.session_state["rev.with"] = compare.valid_selection(st.session_state["rev.with"], names,
                                                        MAX_VARIANTS)
 
@@ -83,7 +83,7 @@ chosen = idx_col.multiselect("Indexes (variants)", names, key="rev.with",
                              help="Up to six indexes over the same images; the first resolves "
                                   "image queries given by gallery id.")
 k = int(k_col.number_input("Top k", 1, K_MAX, key="rev.k"))
-view = view_col.segmented_control("View", list(VIEWS), key="rev.view", format_func=VIEWS.get,
+view = view_col.segmented_control("View", list(VIEWS), key=rv.VIEW_KEY, format_func=VIEWS.get,
                                   required=True)
 sync = {"with": ",".join(chosen), "k": k, "view": view,
         "set": st.session_state["rev.demo"] if source == "demo" else ""}
@@ -174,7 +174,7 @@ def compact_view(review: Review) -> None:
         cols = st.columns([2] + [3] * len(review.variants), vertical_alignment="center")
         cols[0].markdown(f"{no + 1}. {q.label}")
         cols[0].button("Mark", key=f"rev.open.{no}", icon=":material/edit:", type="tertiary",
-                       on_click=rv.go_query, args=(no, len(review.queries)))
+                       on_click=rv.open_query, args=(no, len(review.queries)))
         for col, v in zip(cols[1:], review.variants, strict=True):
             shown = review.shown(q.key, v)
             if shown is None:
