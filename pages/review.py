@@ -130,13 +130,18 @@ def metrics_panel(review: Review, summary: Summary) -> None:
                    "figures are not final yet.", icon=":material/pending:")
     else:
         st.success("Every result shown is marked.", icon=":material/task_alt:")
+    for col, r in zip(st.columns(len(summary.rows)), summary.rows, strict=True):
+        col.metric(f"{r.variant} · nDCG@{review.k}", f"{r.metrics.get('nDCG@k', 0.0):.3f}",
+                   f"success@1 {r.metrics.get('success@1', 0.0):.2f}", delta_color="off",
+                   delta_arrow="off", border=True,
+                   help=f"Mean over the {r.queries} queries this index answered.")
     st.dataframe(pd.DataFrame(metric_records(review, summary, model_specs)), hide_index=True,
-                 width="stretch", key="rev.metrics")
+                 width="stretch")
     if summary.pairs:
         st.caption(f"Pairs: wins / losses / ties per query on nDCG@{review.k}, with a paired "
                    "bootstrap 95% interval on the mean difference, and the top-k overlap.")
         st.dataframe(pd.DataFrame(pair_records(review, summary)), hide_index=True,
-                     width="stretch", key="rev.pairs")
+                     width="stretch")
 
 
 def files_panel(review: Review, summary: Summary) -> None:
