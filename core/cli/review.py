@@ -46,13 +46,13 @@ class DirectSearcher:
             self.encoders[name] = encoder
         return self.encoders[name]
 
-    def text(self, entry: IndexEntry, text: str, k: int) -> Hits:
-        from core.query.duplicates import search_collapsed
-        from core.query.search import Query
+    def texts(self, entry: IndexEntry, texts: list[str], k: int) -> list[Hits]:
+        from core.query.duplicates import texts_collapsed
 
-        index = self.indexes[entry.name]
-        found = search_collapsed(self._encoder(entry.name), index, Query.text(text), k)
-        return [(h.id, h.score, list(h.duplicates)) for h in found]
+        if not texts:
+            return []
+        found = texts_collapsed(self._encoder(entry.name), self.indexes[entry.name], texts, k)
+        return [[(h.id, h.score, list(h.duplicates)) for h in hits] for hits in found]
 
     def image(self, entry: IndexEntry, image_id: int, k: int) -> Hits:
         from core.query.duplicates import search_collapsed

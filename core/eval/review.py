@@ -40,10 +40,11 @@ PAIR_METRIC = "nDCG@k"
 
 
 class Searcher(Protocol):
-    """How a review runs one query on one index: the app passes its cached loaders, the CLI
-    searches directly; both return the same (id, cosine, duplicate ids) rows."""
+    """How a review runs its queries on one index: the app passes its cached loaders, the CLI
+    searches directly; both return the same (id, cosine, duplicate ids) rows. Texts come in
+    one batch per index, since one encoder call for 30 texts costs a fifth of 30 calls."""
 
-    def text(self, entry: IndexEntry, text: str, k: int) -> Hits: ...
+    def texts(self, entry: IndexEntry, texts: list[str], k: int) -> list[Hits]: ...
 
     def image(self, entry: IndexEntry, image_id: int, k: int) -> Hits: ...
 
@@ -79,14 +80,18 @@ def run_review(pairs: Sequence[tuple[IndexEntry, Index]], queries: Sequence[Revi
     review = Review(list(queries), [e.name for e, _ in pairs], k)
     by_name = {e.name: ix for e, ix in pairs}
     entries = [e for e, _ in pairs]
+    texts = [q for q in queries if q.is_text]
+    batches, failed = run_each(entries, lambda e: searcher.texts(e, [str(q.text) for q in texts],
+                                                                 k), text_query=True)
     for q in queries:
         if q.is_text:
-            def run(entry: IndexEntry, q: ReviewQuery = q) -> Hits:
-                return searcher.text(entry, str(q.text), k)
+            n = texts.index(q)
+            hits = {name: batch[n] for name, batch in batches.items()}
+            problems = dict(failed)
         else:
             def run(entry: IndexEntry, q: ReviewQuery = q) -> Hits:
                 return searcher.image(entry, own_id(searcher.hash_to_id(entry), q.image_hash), k)
-        hits, problems = run_each(entries, run, text_query=q.is_text)
+            hits, problems = run_each(entries, run, text_query=False)
         review.results[q.key] = {
             name: [Shown(int(i), float(s), image_hash(by_name[name], i)) for i, s, _ in rows]
             for name, rows in hits.items()}

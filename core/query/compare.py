@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from core.errors import UserError
 from core.index.catalogue import IndexEntry
@@ -18,6 +19,7 @@ NOT_IN_INDEX = "the query image is not in this index."
 
 HitRow = tuple[int, float, list[int]]  # (id, cosine, duplicate ids): what the app caches
 Hits = list[HitRow]
+T = TypeVar("T")
 
 
 def default_selection(current: str, names: Sequence[str], limit: int = MAX_INDEXES) -> list[str]:
@@ -50,11 +52,12 @@ def image_only(entry: IndexEntry) -> str:
     return f"{entry.family} embeds images only: no text queries."
 
 
-def run_each(entries: Sequence[IndexEntry], run: Callable[[IndexEntry], Hits],
-             text_query: bool) -> tuple[dict[str, Hits], dict[str, str]]:
-    """(results, problems) by index name: `run` searches one index; an index that cannot take
-    the query, or whose search raises a UserError, gets its one-line reason instead."""
-    results: dict[str, Hits] = {}
+def run_each(entries: Sequence[IndexEntry], run: Callable[[IndexEntry], T],
+             text_query: bool) -> tuple[dict[str, T], dict[str, str]]:
+    """(results, problems) by index name: `run` searches one index (one query, or a review's
+    batch of texts); an index that cannot take the query, or whose search raises a UserError,
+    gets its one-line reason instead."""
+    results: dict[str, T] = {}
     problems: dict[str, str] = {}
     for entry in entries:
         if text_query and not entry.can_text:
