@@ -24,6 +24,7 @@ PAGES = [
     st.Page("pages/text_search.py", title="Text search", icon=":material/search:"),
     st.Page("pages/neighbours.py", title="Image neighbours", icon=":material/image_search:"),
     st.Page("pages/compare.py", title="Compare variants", icon=":material/compare:"),
+    st.Page("pages/review.py", title="Review variants", icon=":material/fact_check:"),
     st.Page("pages/image_to_text.py", title="Image to text", icon=":material/subtitles:"),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/analytics:"),
     st.Page("pages/explorer.py", title="Cluster explorer", icon=":material/scatter_plot:"),

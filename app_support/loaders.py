@@ -19,7 +19,7 @@ from core.index.store import Index, load_index
 from core.index.thumbs import preview_jpeg, tile_jpeg
 from core.paths import REPO_ROOT
 from core.query.compare import Hits  # (id, cosine, duplicate ids) in rank order
-from core.query.duplicates import search_collapsed
+from core.query.duplicates import search_collapsed, texts_collapsed
 from core.query.search import Hit, Query
 from core.query.upload import MAX_UPLOAD_MB, Upload, decode_upload
 
@@ -122,6 +122,18 @@ def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
     needs_model = bool(text or negative)
     encoder = get_encoder(index.spec) if needs_model else None
     return _hits(index, search_collapsed(encoder, index, query, k))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _text_batch(path: str, stamp: float, texts: tuple[str, ...], k: int) -> list[Hits]:
+    """A review's query set on one index: the texts encoded in one batch, cached as a whole."""
+    index = _index(path, stamp)
+    found = texts_collapsed(get_encoder(index.spec), index, list(texts), k)
+    return [_hits(index, hits) for hits in found]
+
+
+def text_batch(entry: IndexEntry, texts: tuple[str, ...], k: int) -> list[Hits]:
+    return _text_batch(str(entry.path), entry.stamp, texts, k)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

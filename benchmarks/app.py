@@ -149,6 +149,23 @@ def upload_query(page, base: str, index: str, image: Path, k: int) -> None:
     wait_for_tiles(page, k)
 
 
+REVIEW_VARIANTS = ("demo-fusion", "demo-conse", "demo-captions")
+REVIEW_SET = "demo-gallery"  # core/eval/query_sets: 30 queries
+
+
+def review_page(page, base: str, variants: tuple[str, ...] = REVIEW_VARIANTS,
+                queries: int = 30, k: int = 10) -> None:
+    """Open the review page's compact view of the shipped query set on `variants` and wait
+    until every strip (one per query and variant) is a decoded image."""
+    page.goto(f"{base}/review?with={','.join(variants)}&set={REVIEW_SET}&view=compact&k={k}",
+              wait_until="domcontentloaded")
+    page.wait_for_function(
+        """n => {
+            const imgs = [...document.querySelectorAll('img[alt^="strip "]')];
+            return imgs.length === n && imgs.every(i => i.complete && i.naturalWidth > 0);
+        }""", arg=queries * len(variants), timeout=RESULTS_TIMEOUT_MS, polling=50)
+
+
 def query_photo() -> Path:
     """A real photo to upload (scikit-image's cat), written once."""
     path = WORK / "query-chelsea.jpg"

@@ -16,7 +16,15 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 from benchmarks._common import log, median, record, table
-from benchmarks.app import RESULTS_TIMEOUT_MS, TEXT_BOX, indexes_root, streamlit
+from benchmarks.app import (
+    RESULT_TILES,
+    RESULTS_TIMEOUT_MS,
+    REVIEW_VARIANTS,
+    TEXT_BOX,
+    indexes_root,
+    review_page,
+    streamlit,
+)
 from benchmarks.app import text_query as run_text_query
 from benchmarks.photos import WORK
 from devtools.live import browser
@@ -51,7 +59,28 @@ def one_start(index: str | None, run: int) -> tuple[dict[str, float], str]:
         start = time.perf_counter()
         run_text_query(second, srv.url, index or "", SECOND, K, goto=False)
         out["warm new query"] = time.perf_counter() - start
+        if all((indexes_root() / v).is_dir() for v in REVIEW_VARIANTS):
+            review_timings(b, srv.url, out)
     return out, chosen
+
+
+def review_timings(b, base: str, out: dict[str, float]) -> None:
+    """The review page, 30 queries x 3 variants in its compact view: first visit (90 new
+    searches, models loaded) and a second visitor (searches cached); then one mark in the
+    one-query view until its tile says so."""
+    for label in ("review 30 × 3: first", "review 30 × 3: second visitor"):
+        page = b.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        start = time.perf_counter()
+        review_page(page, base)
+        out[label] = time.perf_counter() - start
+    page.locator(".st-key-rev-open-0 button").first.click()  # compact -> one query
+    page.locator(RESULT_TILES).first.wait_for(timeout=RESULTS_TIMEOUT_MS)
+    start = time.perf_counter()
+    page.locator(".st-key-rev-m-0-0-1 button").first.click()
+    page.wait_for_function(
+        """() => { const i = document.querySelector('img[alt^="#1 "]');
+                   return i && i.alt.endsWith("· relevant"); }""", timeout=RESULTS_TIMEOUT_MS)
+    out["review: one mark to updated page"] = time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,7 +107,10 @@ def main(argv: list[str] | None = None) -> None:
         "decoded (cold: the query loads the models); *cold query* = that query alone, from "
         "Enter; *warm page load + query* = a second visitor (new browser context) opening the "
         "page and asking the same query; *warm new query* = then a different one "
-        f"({SECOND!r}).",
+        f"({SECOND!r}); *review 30 × 3* = the Review variants page, compact view of the "
+        f"shipped 30-query set on {', '.join(REVIEW_VARIANTS)} (k = 10), until all 90 strips "
+        "are decoded: *first* runs the 90 searches, a *second visitor* finds them cached; "
+        "*one mark* = a click on a result's relevant button until its tile says so.",
         table(["phase", "median s", "min s", "max s"], rows, digits=2),
         f"Run time {time.perf_counter() - started:.0f} s.",
     ]

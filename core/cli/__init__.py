@@ -11,10 +11,21 @@ import argparse
 import signal
 import sys
 
-from core.cli import build, demo, evaluate, export_onnx, info, models, search, train, vg_index
+from core.cli import (
+    build,
+    demo,
+    evaluate,
+    export_onnx,
+    info,
+    models,
+    review,
+    search,
+    train,
+    vg_index,
+)
 from core.errors import UserError
 
-COMMANDS = (build, search, info, models, demo, train, evaluate, vg_index, export_onnx)
+COMMANDS = (build, search, info, models, demo, train, evaluate, review, vg_index, export_onnx)
 
 
 def parser() -> argparse.ArgumentParser:

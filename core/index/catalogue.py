@@ -49,26 +49,30 @@ def indexes_root(repo_root: Path, environ: dict[str, str] | None = None) -> Path
     return indexes_dir(environ, root=repo_root)
 
 
+def read_entry(path: Path) -> IndexEntry | None:
+    """One index folder's summary from its manifest; None when the manifest is unreadable (the
+    catalogue's scan and the CLI's `review --indexes` read folders the same way)."""
+    manifest_path = Path(path) / FILES["manifest"]
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        enc = manifest["encoder"]
+        modalities = set(enc.get("query_modalities", []))
+        return IndexEntry(
+            name=Path(path).name, path=Path(path), spec=str(enc["spec"]),
+            family=str(enc.get("family") or str(enc["spec"]).split(":", 1)[0]),
+            random_weights=bool(enc.get("random_weights", False)),
+            can_text="text" in modalities, can_image="image" in modalities,
+            items=int(manifest.get("counts", {}).get("items", 0)),
+            built_at=str(manifest.get("built_at", "?")),
+            stamp=manifest_path.stat().st_mtime)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def scan_indexes(root: Path) -> list[IndexEntry]:
     """Index folders directly under root, sorted by name; unreadable manifests are left out."""
-    out: list[IndexEntry] = []
-    for path in child_folders(root, FILES["manifest"]):
-        manifest_path = path / FILES["manifest"]
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            enc = manifest["encoder"]
-            modalities = set(enc.get("query_modalities", []))
-            out.append(IndexEntry(
-                name=path.name, path=path, spec=str(enc["spec"]),
-                family=str(enc.get("family") or str(enc["spec"]).split(":", 1)[0]),
-                random_weights=bool(enc.get("random_weights", False)),
-                can_text="text" in modalities, can_image="image" in modalities,
-                items=int(manifest.get("counts", {}).get("items", 0)),
-                built_at=str(manifest.get("built_at", "?")),
-                stamp=manifest_path.stat().st_mtime))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return out
+    found = (read_entry(path) for path in child_folders(root, FILES["manifest"]))
+    return [e for e in found if e is not None]
 
 
 def default_index(entries: list[IndexEntry]) -> str | None:

@@ -17,8 +17,9 @@ TILE_FILL = (243, 244, 246)
 
 
 def tile_jpeg(thumb: Path | None, size: int = 256,
-              fill: tuple[int, int, int] = TILE_FILL) -> bytes:
-    """A thumbnail padded to a square tile, so every cell of a grid has the same height."""
+              fill: tuple[int, int, int] = TILE_FILL, quality: int = 85) -> bytes:
+    """A thumbnail padded to a square tile, so every cell of a grid has the same height (small
+    and at a lower `quality` for the review report, which inlines hundreds of them)."""
     try:
         if thumb is None:
             raise ImageProblem("not inside the index")
@@ -26,7 +27,7 @@ def tile_jpeg(thumb: Path | None, size: int = 256,
     except ImageProblem:
         img = Image.new("RGB", (size, size), fill)
     img.thumbnail((size, size))
-    return jpeg_bytes(pad_to_square(img, fill))
+    return jpeg_bytes(pad_to_square(img, fill), quality)
 
 
 def preview_jpeg(original: Path | None, thumb: Path | None,

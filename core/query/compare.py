@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from core.errors import UserError
 from core.index.catalogue import IndexEntry
@@ -18,18 +19,21 @@ NOT_IN_INDEX = "the query image is not in this index."
 
 HitRow = tuple[int, float, list[int]]  # (id, cosine, duplicate ids): what the app caches
 Hits = list[HitRow]
+T = TypeVar("T")
 
 
-def default_selection(current: str, names: Sequence[str]) -> list[str]:
-    """The current index first, then the next others in scan order, up to MAX_INDEXES."""
+def default_selection(current: str, names: Sequence[str], limit: int = MAX_INDEXES) -> list[str]:
+    """The current index first, then the next others in scan order, up to `limit`."""
     others = [n for n in names if n != current]
-    return [current, *others[: MAX_INDEXES - 1]]
+    return [current, *others[: limit - 1]]
 
 
-def valid_selection(chosen: Iterable[object], names: Sequence[str]) -> list[str]:
-    """Only known index names (URL values are untrusted), each once, in order, at most three."""
+def valid_selection(chosen: Iterable[object], names: Sequence[str],
+                    limit: int = MAX_INDEXES) -> list[str]:
+    """Only known index names (URL values are untrusted), each once, in order, at most `limit`
+    (three on the Compare page, six on the review page)."""
     known = [n for n in chosen if isinstance(n, str) and n in names]
-    return list(dict.fromkeys(known))[:MAX_INDEXES]
+    return list(dict.fromkeys(known))[:limit]
 
 
 def image_hash(index: Index, image_id: int) -> str:
@@ -48,11 +52,12 @@ def image_only(entry: IndexEntry) -> str:
     return f"{entry.family} embeds images only: no text queries."
 
 
-def run_each(entries: Sequence[IndexEntry], run: Callable[[IndexEntry], Hits],
-             text_query: bool) -> tuple[dict[str, Hits], dict[str, str]]:
-    """(results, problems) by index name: `run` searches one index; an index that cannot take
-    the query, or whose search raises a UserError, gets its one-line reason instead."""
-    results: dict[str, Hits] = {}
+def run_each(entries: Sequence[IndexEntry], run: Callable[[IndexEntry], T],
+             text_query: bool) -> tuple[dict[str, T], dict[str, str]]:
+    """(results, problems) by index name: `run` searches one index (one query, or a review's
+    batch of texts); an index that cannot take the query, or whose search raises a UserError,
+    gets its one-line reason instead."""
+    results: dict[str, T] = {}
     problems: dict[str, str] = {}
     for entry in entries:
         if text_query and not entry.can_text:

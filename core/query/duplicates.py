@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from core.encoders.base import Encoder
 from core.index.store import Index
-from core.query.search import Hit, Query, ranked_hits, search
+from core.query.search import Hit, Query, query_vector, ranked_hits, search_vector, text_vectors
 
 
 def search_collapsed(encoder: Encoder | None, index: Index, query: Query, k: int) -> list[Hit]:
-    """k distinct images: exact duplicates fold into the best copy, which counts them.
+    """k distinct images: exact duplicates fold into the best copy, which counts them."""
+    vec = query_vector(encoder, index, query)
+    return vector_collapsed(index, vec, k, frozenset(i for i, _ in query.image_ids))
 
-    Asks for a few more candidates than k so folding duplicates still leaves k results.
-    """
+
+def texts_collapsed(encoder: Encoder | None, index: Index, texts: list[str], k: int
+                    ) -> list[list[Hit]]:
+    """`search_collapsed` for many plain texts, encoded in one batch (the review page)."""
+    return [vector_collapsed(index, vec, k) for vec in text_vectors(encoder, index, texts)]
+
+
+def vector_collapsed(index: Index, vec: np.ndarray, k: int,
+                     exclude: frozenset[int] = frozenset()) -> list[Hit]:
+    """Asks for a few more candidates than k so folding duplicates still leaves k results."""
     spare = sum(len(ids) - 1 for ids in index.duplicates.values())
     want = min(index.n, k + min(spare, 4 * k))
-    hits = collapse_duplicates(index, search(encoder, index, query, k=max(want, 1)))
-    return hits[:k]
+    return collapse_duplicates(index, search_vector(index, vec, max(want, 1), exclude))[:k]
 
 
 def collapse_duplicates(index: Index, hits: list[Hit]) -> list[Hit]:

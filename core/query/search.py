@@ -67,9 +67,8 @@ def query_vector(encoder: Encoder | None, index: Index, query: Query) -> np.ndar
     if texts or query.images:
         if encoder is None:
             raise UserError("this query needs the model loaded")
-        if texts and not encoder.can_text:
-            raise UserError(f"the '{index.spec}' index cannot answer text queries: pick a "
-                            "text-capable model (ConSE, captions, OpenCLIP, two-branch)")
+        if texts:
+            _takes_text(encoder, index)
         if query.images and not encoder.can_image:
             raise UserError(f"the '{index.spec}' index cannot answer image uploads "
                             "(it embeds images from their captions)")
@@ -91,6 +90,22 @@ def query_vector(encoder: Encoder | None, index: Index, query: Query) -> np.ndar
     if not np.any(total):
         raise UserError("the query's parts cancel out: change the weights")
     return l2_normalise(total)
+
+
+def _takes_text(encoder: Encoder | None, index: Index) -> Encoder:
+    if encoder is None:
+        raise UserError("this query needs the model loaded")
+    if not encoder.can_text:
+        raise UserError(f"the '{index.spec}' index cannot answer text queries: pick a "
+                        "text-capable model (ConSE, captions, OpenCLIP, two-branch)")
+    return encoder
+
+
+def text_vectors(encoder: Encoder | None, index: Index, texts: list[str]) -> np.ndarray:
+    """Unit query vectors of several plain texts in one encoder call (a review's query set):
+    what `query_vector` gives for each text alone, at a fifth of the cost for 30 queries."""
+    vecs = _fits(index, _takes_text(encoder, index).encode_texts(list(texts)))
+    return l2_normalise(vecs)
 
 
 def _fits(index: Index, vecs: np.ndarray) -> np.ndarray:
