@@ -19,8 +19,8 @@ from core.eval.evaluate import BOOTSTRAP, Log, _row, image_vectors, model_label,
 from core.eval.evaluate import score_direction as _score
 from core.eval.photo_queries import QUERY_FILE, check_keys, load_queries, split_queries
 
-NOTE = ("photo benchmark: hand-written natural queries (core/eval/queries/photo_queries.jsonl) over "
-        "every photo of the gallery; dev picks variants, test reports them")
+NOTE = ("photo benchmark: hand-written natural queries (core/eval/queries/photo_queries.jsonl) "
+        "over every photo of the gallery; dev picks variants, test reports them")
 
 
 def photo_eval(gallery: str | Path, specs: list[str], split: str = "test",

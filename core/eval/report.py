@@ -56,7 +56,7 @@ def _set_title(s: dict) -> str:
 
 
 def _notes(s: dict) -> list[str]:
-    notes = []
+    notes = [s["note"]] if s.get("note") else []
     for row in s["rows"]:
         if row.get("reason"):
             notes.append(f"{row['model']}: {row['reason']}")
