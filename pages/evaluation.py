@@ -19,7 +19,7 @@ leave_legacy_multipage()
 
 ENV_REPORT = "IMAGE_SEARCH_REPORT"
 DEFAULT_REPORT = "reports/evaluation.json"
-COMMAND = ("python -m core evaluate --sets data/sets/* --models conse:lite0 "
+COMMAND = ("python -m core evaluate --sets data/sets/* --photos --models conse:lite0 "
            "twobranch:models/twobranch --json reports/evaluation.json "
            "--markdown reports/evaluation.md")
 DIRECTIONS = {"t2i": "Text → image", "i2t": "Image → text"}

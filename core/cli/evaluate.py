@@ -2,6 +2,7 @@
 
     python -m core evaluate --sets data/sets/* --models conse:lite0 twobranch:models/twobranch \\
         --markdown reports/evaluation.md --json reports/evaluation.json
+    python -m core evaluate --photos --photo-split dev --models conse:lite0 captions:minilm
     python -m core evaluate --karpathy dataset_flickr30k.json --images flickr30k-images
     python -m core evaluate --karpathy dataset_coco.json --images coco --coco-1k
 """
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import UserError
-from core.paths import TWOBRANCH_SPEC, default_twobranch, features_dir, resolve_path
+from core.paths import TWOBRANCH_SPEC, data_dir, default_twobranch, features_dir, resolve_path
 from core.progress import log
 
 
@@ -97,13 +98,15 @@ def training_info(specs: list[str]) -> dict:
 def run_evaluation(set_dirs: list[str], specs: list[str], karpathy: str | None = None,
                    images: str | None = None, coco_1k: bool = False, limit: int | None = None,
                    fuse: bool = True, resamples: int = 1000,
-                   cache_dir: str | None = str(features_dir()), log=log, **fold_options) -> dict:
+                   cache_dir: str | None = str(features_dir()), log=log,
+                   photos: str | None = None, photo_split: str = "test",
+                   photo_queries: str | None = None, **fold_options) -> dict:
     from core.eval.evaluate import NOTE, average_folds, evaluate_set
     from core.index.build import DEFAULT_TREES
     from core.query.search import DEFAULT_SEARCH_K_PER_RESULT
 
-    if not set_dirs and not karpathy:
-        raise UserError("nothing to evaluate: pass --sets DIR... and/or "
+    if not set_dirs and not karpathy and not photos:
+        raise UserError("nothing to evaluate: pass --sets DIR..., --photos [GALLERY] and/or "
                         "--karpathy JSON --images DIR")
     if karpathy and not images:
         raise UserError("--karpathy needs --images DIR (the folder holding the images)")
@@ -117,6 +120,13 @@ def run_evaluation(set_dirs: list[str], specs: list[str], karpathy: str | None =
             merged = reports[0] if len(reports) == 1 else average_folds(reports, name)
             merged["note"] = "standard Karpathy test split (frozen features, no fine-tuning)"
             sets.append(merged)
+    if photos:
+        from core.eval.photo_queries import QUERY_FILE
+        from core.eval.photos import photo_eval
+
+        log(f"photos: {photos}, {photo_split} queries over every photo")
+        sets.append(photo_eval(photos, specs, photo_split, photo_queries or QUERY_FILE,
+                               resamples, cache_dir, log=log))
     return {"created": datetime.now(UTC).isoformat(timespec="seconds"), "note": NOTE,
             "models": specs, "bootstrap_resamples": resamples,
             "annoy": {"trees": DEFAULT_TREES, "search_k_per_result": DEFAULT_SEARCH_K_PER_RESULT,
@@ -130,7 +140,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     specs = args.models or default_models()
     report = run_evaluation(args.sets, specs, args.karpathy, args.images, args.coco_1k,
                             args.limit, not args.no_fused, args.bootstrap,
-                            None if args.no_cache else args.cache)
+                            None if args.no_cache else args.cache, photos=args.photos,
+                            photo_split=args.photo_split, photo_queries=args.photo_queries)
     print(to_text(report))
     for path in write_outputs(report, args.json, args.csv, args.markdown):
         print(f"wrote {path}")
@@ -146,6 +157,13 @@ def register(sub) -> None:
                    help="text-capable specs, e.g. conse:lite0 twobranch:models/twobranch "
                         "openclip:ViT-B-32@/path/ckpt.bin (default: conse:lite0 and "
                         "twobranch:models/twobranch when it exists)")
+    e.add_argument("--photos", nargs="?", const=str(data_dir() / "gallery"), metavar="GALLERY",
+                   help="photo benchmark: natural queries over every photo of GALLERY "
+                        "(default data/gallery); every text-capable spec, captions included")
+    e.add_argument("--photo-split", choices=("dev", "test"), default="test",
+                   help="dev to choose variants, test to report them (default test)")
+    e.add_argument("--photo-queries", metavar="JSONL",
+                   help="query file (default core/eval/queries/photo_queries.jsonl)")
     e.add_argument("--karpathy", metavar="dataset_X.json", help="Karpathy split JSON")
     e.add_argument("--images", metavar="DIR", help="image folder for --karpathy")
     e.add_argument("--coco-1k", action="store_true",

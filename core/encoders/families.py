@@ -129,31 +129,16 @@ def _build_efficientnet(s: Spec) -> Encoder:
 
 # conse ----------------------------------------------------------------------------------------
 def _parse_conse(s: Spec) -> Spec:
-    from core.encoders.conse import DEFAULT_TEMPLATE, DEFAULT_TOP
+    from core.encoders.conse_prompts import conse_options
 
-    unknown = set(s.options) - {"top", "template"}
-    if unknown:
-        raise UserError(f"unknown ConSE option(s): {', '.join(sorted(unknown))}")
-    try:
-        top = int(s.options.get("top", DEFAULT_TOP))
-    except ValueError as e:
-        raise UserError(f"ConSE top must be an integer, got '{s.options['top']}'") from e
-    if not 1 <= top <= 1000:
-        raise UserError("ConSE top must be between 1 and 1000")
-    template = s.options.get("template", DEFAULT_TEMPLATE)
-    template = template if "{}" in template else template + " {}"  # room for the class name
-    try:
-        template.format("x")
-    except (IndexError, KeyError, ValueError) as e:
-        raise UserError(f"ConSE template '{template}' may hold only one {{}} "
-                        "for the class name") from e
-    return Spec("conse", _variant(s.argument), {"top": str(top), "template": template})
+    return Spec("conse", _variant(s.argument), conse_options(s.options))
 
 
 def _build_conse(s: Spec) -> Encoder:
     from core.encoders.conse import ConSEEncoder
 
-    return ConSEEncoder(s.argument, top=int(s.options["top"]), template=s.options["template"])
+    return ConSEEncoder(s.argument, top=int(s.options["top"]), template=s.options["template"],
+                        prompt=s.options.get("prompt", "name"), view=s.options.get("view", "pad"))
 
 
 # captions -------------------------------------------------------------------------------------
@@ -272,7 +257,8 @@ BASE_FAMILIES = (
            _CAPS["efficientnet"], _parse_efficientnet, _constant(_CAPS["efficientnet"], _lite_side),
            _lite_preprocess(_lite_side), _build_efficientnet,
            lambda: _lite_variants("efficientnet", False), options=True),
-    Family("conse", "conse:VARIANT[,top=10][,template=a photo of a {}]",
+    Family("conse", "conse:VARIANT[,top=10][,template=a photo of a {}][,prompt=name|definition"
+           "|lemmas][,view=pad|crop|multi]",
            "ConSE zero-shot: top ImageNet classes in MiniLM's text space",
            _CAPS["conse"], _parse_conse, _constant(_CAPS["conse"], _lite_side),
            _lite_preprocess(_lite_side), _build_conse,

@@ -106,3 +106,40 @@ def openclip_checkpoint(pretrained: str) -> Path | None:
     if pretrained == OPENCLIP_RANDOM or ("/" not in pretrained and Path(pretrained).suffix == ""):
         return None
     return resolve_path(pretrained).resolve()  # repo-relative from any working directory
+
+
+TIMM_INFO = ("timm", "data", "_info")  # package data: read as files, timm is never imported
+
+
+def _timm_info_file(name: str) -> Path:
+    """A file of timm's ImageNet metadata, found without importing timm (and torch)."""
+    try:
+        found = importlib.util.find_spec("timm")
+    except (ImportError, ValueError):
+        found = None
+    for folder in (found.submodule_search_locations or []) if found else []:
+        path = Path(folder).joinpath(*TIMM_INFO[1:], name)
+        if path.is_file():
+            return path
+    raise UserError(f"ImageNet class definitions need timm's data files ({name}): "
+                    "pip install timm")
+
+
+def _tab_file(name: str) -> dict[str, str]:
+    lines = _timm_info_file(name).read_text(encoding="utf-8").splitlines()
+    return dict(line.split("\t", 1) for line in lines if "\t" in line)
+
+
+@lru_cache(maxsize=1)
+def imagenet_glosses() -> list[tuple[str, str, str]]:
+    """(WordNet id, lemmas, definition) of the 1000 classes, in the classifier's output order.
+
+    ImageNet-1k classes are WordNet 3.0 noun synsets; timm ships their ids in class order with
+    each synset's lemmas and gloss, which is what ConSE's richer class prompts are made from.
+    """
+    ids = _timm_info_file("imagenet_synsets.txt").read_text(encoding="utf-8").split()
+    lemmas, glosses = _tab_file("imagenet_synset_to_lemma.txt"), _tab_file(
+        "imagenet_synset_to_definition.txt")
+    if len(ids) != 1000:
+        raise UserError(f"timm's imagenet_synsets.txt lists {len(ids)} classes, expected 1000")
+    return [(i, lemmas.get(i, ""), glosses.get(i, "")) for i in ids]

@@ -113,7 +113,9 @@ def model_label(enc: Encoder) -> str:
     family = enc.spec.split(":", 1)[0]
     names = {"conse": "ConSE", "twobranch": "two-branch", "openclip": "OpenCLIP",
              "captions": "captions", "efficientnet": "EfficientNet"}
-    label = f"{names.get(family, family)} ({enc.spec.split(':', 1)[1].split(',')[0]})"
+    argument, *options = enc.spec.split(":", 1)[1].split(",")
+    shown = [o for o in options if o.split("=")[0] in ("prompt", "view")]  # what sets it apart
+    label = f"{names.get(family, family)} ({', '.join([argument, *shown])})"
     return f"{label} — {RANDOM_WEIGHTS_WARNING}" if enc.random_weights else label
 
 
@@ -127,14 +129,23 @@ def _load_images(paths: list[Path]):
             raise UserError(f"{p}: {e}") from e
 
 
-def embed(enc: Encoder, es: EvalSet) -> tuple[np.ndarray, np.ndarray]:
-    """(image vectors, distinct-caption vectors) for a text-capable model; from the cached
-    frozen features when the encoder can use them (its `*_from_features`), else from pixels."""
-    f, q = es.features, es.queries
+def image_vectors(enc: Encoder, f: SetFeatures) -> np.ndarray:
+    """Item vectors of a set's images: from their texts for caption models, from the cached
+    frozen features when the encoder can use them (its `vectors_from_features`), else from
+    the pixels."""
+    if enc.item_input == "texts":
+        return enc.encode_item_texts(f.cset.texts)
     img = enc.vectors_from_features(f.image_spec, f.pooled, f.logits)
     if img is None:
         img = np.concatenate([enc.encode_images(list(_load_images(chunk)))
                               for chunk in batched(f.cset.paths, 32)])
+    return img
+
+
+def embed(enc: Encoder, es: EvalSet) -> tuple[np.ndarray, np.ndarray]:
+    """(image vectors, distinct-caption vectors) for a text-capable model."""
+    f, q = es.features, es.queries
+    img = image_vectors(enc, f)
     txt = enc.text_vectors_from_features(f.text_model, f.text_vecs[q.first])
     return img, enc.encode_texts(q.texts) if txt is None else txt
 
@@ -205,13 +216,13 @@ def fused_row(label: str, specs: list[str], embeddings: list[tuple], es: EvalSet
                 reason="Annoy n/a: scores are a sum of two models' z-scores, not one embedding")
 
 
-def paired_difference(es: EvalSet, a: tuple[str, tuple], b: tuple[str, tuple], k: int = 10,
-                      resamples: int = BOOTSTRAP, seed: int = 0) -> dict:
+def paired_difference(relevant: list[np.ndarray], a: tuple[str, tuple], b: tuple[str, tuple],
+                      k: int = 10, resamples: int = BOOTSTRAP, seed: int = 0) -> dict:
     """Text->image R@k of model a minus model b on the same queries, with a paired bootstrap
     interval: far tighter than comparing two separate intervals, since queries are shared."""
     hits = []
     for _, (img, txt) in (a, b):
-        ranks, _ = per_query_metrics(txt, img, es.queries.images_of_text, map_k=k)
+        ranks, _ = per_query_metrics(txt, img, relevant, map_k=k)
         hits.append((ranks <= k).astype(np.float64))
     diff = hits[0] - hits[1]
     return {"a": a[0], "b": b[0], "metric": f"t2i R@{k}", "difference": float(diff.mean()),
@@ -240,7 +251,8 @@ def evaluate_set(es: EvalSet, specs: list[str], fuse: bool = True,
     comparisons = []
     if len(kept) == 2:
         (s1, e1), (s2, e2) = kept["twobranch"], kept["conse"]
-        comparisons.append(paired_difference(es, (s1, e1), (s2, e2), resamples=resamples))
+        comparisons.append(paired_difference(es.queries.images_of_text, (s1, e1), (s2, e2),
+                                             resamples=resamples))
         if fuse:
             rows.append(fused_row("fused two-branch + ConSE (z-scored sum)", [s1, s2],
                                   [e1, e2], es, resamples))

@@ -52,11 +52,11 @@ def _rows(s: dict) -> list[list[str]]:
 def _set_title(s: dict) -> str:
     folds = f", mean of {s['folds']} folds" if s.get("folds") else ""
     return (f"{s['name']} — {s['split']} split: {s['n_images']} images, "
-            f"{s['n_text_queries']} distinct captions{folds}")
+            f"{s['n_text_queries']} {s.get('query_kind', 'distinct captions')}{folds}")
 
 
 def _notes(s: dict) -> list[str]:
-    notes = []
+    notes = [s["note"]] if s.get("note") else []
     for row in s["rows"]:
         if row.get("reason"):
             notes.append(f"{row['model']}: {row['reason']}")
