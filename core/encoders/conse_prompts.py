@@ -2,7 +2,7 @@
 
 A bare class name is a poor sentence for MiniLM: "tabby", "jeep", "buckeye" say little about
 what a photo shows, and a query such as "horse chestnuts" or "a ginger cat" misses them.
-WordNet's gloss of each class (timm ships the ImageNet synsets' lemmas and definitions) says
+WordNet's gloss of each class (imagenet_glosses.tsv beside this file) says
 it in plain words: "buckeye, horse chestnut, conker: the inedible nutlike seed of the horse
 chestnut". On the photo benchmark's dev split the definition prompt is the largest single gain
 (benchmarks/conse_levers.py).

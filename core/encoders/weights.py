@@ -108,38 +108,19 @@ def openclip_checkpoint(pretrained: str) -> Path | None:
     return resolve_path(pretrained).resolve()  # repo-relative from any working directory
 
 
-TIMM_INFO = ("timm", "data", "_info")  # package data: read as files, timm is never imported
-
-
-def _timm_info_file(name: str) -> Path:
-    """A file of timm's ImageNet metadata, found without importing timm (and torch)."""
-    try:
-        found = importlib.util.find_spec("timm")
-    except (ImportError, ValueError):
-        found = None
-    for folder in (found.submodule_search_locations or []) if found else []:
-        path = Path(folder).joinpath(*TIMM_INFO[1:], name)
-        if path.is_file():
-            return path
-    raise UserError(f"ImageNet class definitions need timm's data files ({name}): "
-                    "pip install timm")
-
-
-def _tab_file(name: str) -> dict[str, str]:
-    lines = _timm_info_file(name).read_text(encoding="utf-8").splitlines()
-    return dict(line.split("\t", 1) for line in lines if "\t" in line)
+GLOSSES_FILE = Path(__file__).with_name("imagenet_glosses.tsv")
 
 
 @lru_cache(maxsize=1)
 def imagenet_glosses() -> list[tuple[str, str, str]]:
     """(WordNet id, lemmas, definition) of the 1000 classes, in the classifier's output order.
 
-    ImageNet-1k classes are WordNet 3.0 noun synsets; timm ships their ids in class order with
-    each synset's lemmas and gloss, which is what ConSE's richer class prompts are made from.
+    ImageNet-1k classes are WordNet 3.0 noun synsets. `imagenet_glosses.tsv` ships each one's
+    lemmas and gloss, in class order (taken once from timm's package data, Apache-2.0, which
+    carries WordNet 3.0's text: a file beside the code, so the served app needs no timm or torch).
     """
-    ids = _timm_info_file("imagenet_synsets.txt").read_text(encoding="utf-8").split()
-    lemmas, glosses = _tab_file("imagenet_synset_to_lemma.txt"), _tab_file(
-        "imagenet_synset_to_definition.txt")
-    if len(ids) != 1000:
-        raise UserError(f"timm's imagenet_synsets.txt lists {len(ids)} classes, expected 1000")
-    return [(i, lemmas.get(i, ""), glosses.get(i, "")) for i in ids]
+    rows = [line.split("\t") for line in
+            GLOSSES_FILE.read_text(encoding="utf-8").splitlines() if line]
+    if len(rows) != 1000 or any(len(r) != 3 for r in rows):
+        raise UserError(f"{GLOSSES_FILE} is damaged: expected 1000 rows of id, lemmas, gloss")
+    return [(i, lemmas, gloss) for i, lemmas, gloss in rows]
