@@ -21,7 +21,9 @@ from core.eval.review import Review, Shown
 from core.eval.review_marks import MarkKey, read_marks
 from core.index.catalogue import IndexEntry
 from core.index.store import Index
+from core.ingest.images import ImageProblem
 from core.query.compare import Hits
+from core.query.upload import Upload
 
 MARKS_KEY = "rev.marks"
 NOTICE_KEY, ERROR_KEY, UPLOAD_NO = "rev.notice", "rev.marks_error", "rev.marks_upload_no"
@@ -41,6 +43,9 @@ class CachedSearcher:
 
     def image(self, entry: IndexEntry, image_id: int, k: int) -> Hits:
         return loaders.id_search(entry, image_id, k)
+
+    def upload(self, entry: IndexEntry, up: Upload, k: int) -> Hits:
+        return loaders.upload_search(entry, up, k)
 
     def hash_to_id(self, entry: IndexEntry) -> Mapping[str, int]:
         return loaders.hash_to_id(entry)
@@ -165,3 +170,15 @@ def mark_cursor(review: Review, query: str, relevant: bool | None) -> None:
         else:
             marks()[(query, digest)] = relevant
         move_cursor(review, query, 1)
+
+
+def image_uploads(files: list) -> list[tuple[str, Upload]]:
+    """(name, decoded image) per uploaded query image; a file that is not a usable image is
+    a UserError naming it (the page shows it instead of the review)."""
+    out = []
+    for f in files:
+        try:
+            out.append((f.name, loaders.upload(f.getvalue())))
+        except ImageProblem as e:
+            raise UserError(f"“{f.name[:80]}” cannot be used as a query: {e}") from e
+    return out

@@ -9,6 +9,7 @@ from app_support import loaders, state
 from app_support import review as rv
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import parse_int, pick_name
+from app_support.uploads import UPLOAD_TYPES
 from core.errors import UserError
 from core.eval import query_set
 from core.eval.review import MAX_VARIANTS, Review, Shown, Summary, run_review, summarise
@@ -77,6 +78,8 @@ elif source == "upload":
 else:
     st.text_area("Queries, one per line", key="rev.typed", height=140,
                  placeholder="a ginger cat\na red motorcycle\na cup of coffee")
+images = st.file_uploader("Image queries (optional): photos to search with, added to the set",
+                          type=UPLOAD_TYPES, accept_multiple_files=True, key="rev.images")
 idx_col, k_col, view_col = st.columns([4, 1, 2], vertical_alignment="bottom")
 chosen = idx_col.multiselect("Indexes (variants)", names, key="rev.with",
                              max_selections=MAX_VARIANTS,
@@ -107,7 +110,8 @@ if not same:
 try:
     specs = rv.query_specs(str(source), st.session_state["rev.demo"],
                            st.session_state["rev.typed"], upload)
-    queries = query_set.resolve(specs, pairs[0][1])
+    queries = query_set.resolve(specs, pairs[0][1], base=query_set.SHIPPED,
+                                uploads=rv.image_uploads(images or []))
 except UserError as e:
     st.info(str(e), icon=":material/list:")
     state.sync_url(**sync)
@@ -214,9 +218,11 @@ def full_view(review: Review) -> None:
     nav.markdown(f"**Query {qno + 1} of {n}:** {q.label}")
     st.caption(KEYS_HELP)
     if q.image_hash:
-        first = pairs[0][1]
-        st.image(loaders.tile(first, loaders.hash_to_id(pairs[0][0])[q.image_hash]),
-                 width=120, caption="query image")
+        gallery_id = loaders.hash_to_id(pairs[0][0]).get(q.image_hash)
+        picture = (loaders.tile(pairs[0][1], gallery_id) if gallery_id is not None
+                   else q.upload.preview if q.upload is not None else None)
+        if picture is not None:
+            st.image(picture, width=120, caption="query image")
     at = rv.cursor(review, q.key)
     head = st.columns(len(review.variants))
     for col, v in zip(head, review.variants, strict=True):

@@ -57,3 +57,25 @@ def test_marking_moves_the_metrics_in_browser(server: str) -> None:  # noqa: F81
         page.wait_for_timeout(500)
         page.screenshot(path=str(shot), full_page=True)
     assert_rendered(shot, 1400, min_colours=5_000)
+
+
+def test_an_uploaded_photo_joins_the_query_set(server: str, tmp_path, photos) -> None:  # noqa: F811
+    """A photo uploaded as an image query becomes query 31, answered by the image-capable
+    index; the captions index says it cannot take images."""
+    photos["chelsea"].convert("RGB").resize((200, 150)).rotate(6).save(tmp_path / "my_cat.jpg")
+    with browser_page(1400, 1400) as page:
+        page.goto(f"{server}/review?with=conse,captions&set=demo-gallery&k={K}",
+                  wait_until="domcontentloaded")
+        page.get_by_text("Query 1 of 30").wait_for(timeout=RESULTS_TIMEOUT_MS)
+        page.locator('.st-key-rev-images input[type="file"]').set_input_files(
+            str(tmp_path / "my_cat.jpg"))
+        page.get_by_text("Query 1 of 31").wait_for(timeout=RESULTS_TIMEOUT_MS)
+        for n in range(2, 32):  # → to the last query, one rerun at a time
+            page.mouse.click(5, 300)
+            page.keyboard.press("ArrowRight")
+            page.get_by_text(f"Query {n} of 31").wait_for(timeout=60_000)
+        page.get_by_text("upload my_cat.jpg").first.wait_for(timeout=60_000)
+        page.get_by_text("cannot answer image").first.wait_for(timeout=60_000)
+        page.locator(TILES).nth(K - 1).wait_for(timeout=60_000)
+        alts = page.locator(TILES).evaluate_all("imgs => imgs.map(i => i.alt)")
+        assert len(alts) == K and "chelsea.jpg" in alts[0], alts

@@ -110,3 +110,45 @@ def test_report_without_marks_says_everything_is_unmarked(inputs, tmp_path: Path
     page = out.read_text(encoding="utf-8")
     assert f"{len(review.queries) * 3} of {len(review.queries) * 3} results are still unmarked" \
         in page
+
+
+def test_image_files_are_queries_too(tmp_path: Path, photos, conse_index_path,
+                                     captions_index_path) -> None:
+    """An image file in the query set is embedded by each index's model; a byte copy of a
+    gallery photo is the same query as its gallery id (one key, its marks shared); an index
+    that cannot take images says why; the report shows the new photo's own tile."""
+    photos["chelsea"].convert("RGB").resize((160, 120)).rotate(8).save(tmp_path / "my cat.jpg")
+    conse = load_index(conse_index_path)
+    copy_of = str(conse.items.at[3, "path"])
+    (tmp_path / "copy.jpg").write_bytes(Path(copy_of).read_bytes())
+    rows = [{"image_file": "my cat.jpg"}, {"image_file": str(tmp_path / "copy.jpg")},
+            {"image_id": 3}]
+    (tmp_path / "q.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    queries = query_set.resolve(query_set.read_file(tmp_path / "q.jsonl"), conse,
+                                base=tmp_path)
+    assert [q.label for q in queries] == ["image my cat.jpg", "image copy.jpg"]
+    assert queries[1].key == f"image:{conse.items.at[3, 'hash']}"  # the id query folded in
+    entries = [index_entry(str(p)) for p in (conse_index_path, captions_index_path)]
+    indexes = {e.name: load_index(e.path) for e in entries}
+    review = run_review([(e, indexes[e.name]) for e in entries], queries, 3,
+                        DirectSearcher(indexes))
+    top = review.shown(queries[0].key, "conse")
+    assert top is not None and "chelsea" in str(conse.items.at[top[0].id, "path"])
+    assert review.shown(queries[0].key, "captions") is None
+    assert "image" in review.problems[queries[0].key]["captions"]
+    out = tmp_path / "r.html"
+    assert main(["review", "--queries", str(tmp_path / "q.jsonl"), "--indexes",
+                 str(conse_index_path), "--out", str(out), "-k", "3"]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<section ") == 2 and "image my cat.jpg" in page
+
+
+def test_a_bad_image_file_query_is_one_clear_line(tmp_path: Path, conse_index_path) -> None:
+    (tmp_path / "q.jsonl").write_text('{"image_file": "missing.jpg"}\n{"image_file": "t.txt"}\n')
+    (tmp_path / "t.txt").write_text("not an image")
+    conse = load_index(conse_index_path)
+    specs = query_set.read_file(tmp_path / "q.jsonl")
+    with pytest.raises(query_set.UserError, match="image query missing.jpg"):
+        query_set.resolve(specs[:1], conse, base=tmp_path)
+    with pytest.raises(query_set.UserError, match="image query t.txt: not an image"):
+        query_set.resolve(specs[1:], conse, base=tmp_path)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from core.index.catalogue import IndexEntry
     from core.index.store import Index
     from core.query.compare import Hits
+    from core.query.upload import Upload
 
 
 class DirectSearcher:
@@ -59,6 +60,14 @@ class DirectSearcher:
         from core.query.search import Query
 
         found = search_collapsed(None, self.indexes[entry.name], Query.image_id(image_id), k)
+        return [(h.id, h.score, list(h.duplicates)) for h in found]
+
+    def upload(self, entry: IndexEntry, up: Upload, k: int) -> Hits:
+        from core.query.duplicates import search_collapsed
+        from core.query.search import Query
+
+        found = search_collapsed(self._encoder(entry.name), self.indexes[entry.name],
+                                 Query(images=[(up.image, 1.0)]), k)
         return [(h.id, h.score, list(h.duplicates)) for h in found]
 
     def hash_to_id(self, entry: IndexEntry) -> dict[str, int]:
@@ -108,7 +117,7 @@ def build_report(queries: str, indexes: list[str], marks: str | None, k: int,
         except OSError as e:
             raise UserError(f"{marks}: cannot read the marks file ({e.strerror})") from e
     first = loaded[entries[0].name]
-    resolved = query_set.resolve(query_set.read_file(queries), first)
+    resolved = query_set.resolve(query_set.read_file(queries), first, base=Path(queries).parent)
     log(f"{len(resolved)} queries × {len(entries)} indexes, top {k}")
     review = run_review([(e, loaded[e.name]) for e in entries], resolved, k,
                         DirectSearcher(loaded))

@@ -33,6 +33,7 @@ from core.index.catalogue import IndexEntry
 from core.index.store import Index
 from core.query.compare import Hits, image_hash, own_id, run_each
 from core.query.overlap import overlap
+from core.query.upload import Upload
 
 MAX_VARIANTS = 6
 SUCCESS_AT = (1, 5, 10)
@@ -47,6 +48,8 @@ class Searcher(Protocol):
     def texts(self, entry: IndexEntry, texts: list[str], k: int) -> list[Hits]: ...
 
     def image(self, entry: IndexEntry, image_id: int, k: int) -> Hits: ...
+
+    def upload(self, entry: IndexEntry, up: Upload, k: int) -> Hits: ...
 
     def hash_to_id(self, entry: IndexEntry) -> Mapping[str, int]: ...
 
@@ -90,6 +93,8 @@ def run_review(pairs: Sequence[tuple[IndexEntry, Index]], queries: Sequence[Revi
             problems = dict(failed)
         else:
             def run(entry: IndexEntry, q: ReviewQuery = q) -> Hits:
+                if q.upload is not None:  # an image file: the model embeds it
+                    return searcher.upload(entry, q.upload, k)
                 return searcher.image(entry, own_id(searcher.hash_to_id(entry), q.image_hash), k)
             hits, problems = run_each(entries, run, text_query=False)
         review.results[q.key] = {

@@ -20,7 +20,7 @@ from core.eval.review import Review, Summary
 from core.eval.review_marks import FORMAT as MARKS_FORMAT
 from core.eval.review_marks import MarkKey
 from core.index.store import Index
-from core.index.thumbs import tile_jpeg
+from core.index.thumbs import image_tile, tile_jpeg
 
 THUMB_PX = 64
 THUMB_QUALITY = 70
@@ -75,8 +75,12 @@ def thumbnails(review: Review, indexes: Mapping[str, Index], size: int = THUMB_P
                 if len(found):
                     where[q.image_hash] = (ix, int(found[0]))
                     break
-    return {h: tile_jpeg(ix.thumb_path(i), size, quality=THUMB_QUALITY)
-            for h, (ix, i) in where.items()}
+    tiles = {h: tile_jpeg(ix.thumb_path(i), size, quality=THUMB_QUALITY)
+             for h, (ix, i) in where.items()}
+    for q in review.queries:  # an image file not in any index: its own decoded picture
+        if q.upload is not None and q.image_hash not in tiles:
+            tiles[str(q.image_hash)] = image_tile(q.upload.image, size, quality=THUMB_QUALITY)
+    return tiles
 
 
 def report_data(review: Review, summary: Summary, marks: Mapping[MarkKey, bool]) -> dict:

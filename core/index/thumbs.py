@@ -26,6 +26,13 @@ def tile_jpeg(thumb: Path | None, size: int = 256,
         img, _ = open_image(thumb)
     except ImageProblem:
         img = Image.new("RGB", (size, size), fill)
+    return image_tile(img, size, fill, quality)
+
+
+def image_tile(img: Image.Image, size: int = 256, fill: tuple[int, int, int] = TILE_FILL,
+               quality: int = 85) -> bytes:
+    """Any decoded picture (e.g. an uploaded query image) as the same square tile."""
+    img = img.copy()
     img.thumbnail((size, size))
     return jpeg_bytes(pad_to_square(img, fill), quality)
 
