@@ -39,3 +39,21 @@ def test_demo_indexes_carry_the_gallery_texts(tmp_path: Path, capsys) -> None:
     assert cmd_demo(_args(tmp_path)) == 0  # second run: assets and indexes found, nothing rebuilt
     err = capsys.readouterr().err
     assert "demo assets: found" in err and err.count(": found") >= 4
+
+
+def test_a_demo_index_of_an_older_default_model_is_rebuilt(tmp_path: Path, capsys,
+                                                           monkeypatch) -> None:
+    """When the demo's spec for an index changes (a better default), the next run rebuilds that
+    index instead of calling the old one found."""
+    import core.cli.demo as demo
+
+    assemble(tmp_path / "data", sources=["sklearn"], log=lambda _: None, workers=1)
+    monkeypatch.setattr(demo, "DEMO_VARIANTS", {"demo-conse": "conse:lite0"})
+    assert cmd_demo(_args(tmp_path)) == 0
+    assert load_index(tmp_path / "indexes" / "demo-conse").spec.startswith("conse:lite0,top=10")
+    monkeypatch.setattr(demo, "DEMO_VARIANTS", {"demo-conse": demo.CONSE})
+    capsys.readouterr()
+    assert cmd_demo(_args(tmp_path)) == 0
+    assert "the demo now uses another model" in capsys.readouterr().err
+    index = load_index(tmp_path / "indexes" / "demo-conse")
+    assert "prompt=definition" in index.spec and "view=multi" in index.spec
