@@ -6,30 +6,64 @@ view opens the original, downscaled, falling back to the thumbnail when the file
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
 from app_support import loaders, state
 from app_support.paging import chunk
-from core.index.items import short_name
+from core.index.items import label, short_name
 from core.index.store import Index
+from core.query.calibration import THRESHOLD, strong_count
 
 COLUMNS = 5
 DETAIL_KEY = "app.detail"
 
 Cell = tuple[int, str]  # (gallery id, caption)
-__all__ = ["Cell", "grid", "hit_cells", "open_detail", "short_name", "show_detail_if_open"]
+__all__ = ["Cell", "grid", "hit_cells", "hit_notes", "open_detail", "ranked_grid", "short_name",
+           "show_detail_if_open"]
+FILE_CHARS = 1000  # the alt text carries the whole file name
 
 
-def hit_cells(index: Index, hits: loaders.Hits, marks: dict[int, str] | None = None) -> list[Cell]:
-    """Captions: rank, cosine, file name, and how many exact copies were folded into this one."""
+def hit_cells(index: Index, hits: loaders.Hits, marks: dict[int, str] | None = None,
+              relevance: Sequence[float] | None = None, cosine: bool = False) -> list[Cell]:
+    """Captions: rank, then the calibrated relevance when the variant has a curve (or the raw
+    cosine where only one scale is on screen, `cosine=True`; else ranks only), the image's
+    description, and how many exact copies were folded into this one."""
     cells = []
     for rank, (i, score, dups) in enumerate(hits, 1):
-        mark = (marks or {}).get(i, "")
-        copies = f" · ×{len(dups) + 1} copies" if dups else ""
-        cells.append((i, f"{mark}#{rank} · {score:.3f} · {short_name(index, i)}{copies}"))
+        parts = [f"{(marks or {}).get(i, '')}#{rank}"]
+        if relevance is not None:
+            parts.append(f"{relevance[rank - 1]:.0%}")
+        elif cosine:
+            parts.append(f"{score:.3f}")
+        parts.append(label(index, i))
+        if dups:
+            parts.append(f"×{len(dups) + 1} copies")
+        cells.append((i, " · ".join(parts)))
     return cells
+
+
+def hit_notes(hits: loaders.Hits, relevance: Sequence[float] | None = None) -> dict[int, str]:
+    """The detail view's line per result: rank, raw cosine, and the relevance when calibrated
+    (the numbers a grid caption leaves out)."""
+    return {i: f"Rank {rank} · cosine {score:.3f}"
+               + (f" · {relevance[rank - 1]:.0%} likely relevant" if relevance is not None else "")
+            for rank, (i, score, _) in enumerate(hits, 1)}
+
+
+def ranked_grid(index: Index, cells: list[Cell], relevance: Sequence[float] | None, key: str,
+                action: Callable[[int], None], columns: int = COLUMNS) -> int:
+    """A result grid with a cut-off line where the calibrated relevance drops below THRESHOLD
+    (one plain grid without a curve); returns how many results are above the line."""
+    strong = len(cells) if relevance is None else strong_count(relevance)
+    if strong:
+        grid(index, cells[:strong], key, action, columns=columns)
+    if strong < len(cells):
+        st.divider()
+        st.caption(f"Below the line: less than {THRESHOLD:.0%} likely to be relevant.")
+        grid(index, cells[strong:], key, action, columns=columns)
+    return strong
 
 
 def grid(index: Index, cells: list[Cell], key: str, action: Callable[[int], None],
@@ -44,7 +78,7 @@ def grid(index: Index, cells: list[Cell], key: str, action: Callable[[int], None
         for col, (i, caption) in zip(cols, row, strict=False):
             with col:
                 st.image(loaders.tile(index, i), caption=caption, width="stretch",
-                         alt=caption)
+                         alt=f"{caption} · {short_name(index, i, FILE_CHARS)}")
                 st.button(action_label, key=f"{key}.{row_no}.{i}", on_click=action, args=(i,),
                           icon=action_icon, type="tertiary", help=f"image {i}")
 

@@ -12,6 +12,7 @@ from app_support.params import clean_text, parse_id, parse_int
 from core.index.catalogue import IndexEntry
 from core.index.store import Index
 from core.query import compare
+from core.query.calibration import relevance
 from core.query.overlap import coverage
 
 leave_legacy_multipage()
@@ -23,7 +24,9 @@ TEXT, IMAGE = "Text", "Gallery image"
 
 st.title("Compare variants")
 st.caption("Run the same query against two or three indexes built over the same images and see "
-           "where their top results agree.")
+           "where their top results agree. Raw cosines of different models are on different "
+           "scales, so results show ranks, plus the calibrated chance of relevance for a text "
+           "query where the model has a fitted curve.")
 
 found = loaders.entries()
 names = [e.name for e in found]
@@ -133,10 +136,15 @@ for col, (entry, ix) in zip(st.columns(len(pairs), gap="medium"), pairs, strict=
         if entry.name in problems:
             st.info(problems[entry.name])
         elif entry.name in results:
-            marks = compare.marks_for(ix, results[entry.name], marks_by_hash)
-            cells = grid.hit_cells(ix, results[entry.name], marks)
-            grid.grid(ix, cells, key=f"cmp.{entry.name}", columns=2,
-                      action=grid.open_detail(PAGE, entry.name, note=dict(cells)))
+            hits = results[entry.name]
+            marks = compare.marks_for(ix, hits, marks_by_hash)
+            probs = relevance(entry.spec, [s for _, s, _ in hits]) if mode == TEXT else None
+            if mode == TEXT and probs is None:
+                st.caption("No relevance curve for this model: ranks only.")
+            grid.ranked_grid(ix, grid.hit_cells(ix, hits, marks, relevance=probs), probs,
+                             key=f"cmp.{entry.name}", columns=2,
+                             action=grid.open_detail(PAGE, entry.name,
+                                                     note=grid.hit_notes(hits, probs)))
 
 if mode == TEXT:
     state.sync_url(q=query, k=k, **{"with": ",".join(chosen)})

@@ -99,7 +99,7 @@ if query_image is not None and hits is not None:
                       on_click=grid.open_detail(PAGE, entry.name), args=(image_id,))
     with right:
         st.markdown(f"**{len(hits)} nearest images** · score = cosine similarity")
-        grid.grid(index, grid.hit_cells(index, hits), key="nb.results", action=_use,
+        grid.grid(index, grid.hit_cells(index, hits, cosine=True), key="nb.results", action=_use,
                   action_label="Neighbours", action_icon=":material/arrow_forward:", columns=5)
 
 if source == GALLERY:

@@ -9,6 +9,7 @@ import streamlit as st
 from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import clean_text, parse_float, parse_id, parse_int
+from core.query.calibration import THRESHOLD, relevance
 
 leave_legacy_multipage()
 
@@ -21,7 +22,8 @@ EXAMPLES = ("a cat", "a red motorcycle", "a cup of coffee", "the night sky", "a 
 
 st.title("Text search")
 st.caption("Describe what you are looking for. Results are ranked by cosine similarity between "
-           "your words and each image in the selected index.")
+           "your words and each image in the selected index; where the index's model has a "
+           "fitted relevance curve, each result shows how likely it is to be relevant.")
 
 entry, index = state.require_index()
 if not entry.can_text:
@@ -93,16 +95,27 @@ else:
                                        like_weight)
         ms = (perf_counter() - started) * 1000
         state.random_weights_banner(entry)
+        # the curves describe plain text queries: a negative phrase or an image changes the score
+        probs = (relevance(entry.spec, [score for _, score, _ in hits])
+                 if query and not negative and like_id is None else None)
         folded = sum(len(d) for _, _, d in hits)
-        st.caption(f"{len(hits)} results in {ms:.0f} ms · score = cosine similarity"
+        shown = (f"likely relevant = calibrated on the photo benchmark (cut-off "
+                 f"{THRESHOLD:.0%})" if probs is not None else
+                 "ranks only (no relevance curve for this query or model)")
+        st.caption(f"{len(hits)} results in {ms:.0f} ms · {shown}"
                    + (f" · {folded} exact duplicates folded" if folded else ""))
         if like_id is not None:
             st.caption(f"More like image {like_id} (`{index.items.at[like_id, 'rel_path']}`), "
                        f"weight {like_weight:.1f}")
-        cells = grid.hit_cells(index, hits)
-        grid.grid(index, cells, key="text.results",
-                  action=grid.open_detail(PAGE, entry.name, note=dict(cells),
-                                          more_like_key="text.like"))
+        if probs and probs[0] < THRESHOLD:
+            st.warning(f"**No strong match** for “{query}”: the best image is only "
+                       f"{probs[0]:.0%} likely to be relevant. The collection may not hold what "
+                       "you describe; the closest images are below the line.",
+                       icon=":material/search_off:")
+        cells = grid.hit_cells(index, hits, relevance=probs)
+        grid.ranked_grid(index, cells, probs, key="text.results",
+                         action=grid.open_detail(PAGE, entry.name, note=grid.hit_notes(hits, probs),
+                                                 more_like_key="text.like"))
 
 state.sync_url(q=query, k=int(k), neg=negative,
                nw=negative_weight if negative and negative_weight != 1.0 else None,

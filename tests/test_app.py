@@ -38,12 +38,20 @@ def ok(at: AppTest) -> AppTest:
     return at
 
 
+def results(at: AppTest) -> list[tuple[str, str]]:
+    """(caption, alt text) of every result tile, in page order."""
+    return [(img.caption, img.alt) for image in at.image for img in image.proto.imgs
+            if img.caption.startswith(("#", "★", "◆"))]
+
+
 def captions(at: AppTest) -> list[str]:
-    return [c for image in at.image for c in image.captions if c.startswith(("#", "★", "◆"))]
+    return [c for c, _ in results(at)]
 
 
-def names_in(caps: list[str]) -> list[str]:
-    return [c.split(" · ")[2] for c in caps]
+def names(at: AppTest) -> list[str]:
+    """The file names of the results: the last part of each tile's alt text (the caption shows
+    the image's description instead)."""
+    return [alt.rsplit(" · ", 1)[-1] for _, alt in results(at)]
 
 
 def texts(elements) -> str:
@@ -69,8 +77,11 @@ def test_text_query_matches_core_search(app: AppTest, conse_index_path: Path) ->
     hits = search(load_encoder(index.spec), index, Query.text("a ginger cat"), k=5)
     shown = captions(at)
     assert len(shown) == 5
-    assert names_in(shown) == [index.items.at[h.id, "rel_path"] for h in hits]
-    assert [c.split(" · ")[1] for c in shown] == [f"{h.score:.3f}" for h in hits]
+    assert names(at) == [index.items.at[h.id, "rel_path"] for h in hits]
+    # captions read the image's description, not its file name; conse:lite0 has no fitted
+    # relevance curve, so ranks only: no raw cosine, no made-up probability
+    assert shown == [f"#{r} · {index.items.at[h.id, 'texts'][0]}" for r, h in enumerate(hits, 1)]
+    assert "ranks only" in texts(at.caption)
     assert at.query_params["q"] == "a ginger cat"
     assert at.query_params["k"] == "5" and at.query_params["index"] == "conse"
 
@@ -81,7 +92,7 @@ def test_shared_link_restores_the_search(app: AppTest) -> None:
     assert at.selectbox(key="app.index").value == "captions"
     assert at.text_input(key="text.q").value == "a flower"
     shown = captions(at)
-    assert len(shown) == 3 and names_in(shown)[0] == "flower.jpg"
+    assert len(shown) == 3 and names(at)[0] == "flower.jpg"
 
 
 def test_bad_url_values_do_not_crash(app: AppTest) -> None:
@@ -121,12 +132,12 @@ def test_neighbours_chain_and_detail(app: AppTest, conse_index_path: Path) -> No
     ids = {name: i for i, name in enumerate(load_index(conse_index_path).items["rel_path"])}
     app.query_params.update({"id": str(ids["chelsea.jpg"]), "k": "4"})
     at = ok(app.switch_page("pages/neighbours.py").run())
-    first = names_in(captions(at))
+    first = names(at)
     assert len(first) == 4 and "chelsea.jpg" not in first
     target = ids[first[0]]
     at = ok(at.button(key=f"nb.results.0.{target}").click().run())  # chain: "Neighbours"
     assert at.number_input(key="nb.id").value == target
-    assert first[0] not in names_in(captions(at))
+    assert first[0] not in names(at)
     at = ok(at.button(key="nb.query_detail").click().run())  # the detail dialog
     assert any(first[0] in m.value for m in at.markdown)
     at = ok(at.button(key="detail.similar").click().run())
@@ -155,7 +166,7 @@ def test_upload(app: AppTest, photos) -> None:
     photos["coffee"].save(buf, "PNG")
     at.file_uploader(key="nb.upload").set_value(("coffee.png", buf.getvalue(), "image/png"))
     at = ok(at.run())
-    assert names_in(captions(at))[0] == "coffee.jpg"
+    assert names(at)[0] == "coffee.jpg"
 
 
 def test_upload_needs_an_image_model(app: AppTest) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import PHOTO_TEXTS
 
-from core.index.items import NAME_CHARS, named, short_name, texts_of
+from core.index.items import LABEL_CHARS, NAME_CHARS, label, named, short_name, texts_of, trim
 from core.index.store import load_index
 
 
@@ -41,9 +41,30 @@ def test_texts_of_gives_plain_lists(efficientnet_index_path: Path) -> None:
     assert all(type(t) is str for ts in got for t in ts)
 
 
-def test_named_pairs_ids_with_names(efficientnet_index_path: Path) -> None:
+def test_named_pairs_ids_with_descriptions(efficientnet_index_path: Path) -> None:
+    """Grid cells read the image's first description, not its file name."""
     index = load_index(efficientnet_index_path)
     cells = named(index, [5, 1])
-    assert cells == [(5, short_name(index, 5)), (1, short_name(index, 1))]
-    assert cells[0][1].endswith(".jpg") and cells[0][1] != cells[1][1]
+    assert cells == [(5, texts_of(index, [5])[0][0]), (1, texts_of(index, [1])[0][0])]
+    assert not cells[0][1].endswith(".jpg") and cells[0][1] != cells[1][1]
     assert named(index, []) == []
+
+
+def test_label_falls_back_to_the_file_name(efficientnet_index_path: Path) -> None:
+    index = load_index(efficientnet_index_path)
+    items = index.items.copy()
+    items.at[1, "texts"] = None
+    items.at[2, "texts"] = ["  ", "a second, real line"]
+    items.at[3, "texts"] = ["word " * 30]
+    edited = dataclasses.replace(index, items=items)
+    assert label(edited, 1) == short_name(edited, 1) and label(edited, 1).endswith(".jpg")
+    assert label(edited, 2) == "a second, real line"
+    long = label(edited, 3)
+    assert long.endswith("…") and len(long) <= LABEL_CHARS and "  " not in long
+
+
+def test_trim_cuts_at_a_word() -> None:
+    text = "The Gateway of India is one of India's most unique landmarks"
+    assert trim(text) == "The Gateway of India is one of India's…"
+    assert trim("short") == "short"
+    assert len(trim("x" * 100)) == LABEL_CHARS

@@ -1,6 +1,8 @@
-"""The items table as pages show it: short file names and plain text lists.
+"""The items table as pages show it: captions, short file names and plain text lists.
 
-Pages, charts and grids all name images the same way, so the naming lives here once.
+Pages, charts and grids all name images the same way, so the naming lives here once. A grid
+caption is the image's first description (what a visitor reads), the file name only for an
+image without any text; the file name itself stays in the detail view and the alt text.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterable
 from core.index.store import Index
 
 NAME_CHARS = 22  # a grid caption or tooltip fits this many characters of a file name
+LABEL_CHARS = 40  # and about this many of a description (two short lines under a tile)
 
 
 def short_name(index: Index, i: int, chars: int = NAME_CHARS) -> str:
@@ -18,9 +21,26 @@ def short_name(index: Index, i: int, chars: int = NAME_CHARS) -> str:
     return name if len(name) <= chars else name[: chars - 1] + "…"
 
 
+def trim(text: str, chars: int = LABEL_CHARS) -> str:
+    """One line of at most `chars`, cut at a word boundary when one is near, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= chars:
+        return text
+    cut = text[: chars - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > chars // 2 else cut).rstrip(" ,;:.-") + "…"
+
+
+def label(index: Index, i: int) -> str:
+    """What a grid shows under image i: its first non-empty description, trimmed, else its
+    short file name (`E016.jpg` says nothing; "Goat, lungs" does)."""
+    first = next((t for t in texts_of(index, [i])[0] if t.strip()), "")
+    return trim(first) if first else short_name(index, i)
+
+
 def named(index: Index, ids: Iterable[int]) -> list[tuple[int, str]]:
-    """(id, short file name) per image: the cells of a plain thumbnail grid."""
-    return [(int(i), short_name(index, i)) for i in ids]
+    """(id, label) per image: the cells of a plain thumbnail grid."""
+    return [(int(i), label(index, i)) for i in ids]
 
 
 def texts_of(index: Index, ids: Iterable[int]) -> list[list[str]]:
