@@ -13,7 +13,7 @@ from app_support import loaders, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import parse_id
 from core.query import describe
-from core.query.captionbank import CaptionBank, build_caption_bank, image_vector, nearest_captions
+from core.query.captionbank import CaptionBank, build_caption_bank, image_vector
 
 leave_legacy_multipage()
 
@@ -38,8 +38,9 @@ def _random_image(n: int) -> None:
 
 
 st.title("Image to text")
-st.caption("Pick an image of the collection, or upload one, to see the captions of a captioned "
-           "set that describe it best (cosine similarity in the index's model space).")
+st.caption("Pick an image of the collection, or upload one, to see the captions of the captioned "
+           "sets that describe it best (cosine similarity in the index's model space). All "
+           "sets are ranked together unless you pick one.")
 
 entry, index = state.require_index()
 if not (entry.can_text and entry.can_image):
@@ -59,7 +60,9 @@ st.session_state.setdefault("i2t.id", 0)
 if parse_id(st.session_state["i2t.id"], index.n) is None:
     st.session_state["i2t.id"] = 0
 c_set, c_split, c_k = st.columns([2, 1, 1], vertical_alignment="bottom")
-set_name = c_set.selectbox("Captioned set", list(names), key="i2t.set")
+set_choice = c_set.selectbox("Captioned set", describe.set_options(list(names)), key="i2t.set",
+                             help="All sets together by default, so the set whose captions fit "
+                                  "the image wins by score, not by its name.")
 split = c_split.radio("Captions", [ALL, TEST], key="i2t.split", horizontal=True)
 k = int(c_k.number_input("Captions shown", 1, K_MAX, value=10, key="i2t.k"))
 source = st.radio("Start from", [GALLERY, UPLOAD], key="i2t.source", horizontal=True,
@@ -84,16 +87,19 @@ else:
         left.image(preview, width="stretch")
 
 with right:
-    bank = None
+    banks: list[CaptionBank] = []
     with state.user_errors():
-        bank = caption_bank(entry.spec, str(names[set_name]), "test" if split == TEST else None)
-    if bank is not None and vec is not None:
+        banks = [caption_bank(entry.spec, str(names[n]), "test" if split == TEST else None)
+                 for n in describe.chosen_sets(set_choice, list(names))]
+    if banks and vec is not None:
         with state.user_errors():
-            hits = nearest_captions(bank, vec, k)
-            own = describe.own_texts(bank, image_path)
-            st.markdown(f"**{len(hits)} nearest of {len(bank)} distinct captions** in "
-                        f"*{bank.set_name}* · model `{entry.spec}`")
+            hits = describe.nearest_in_sets(banks, vec, k)
+            own = describe.own_texts(banks, image_path)
+            where = (f"*{banks[0].set_name}*" if len(banks) == 1
+                     else f"{len(banks)} sets (" + ", ".join(b.set_name for b in banks) + ")")
+            st.markdown(f"**{len(hits)} nearest of {sum(len(b) for b in banks)} distinct "
+                        f"captions** in {where} · model `{entry.spec}`")
             st.dataframe(describe.caption_table(hits, own), hide_index=True, width="stretch")
             if own:
-                st.caption("This image belongs to the set: its own caption is ranked "
+                st.caption("This image belongs to a set: its own caption is ranked "
                            f"{describe.own_rank_note(hits, own, k)}.")

@@ -85,3 +85,31 @@ def test_image_to_text_page(app_env) -> None:
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert len(table) == 10 and table["score"].is_monotonic_decreasing
+
+
+def test_image_to_text_opens_on_all_sets(monkeypatch, index_root, tmp_path, conse_index_path
+                                         ) -> None:
+    """Two real sets, the food one first by name: a cat photo must not be described from it.
+    The page opens on all sets together and the cat's caption comes from the animal set."""
+    from captioned_sets import make_captioned_set
+
+    from core.index.store import load_index
+    from core.query.describe import ALL_SETS
+
+    make_captioned_set(tmp_path / "sets" / "a_food", variants=2, names=["coffee"])
+    make_captioned_set(tmp_path / "sets" / "animals", variants=2, names=["chelsea", "rocket"])
+    monkeypatch.setenv("IMAGE_SEARCH_INDEXES", str(index_root))
+    monkeypatch.setenv("IMAGE_SEARCH_SETS", str(tmp_path / "sets"))
+    cat = list(load_index(conse_index_path).items["rel_path"]).index("chelsea.jpg")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"index": "conse"})
+    at.switch_page("pages/image_to_text.py").run()
+    assert at.selectbox(key="i2t.set").value == ALL_SETS
+    assert at.selectbox(key="i2t.set").options == [ALL_SETS, "a_food", "animals"]
+    at.number_input(key="i2t.id").set_value(cat).run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert set(table["set"]) == {"a_food", "animals"}  # both sets ranked together
+    assert table.iloc[0]["caption"] == "a ginger cat" and table.iloc[0]["set"] == "animals"
+    at.selectbox(key="i2t.set").set_value("a_food").run()  # one set can still be picked
+    assert "set" not in at.dataframe[0].value.columns

@@ -40,6 +40,7 @@ class CaptionHit:
     text: str
     score: float
     files: list[str]
+    set_name: str = ""
 
 
 def build_caption_bank(encoder: Encoder, set_root: str | Path, split: str | None = None,
@@ -78,7 +79,7 @@ def nearest_captions(bank: CaptionBank, vec: np.ndarray, k: int = 10) -> list[Ca
         raise UserError(f"image vector has {vec.shape[0]} dimensions but the caption bank "
                         f"({bank.spec}) has {bank.vectors.shape[1]}: use the same model")
     ids, scores = top_k(bank.vectors @ vec, k)
-    return [CaptionHit(r, bank.texts[i], float(s), bank.files[i])
+    return [CaptionHit(r, bank.texts[i], float(s), bank.files[i], bank.set_name)
             for r, (i, s) in enumerate(zip(ids.tolist(), scores.tolist(), strict=True), 1)]
 
 
