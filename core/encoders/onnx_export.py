@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import torch
 
-from core.atomic import atomic_path
+from core.encoders.onnx_write import export_module
 from core.encoders.torch_backbones import load_efficientnet
 from core.encoders.weights import EFFICIENTNET_SIZES, sentence_model_dir
 from core.errors import UserError
-
-OPSET = 18
 
 
 class _EfficientNetHead(torch.nn.Module):
@@ -93,31 +90,6 @@ def export_sentence(name: str, out: Path) -> None:
                                   "embedding": {0: "n"}},
             {"tokenizer": (folder / "tokenizer.json").read_text(encoding="utf-8"),
              "max_seq_length": str(max_len)})
-
-
-def export_module(net: torch.nn.Module, args: tuple, out: Path, inputs: list[str],
-                  outputs: list[str], dynamic: dict,
-                  metadata: dict[str, str] | None = None) -> None:
-    """Write next to the target and rename, so a killed export never leaves half a model.
-    The fused attention fast path is off: the exporter knows no `_native_multi_head_attention`."""
-    with atomic_path(out) as tmp, warnings.catch_warnings(), torch.inference_mode(False), \
-            torch.no_grad():
-        warnings.simplefilter("ignore")
-        fastpath = torch.backends.mha.get_fastpath_enabled()
-        torch.backends.mha.set_fastpath_enabled(False)
-        try:
-            torch.onnx.export(net.eval(), args, str(tmp), input_names=inputs,
-                              output_names=outputs, dynamic_axes=dynamic, opset_version=OPSET,
-                              dynamo=False)
-        finally:
-            torch.backends.mha.set_fastpath_enabled(fastpath)
-        if metadata:
-            import onnx
-
-            model = onnx.load(str(tmp))
-            for key, value in metadata.items():
-                model.metadata_props.add(key=key, value=value)
-            onnx.save(model, str(tmp))
 
 
 def main(argv: list[str]) -> int:

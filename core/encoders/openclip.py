@@ -19,9 +19,8 @@ import torch
 from PIL import Image
 
 from core.encoders.base import Encoder, batched, hub_reachable, l2_normalise
-from core.encoders.openclip_onnx import offline_message
 from core.encoders.weights import OPENCLIP_RANDOM as RANDOM
-from core.encoders.weights import openclip_checkpoint
+from core.encoders.weights import offline_message, openclip_checkpoint
 from core.errors import UserError
 
 RANDOM_SEED = 0  # `@random` is the same model in every process, so build and search agree

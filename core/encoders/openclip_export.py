@@ -1,4 +1,4 @@
-"""Export OpenCLIP's text and image towers to ONNX (run by core.encoders.onnx_export, torch side).
+"""Export OpenCLIP's text and image towers to ONNX (dispatched by core.encoders.onnx_export).
 
 Each file carries what its torch-free runner needs: the text tower a `tokenizers` JSON of
 open_clip's BPE (core.encoders.openclip_onnx.tokenizer_json) and the image tower the model's
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.encoders.onnx_export import export_module
+from core.encoders.onnx_write import export_module
 from core.encoders.openclip import OpenClipEncoder
 from core.encoders.openclip_onnx import ClipTokenizer, pixels, tokenizer_json
 from core.errors import UserError

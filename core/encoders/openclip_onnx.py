@@ -22,7 +22,13 @@ from PIL import Image
 
 from core.encoders import runtime
 from core.encoders.base import Encoder, batched, hub_reachable, l2_normalise
-from core.encoders.weights import OPENCLIP_RANDOM, installed, openclip_checkpoint, openclip_config
+from core.encoders.weights import (
+    OPENCLIP_RANDOM,
+    installed,
+    offline_message,
+    openclip_checkpoint,
+    openclip_config,
+)
 from core.errors import UserError
 
 TOWERS = ("openclip-text", "openclip-image")
@@ -32,14 +38,6 @@ DEFAULT_PREPROCESS = {"mean": (0.48145466, 0.4578275, 0.40821073),  # open_clip'
                       "std": (0.26862954, 0.26130258, 0.27577711), "interpolation": "bicubic",
                       "resize_mode": "shortest"}
 RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
-
-
-def offline_message(arch: str, tag: str) -> str:
-    return (
-        f"OpenCLIP weights '{arch}@{tag}' must be downloaded from the Hugging Face hub, which is "
-        f"not reachable from here. Pass a local checkpoint instead: "
-        f"--model openclip:{arch}@/path/to/open_clip_pytorch_model.bin"
-    )
 
 
 def clean_lower(text: str) -> str:

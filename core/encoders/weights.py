@@ -117,6 +117,14 @@ def openclip_config(arch: str) -> dict | None:
 OPENCLIP_RANDOM = "random"  # `openclip:ARCH@random`: random init, tests only
 
 
+def offline_message(arch: str, tag: str) -> str:
+    return (
+        f"OpenCLIP weights '{arch}@{tag}' must be downloaded from the Hugging Face hub, which is "
+        f"not reachable from here. Pass a local checkpoint instead: "
+        f"--model openclip:{arch}@/path/to/open_clip_pytorch_model.bin"
+    )
+
+
 def openclip_checkpoint(pretrained: str) -> Path | None:
     """The local checkpoint a pretrained argument names (a path, not a hub tag), resolved, so
     two spellings of one file are one model; None for a tag or `random`."""
