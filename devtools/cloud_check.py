@@ -31,6 +31,8 @@ from benchmarks.app import (
     upload_query,
     variants,
 )
+from core.encoders.registry import canonical
+from core.errors import UserError
 from core.paths import CACHE_ENV, indexes_dir
 from devtools.cloud_env import VENV, disk_mb, ensure_venv, imports_torch
 from devtools.live import REPO, browser, streamlit_server
@@ -40,13 +42,23 @@ K = 8
 MB = 2**20
 
 
-def committed_copy(demo: Path, out: Path) -> Path:
-    """Plain copies of the demo indexes plus the OpenCLIP one, in one folder (as deployed)."""
+def committed_copy(sources: list[Path], out: Path) -> Path:
+    """Plain copies of the indexes (a later folder's index replaces an earlier one of the same
+    name) plus the OpenCLIP one, in one folder, as a deployment commits them. An index whose
+    spec this checkout cannot parse (built by a newer one) is left out, and said so."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    for folder in [*sorted(demo.iterdir()), *sorted(clip_index_root().iterdir())]:
-        if not folder.name.startswith(".") and (folder / "manifest.json").is_file():
-            shutil.copytree(folder, out / folder.name, symlinks=False)  # cp -rL
+    for folder in [f for src in [*sources, clip_index_root()] for f in sorted(src.iterdir())]:
+        if folder.name.startswith(".") or not (folder / "manifest.json").is_file():
+            continue
+        spec = json.loads((folder / "manifest.json").read_text())["encoder"]["spec"]
+        try:
+            canonical(spec)
+        except UserError as e:
+            print(f"  left out {folder}: {e}")
+            continue
+        shutil.rmtree(out / folder.name, ignore_errors=True)
+        shutil.copytree(folder, out / folder.name, symlinks=False)  # cp -rL
     return out
 
 
@@ -103,14 +115,14 @@ def run_queries(base: str, found: list[dict], modules: Path, photo: Path) -> lis
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--indexes", default=str(indexes_dir()),
-                    help="the demo indexes to copy (default: the app's indexes folder)")
+    ap.add_argument("--indexes", nargs="+", default=[str(indexes_dir())], metavar="DIR",
+                    help="folders of indexes to copy (default: the app's indexes folder)")
     args = ap.parse_args(argv)
     python, installed_s = ensure_venv()
     print(f"app venv {VENV}: {disk_mb(VENV):.0f} MB on disk; torch importable there: "
           f"{imports_torch(python)}; " + (f"installed in {installed_s:.0f} s" if installed_s
                                          else "cached"))
-    indexes = committed_copy(Path(args.indexes), WORK / "indexes")
+    indexes = committed_copy([Path(d) for d in args.indexes], WORK / "indexes")
     cache = WORK / "cache"
     export_onnx(indexes, cache / "onnx")
     modules = WORK / "server-modules.json"

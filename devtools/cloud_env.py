@@ -19,10 +19,12 @@ PYTHON_ENV = "CLOUD_PYTHON"  # the interpreter to build it with (Community Cloud
 
 
 def base_python() -> str:
-    """$CLOUD_PYTHON, else python3.12 on PATH or pyenv's; a clear error if there is none."""
+    """$CLOUD_PYTHON, else python3.12 on PATH or pyenv's (the first that runs: a pyenv shim
+    may exist without the version); a clear error if there is none."""
     for candidate in (os.environ.get(PYTHON_ENV), shutil.which("python3.12"),
                       *sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))):
-        if candidate and Path(candidate).is_file():
+        if candidate and subprocess.run([str(candidate), "--version"], capture_output=True,
+                                        check=False).returncode == 0:
             return str(candidate)
     raise SystemExit("no Python 3.12 found: set CLOUD_PYTHON=/path/to/python3.12")
 
