@@ -137,3 +137,20 @@ def test_unknown_architecture_fails_fast_without_an_export(monkeypatch, tmp_path
     with pytest.raises(UserError, match="unknown OpenCLIP architecture 'ViT-Nope-99'"):
         load_encoder("openclip:ViT-Nope-99@random")
     assert not (tmp_path / "onnx").exists()
+
+
+def test_one_tower_is_held_at_a_time_unless_both_are_asked_for(monkeypatch, photos,
+                                                               towers) -> None:
+    from core.encoders.openclip_onnx import TOWERS, TOWERS_ENV
+
+    enc, _ = towers
+    images = [im.convert("RGB") for im in list(photos.values())[:2]]
+    monkeypatch.delenv(TOWERS_ENV, raising=False)
+    first = enc.encode_texts(TEXTS[:2])
+    assert list(enc._towers) == [TOWERS[0]]
+    pics = enc.encode_images(images)
+    assert list(enc._towers) == [TOWERS[1]]  # the text tower was let go
+    np.testing.assert_array_equal(enc.encode_texts(TEXTS[:2]), first)  # reopened: same vectors
+    monkeypatch.setenv(TOWERS_ENV, "both")
+    np.testing.assert_array_equal(enc.encode_images(images), pics)
+    assert sorted(enc._towers) == sorted(TOWERS)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +34,7 @@ from core.encoders.weights import (
 from core.errors import UserError
 
 TOWERS = ("openclip-text", "openclip-image")
+TOWERS_ENV = "IMAGE_SEARCH_CLIP_TOWERS"  # "one" (default): one tower in memory; "both"
 SPLIT_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 SOT, EOT = "<start_of_text>", "<end_of_text>"
 DEFAULT_PREPROCESS = {"mean": (0.48145466, 0.4578275, 0.40821073),  # open_clip's OPENAI_DATASET_*
@@ -128,8 +131,10 @@ def tower_paths(arch: str, pretrained: str) -> Callable[[str], Path | None]:
 
 
 class OnnxOpenClipEncoder(Encoder):
-    """Each tower is opened on its first use: a text-only visitor never loads the image tower
-    (~0.35 GB for ViT-B-32)."""
+    """Each tower is opened on its first use, and by default only one is held at a time: a
+    ViT-B-32 app holding both peaked at 969 MB (target < 800 MB, Community Cloud gives 690 MB
+    and up); switching between text and image queries reopens a tower in ~0.6 s.
+    `IMAGE_SEARCH_CLIP_TOWERS=both` keeps both (~0.35 GB more, no reopening)."""
 
     query_modalities = frozenset({"image", "text"})
     batch_size = 16
@@ -141,20 +146,35 @@ class OnnxOpenClipEncoder(Encoder):
         self.spec = f"openclip:{arch}@{pretrained}"
         self._text_file = text_file
         self.runtime = "onnx"
+        self._towers: dict[str, tuple[object, object]] = {}
+        self._lock = threading.Lock()
 
-    @cached_property
+    def _tower(self, kind: str) -> tuple[object, object]:
+        """(session, tokenizer or preprocess settings) of a tower, opened if needed; the other
+        one is let go first unless both are to be kept. A query already running on it keeps
+        its own reference, so concurrent visitors are safe."""
+        with self._lock:
+            if kind in self._towers:
+                return self._towers[kind]
+            if os.environ.get(TOWERS_ENV, "one").strip().lower() != "both":
+                self._towers.clear()
+            path = self._text_file if kind == TOWERS[0] else self._find(kind)
+            if path is None:
+                raise UserError(f"{self.spec}: no ONNX file for its {kind} ({runtime.SHIP_HINT})")
+            session = runtime.open_session(path)
+            meta = runtime.metadata(session)
+            extra: object = ClipTokenizer(meta["tokenizer"], int(meta["context_length"])) \
+                if kind == TOWERS[0] else json.loads(meta["preprocess"])
+            self._towers[kind] = (session, extra)
+            return self._towers[kind]
+
+    @property
     def _text(self) -> tuple[object, ClipTokenizer]:
-        session = runtime.open_session(self._text_file)
-        meta = runtime.metadata(session)
-        return session, ClipTokenizer(meta["tokenizer"], int(meta["context_length"]))
+        return self._tower(TOWERS[0])  # type: ignore[return-value]
 
-    @cached_property
+    @property
     def _image(self) -> tuple[object, dict]:
-        path = self._find("openclip-image")
-        if path is None:
-            raise UserError(f"{self.spec}: the image tower has no ONNX file ({runtime.SHIP_HINT})")
-        session = runtime.open_session(path)
-        return session, json.loads(runtime.metadata(session)["preprocess"])
+        return self._tower(TOWERS[1])  # type: ignore[return-value]
 
     @cached_property
     def dim(self) -> int:  # type: ignore[override]
