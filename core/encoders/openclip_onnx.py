@@ -156,8 +156,9 @@ class OnnxOpenClipEncoder(Encoder):
         with self._lock:
             if kind in self._towers:
                 return self._towers[kind]
-            if os.environ.get(TOWERS_ENV, "one").strip().lower() != "both":
+            if self._towers and os.environ.get(TOWERS_ENV, "one").strip().lower() != "both":
                 self._towers.clear()
+                runtime.release_memory()
             path = self._text_file if kind == TOWERS[0] else self._find(kind)
             if path is None:
                 raise UserError(f"{self.spec}: no ONNX file for its {kind} ({runtime.SHIP_HINT})")

@@ -166,6 +166,18 @@ def _give_up(runtime: str, why: str) -> None:
     return None
 
 
+def release_memory() -> None:
+    """Give freed heap back to the OS after dropping a session: glibc keeps the freed weights
+    of a closed ViT-B-32 tower (~160 of ~250 MB here) unless asked to trim. No-op elsewhere."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def metadata(session) -> dict[str, str]:
     """The strings an export stored in the file (tokenizer, preprocess settings)."""
     return dict(session.get_modelmeta().custom_metadata_map)
