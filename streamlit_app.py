@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_support.bootstrap import leave_legacy_multipage
+from app_support.debug import record_modules
 from app_support.state import begin_run, sidebar_selector
 
 leave_legacy_multipage()
@@ -34,4 +35,7 @@ PAGES = [
 page = st.navigation(PAGES, position="sidebar")
 begin_run(page.url_path)
 sidebar_selector()
-page.run()
+try:
+    page.run()
+finally:
+    record_modules(page.url_path)  # only with IMAGE_SEARCH_DEBUG_MODULES set

@@ -38,7 +38,8 @@ def indexes_root() -> Path:
 def variants(root: Path) -> list[dict]:
     """Name, spec and query modalities of every index folder under root, from its manifest."""
     out = []
-    for folder in sorted(p for p in root.iterdir() if (p / "manifest.json").is_file()):
+    for folder in sorted(p for p in root.iterdir()
+                         if not p.name.startswith(".") and (p / "manifest.json").is_file()):
         enc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["encoder"]
         out.append({"name": folder.name, "spec": enc["spec"],
                     "text": "text" in enc.get("query_modalities", []),

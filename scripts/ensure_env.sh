@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv and install a requirements file into it, once per change of that file.
-# Usage: source scripts/ensure_env.sh requirements.txt
+# Usage: source scripts/ensure_env.sh requirements-build.txt (the files chain: dev -> build -> app)
 set -euo pipefail
 REQ="${1:-requirements.txt}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +11,7 @@ if [ ! -x "$ROOT/.venv/bin/python" ]; then
   "$PY" -m venv "$ROOT/.venv"
 fi
 STAMP="$ROOT/.venv/.installed-$(basename "$REQ")"
-WANT="$(cat "$ROOT/$REQ" "$ROOT/requirements.txt" | sha1sum | cut -c1-16)"
+WANT="$(cat "$ROOT/$REQ" "$ROOT"/requirements*.txt | sha1sum | cut -c1-16)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "==> installing $REQ into .venv (first run: a few minutes)"
   "$ROOT/.venv/bin/python" -m pip install --quiet --upgrade pip

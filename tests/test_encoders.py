@@ -88,20 +88,29 @@ def test_conse_options_change_the_model(two_photos) -> None:
 def test_openclip_random_is_flagged_and_reproducible(two_photos) -> None:
     from core.encoders.openclip import OpenClipEncoder
 
-    enc = load_encoder(RANDOM_CLIP)
+    assert load_encoder(RANDOM_CLIP).describe()["random_weights"] is True  # the ONNX encoder
+    enc = OpenClipEncoder(ARCH)
     assert enc.random_weights and enc.describe()["random_weights"] is True
     fresh = OpenClipEncoder(ARCH)  # a second load (as in another process) is the same model
-    assert fresh is not enc and fresh.spec == enc.spec
+    assert fresh is not enc and fresh.spec == enc.spec == load_encoder(RANDOM_CLIP).spec
     np.testing.assert_allclose(fresh.encode_images(two_photos), enc.encode_images(two_photos),
                                atol=1e-6)
     np.testing.assert_allclose(fresh.encode_texts(TEXTS), enc.encode_texts(TEXTS), atol=1e-6)
 
 
-def test_openclip_local_checkpoint_is_loaded(tmp_path: Path, two_photos) -> None:
-    rand = load_encoder(RANDOM_CLIP)
+def test_openclip_local_checkpoint_is_loaded(tmp_path: Path, two_photos, monkeypatch) -> None:
+    """On torch (how the export reads it); the ONNX side of a checkpoint is checked below."""
+    from core.encoders.openclip import OpenClipEncoder
+
+    rand = OpenClipEncoder(ARCH)
     state = rand.model.state_dict()
     torch.save(state, tmp_path / "same.pt")
-    same = load_encoder(f"openclip:{ARCH}@{tmp_path / 'same.pt'}")
+    monkeypatch.setenv("IMAGE_SEARCH_CACHE", str(tmp_path / "cache"))  # each run's own files
+    onnx = load_encoder(f"openclip:{ARCH}@{tmp_path / 'same.pt'}")
+    assert onnx.describe()["runtime"] == "onnx" and not onnx.random_weights
+    assert (np.sum(onnx.encode_texts(TEXTS) * rand.encode_texts(TEXTS), axis=1) > 0.9999).all()
+    monkeypatch.setenv("IMAGE_SEARCH_RUNTIME", "torch")
+    same = OpenClipEncoder(ARCH, str(tmp_path / "same.pt"))
     assert not same.random_weights and same.spec == f"openclip:{ARCH}@{tmp_path / 'same.pt'}"
     np.testing.assert_allclose(same.encode_images(two_photos), rand.encode_images(two_photos),
                                atol=1e-6)  # equal weights, equal vectors
@@ -111,7 +120,7 @@ def test_openclip_local_checkpoint_is_loaded(tmp_path: Path, two_photos) -> None
     other = {k: v + 0.05 * torch.randn(v.shape, generator=gen) if k in changed_keys else v
              for k, v in state.items()}
     torch.save(other, tmp_path / "other.pt")
-    changed = load_encoder(f"openclip:{ARCH}@{tmp_path / 'other.pt'}")
+    changed = OpenClipEncoder(ARCH, str(tmp_path / "other.pt"))
     a, b = changed.encode_images(two_photos), rand.encode_images(two_photos)
     assert unit_rows(a) and not np.allclose(a, b, atol=1e-3)
     t = changed.encode_texts(TEXTS)
@@ -139,7 +148,8 @@ def test_bad_specs_are_clear_user_errors(spec: str, message: str) -> None:
         load_encoder(spec)
 
 
-def test_garbage_checkpoint_is_a_user_error(tmp_path: Path) -> None:
+def test_garbage_checkpoint_is_a_user_error(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("IMAGE_SEARCH_RUNTIME", "torch")  # (auto: the export fails the same way)
     (tmp_path / "junk.pt").write_text("not a checkpoint\n")
     torch.save({"nothing": torch.zeros(2)}, tmp_path / "wrong.pt")
     for name in ("junk.pt", "wrong.pt"):

@@ -96,9 +96,11 @@ def test_capabilities_and_input_size_come_from_the_table() -> None:
 
 
 def test_build_decodes_at_the_tables_input_size() -> None:
+    from core.encoders.openclip import OpenClipEncoder
     from core.index.build import _input_side
 
-    assert _input_side(load_encoder(CLIP)) == 224 == load_encoder(CLIP).model.visual.image_size[0]
+    torch_model = OpenClipEncoder(CLIP.split(":")[1].split("@")[0]).model
+    assert _input_side(load_encoder(CLIP)) == 224 == torch_model.visual.image_size[0]
     assert _input_side(load_encoder("captions:minilm")) == 0
 
 
@@ -119,7 +121,9 @@ def test_preprocess_matches_the_models_own(photos) -> None:
     assert x.shape == (2, 224, 224, 3)
     np.testing.assert_allclose(efficientnet("lite0").run(x)[0],
                                efficientnet("lite0").forward(images)[0], atol=1e-5)
-    clip = load_encoder(CLIP)
+    from core.encoders.openclip import OpenClipEncoder
+
+    clip = OpenClipEncoder(CLIP.split(":")[1].split("@")[0])  # open_clip's own transform
     ours = preprocess(CLIP)(images)
     theirs = np.stack([clip.preprocess(im).numpy() for im in images])
     np.testing.assert_allclose(ours, theirs, atol=1e-6)

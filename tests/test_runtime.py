@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -170,3 +171,32 @@ def test_model_threads_setting(monkeypatch) -> None:
         monkeypatch.setenv(runtime.THREADS_ENV, bad)
         with pytest.raises(UserError, match="IMAGE_SEARCH_THREADS"):
             runtime.model_threads()
+
+
+def test_a_sentence_transformers_folder_exports_with_its_tokenizer(tmp_path) -> None:
+    """`captions:<folder>` takes the generic export (modules.json read for the pooling); the
+    file carries the tokenizer, so it answers with no model folder beside it."""
+    from core.encoders import torch_backbones
+    from core.encoders.onnx_export import sentence_layout
+    from core.encoders.registry import load_encoder
+    from core.encoders.weights import minilm_path
+
+    folder = minilm_path()
+    enc = load_encoder(f"captions:{folder}")
+    text_runtime, _ = backbones.sentence_encoder(folder)
+    assert text_runtime == "onnx"
+    got = enc.encode_texts(TEXTS)
+    assert (np.sum(got * torch_backbones.sentence_runner(MINILM)(TEXTS), axis=1) > 0.9999).all()
+    path = runtime.catalogued("sentence", folder)
+    assert path is not None and "tokenizer" in runtime.metadata(runtime.open_session(path))
+    alone = runtime.sentence_runner(path)  # no model_dir: the tokenizer comes from the file
+    np.testing.assert_allclose(alone(TEXTS[:2]), got[:2], atol=1e-6)
+    assert sentence_layout(Path(folder)) == "mean"
+    dense = tmp_path / "dense"
+    dense.mkdir()
+    (dense / "modules.json").write_text(json.dumps([
+        {"path": "", "type": "sentence_transformers.models.Transformer"},
+        {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"path": "2_Dense", "type": "sentence_transformers.models.Dense"}]))
+    with pytest.raises(UserError, match="not Transformer \\+ Pooling"):
+        sentence_layout(dense)

@@ -21,9 +21,13 @@ from core.encoders.weights import (  # noqa: F401  (the rest are re-exported for
     MINILM,
     efficientnet_weights,
     imagenet_classes,
+    installed,
     minilm_weights,
     onnx_sources,
+    sentence_model_dir,
+    sentence_weights,
 )
+from core.errors import UserError
 from core.ingest.images import fit_square
 
 
@@ -61,8 +65,13 @@ class ImageBackbone:
 
 @lru_cache(maxsize=4)
 def efficientnet(variant: str = "lite0") -> ImageBackbone:
-    weights = Path(efficientnet_weights(variant))
-    path = runtime.ensure_onnx("efficientnet", variant, weights)
+    """The served app installs no weights packages: there the shipped export is found by its
+    catalogue entry instead of the weights' content key."""
+    try:
+        weights: Path | None = Path(efficientnet_weights(variant))
+    except UserError:
+        weights = None
+    path = runtime.ensure_onnx("efficientnet", variant, weights, weights_here=weights is not None)
     if path is not None:
         return ImageBackbone(variant, "onnx", runtime.efficientnet_runner(path))
     from core.encoders import torch_backbones
@@ -72,16 +81,21 @@ def efficientnet(variant: str = "lite0") -> ImageBackbone:
 
 @lru_cache(maxsize=4)
 def sentence_encoder(name: str = MINILM) -> tuple[str, Callable[..., np.ndarray]]:
-    """(runtime, texts -> unit vectors). Only the packaged MiniLM is exported to ONNX; other
-    sentence-transformers models may pool differently, so they stay on torch."""
-    if name == MINILM:
-        weights = minilm_weights()
+    """(runtime, texts -> unit vectors). A local sentence-transformers folder (the packaged
+    MiniLM or a path) is exported to ONNX; where its weights are not here (the served app) the
+    shipped export is used; a hub name without one stays on torch."""
+    folder = sentence_model_dir(name)
+    weights = sentence_weights(folder) if folder is not None else None
+    path = None
+    if weights is not None:
         path = runtime.ensure_onnx("sentence", name, weights)
-        if path is not None:
-            return "onnx", runtime.sentence_runner(path, weights.parent)
+    elif runtime.catalogued("sentence", name) or not installed("sentence_transformers"):
+        path = runtime.ensure_onnx("sentence", name, None, weights_here=False)
+    if path is not None:
+        return "onnx", runtime.sentence_runner(path, folder)
     from core.encoders import torch_backbones
 
-    return "torch", torch_backbones.sentence_runner(name)
+    return "torch", torch_backbones.sentence_runner(str(folder) if folder else name)
 
 
 def encode_sentences(name: str, texts: list[str], batch_size: int = 16) -> np.ndarray:

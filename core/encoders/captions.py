@@ -10,7 +10,6 @@ import numpy as np
 
 from core.encoders.backbones import MINILM, encode_sentences
 from core.encoders.base import Encoder, l2_normalise
-from core.paths import resolve_path
 
 
 class CaptionEncoder(Encoder):
@@ -18,8 +17,9 @@ class CaptionEncoder(Encoder):
     item_input = "texts"
 
     def __init__(self, model: str = MINILM) -> None:
-        local = resolve_path(model) if model != MINILM else None  # a folder, or a hub name
-        self.model_name = str(local) if local is not None and local.exists() else model
+        # the spec's own spelling names the model everywhere (the ONNX catalogue key too): a
+        # repo-relative folder is the same model on every machine (core.paths.resolve_path)
+        self.model_name = model
         self.spec = f"captions:{model}"
         self.dim = int(encode_sentences(model, ["probe"]).shape[1])
 

@@ -171,22 +171,18 @@ def _openclip_size(s: Spec) -> int:
 
 
 def _openclip_preprocess(s: Spec) -> Preprocess:
-    """open_clip's own eval transform for the architecture's config (random or local weights)."""
-    import torch
-    from open_clip.transform import PreprocessCfg, image_transform_v2
+    """open_clip's eval transform for the architecture's config, in numpy (no torch)."""
+    from core.encoders.openclip_onnx import DEFAULT_PREPROCESS, pixels
 
     config = openclip_config(s.argument.partition("@")[0]) or {}
-    cfg = PreprocessCfg(**{**config.get("preprocess_cfg", {}),
-                                     "size": _openclip_size(s)})
-    transform = image_transform_v2(cfg, is_train=False)
-    return lambda images: torch.stack([transform(im) for im in images]).numpy()
+    cfg = {**DEFAULT_PREPROCESS, **config.get("preprocess_cfg", {}), "size": _openclip_size(s)}
+    return partial(pixels, cfg=cfg)
 
 
 def _build_openclip(s: Spec) -> Encoder:
-    from core.encoders.openclip import OpenClipEncoder
+    from core.encoders.openclip_onnx import load_openclip
 
-    arch, _, pretrained = s.argument.partition("@")
-    return OpenClipEncoder(arch, pretrained)
+    return load_openclip(*s.argument.partition("@")[::2])
 
 
 def _openclip_variants() -> list[Variant]:
@@ -268,7 +264,7 @@ BASE_FAMILIES = (
            _CAPS["captions"], lambda s: Spec("captions", s.argument or MINILM),
            _constant(_CAPS["captions"]), lambda s: None, _build_captions, _caption_variants),
     Family("openclip", "openclip:ARCH@TAG | openclip:ARCH@/path/ckpt.bin | openclip:ARCH@random",
-           "OpenCLIP through open_clip's factory (torch)",
+           "OpenCLIP: exported from open_clip's factory, queries on onnxruntime",
            _CAPS["openclip"], _parse_openclip, _constant(_CAPS["openclip"], _openclip_size),
            _openclip_preprocess, _build_openclip, _openclip_variants),
     Family("twobranch", "twobranch:models/NAME",

@@ -1,5 +1,8 @@
 """OpenCLIP through its own factory, so a pretrained tag or a local checkpoint is the real path.
 
+This is the torch side: it exports the towers to ONNX (core.encoders.openclip_export) and answers
+where onnxruntime cannot; queries normally run in core.encoders.openclip_onnx, without torch.
+
 No registry ships CLIP weights: offline, a tag fails fast with a message that says how to pass a
 local checkpoint. `@random` (random init) exists for tests only and is flagged everywhere.
 """
@@ -17,18 +20,10 @@ from PIL import Image
 
 from core.encoders.base import Encoder, batched, hub_reachable, l2_normalise
 from core.encoders.weights import OPENCLIP_RANDOM as RANDOM
-from core.encoders.weights import openclip_checkpoint
+from core.encoders.weights import offline_message, openclip_checkpoint
 from core.errors import UserError
 
 RANDOM_SEED = 0  # `@random` is the same model in every process, so build and search agree
-
-
-def _offline_message(arch: str, tag: str) -> str:
-    return (
-        f"OpenCLIP weights '{arch}@{tag}' must be downloaded from the Hugging Face hub, which is "
-        f"not reachable from here. Pass a local checkpoint instead: "
-        f"--model openclip:{arch}@/path/to/open_clip_pytorch_model.bin"
-    )
 
 
 def _check_arch(arch: str) -> None:
@@ -70,7 +65,7 @@ class OpenClipEncoder(Encoder):
         if is_path and not Path(weights).is_file():
             raise UserError(f"OpenCLIP checkpoint not found: {weights}")
         if weights is not None and not is_path and not hub_reachable():
-            raise UserError(_offline_message(arch, weights))
+            raise UserError(offline_message(arch, weights))
         try:
             with torch.random.fork_rng(devices=[]), _quiet_root_logger():
                 torch.manual_seed(RANDOM_SEED)
@@ -80,7 +75,7 @@ class OpenClipEncoder(Encoder):
                 pickle.UnpicklingError) as e:
             detail = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]  # one line
             if weights is not None and not is_path:
-                raise UserError(f"{_offline_message(arch, weights)} ({detail})") from e
+                raise UserError(f"{offline_message(arch, weights)} ({detail})") from e
             raise UserError(f"cannot load OpenCLIP {arch} from '{weights}': {detail}") from e
         self.model = model.eval()
         self.preprocess = preprocess

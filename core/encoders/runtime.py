@@ -5,7 +5,13 @@ The ONNX files are derived from the installed weights and exported once per mach
 cache folder by a subprocess (core.encoders.onnx_export), so the calling process (the app) never
 imports torch. Files in models/onnx/ (`python -m core export-onnx`) are used as they are, so a
 deployment can ship them. `IMAGE_SEARCH_RUNTIME=torch` forces torch; `=onnx` makes a failed
-export an error instead of a logged fall-back to torch.
+export an error instead of a logged fall-back to torch. Where torch is not installed (the served
+app's install set, requirements.txt) a missing file is a clear error naming the export command.
+
+Each folder holds `catalogue.json` (`kind:name` -> file), written by every export, so a server
+without the weights packages (which pull in torch) still finds the file exported for a model.
+What a query-time runner needs besides the graph (a tokenizer, a preprocess) is stored in the
+file's own metadata (`metadata`), so one file is one model.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.atomic import write_text
+from core.encoders.weights import installed
 from core.errors import UserError
 from core.paths import REPO_ROOT, cache_dir, models_dir
 
@@ -29,6 +37,10 @@ RUNTIME_ENV = "IMAGE_SEARCH_RUNTIME"
 THREADS_ENV = "IMAGE_SEARCH_THREADS"
 RUNTIMES = ("auto", "onnx", "torch")
 EXPORT_VERSION = 1
+KIND_VERSIONS = {"sentence": 2}  # 2: the tokenizer travels in the file (no weights package)
+CATALOGUE = "catalogue.json"
+SHIP_HINT = ("ship models/onnx with the deployment (run `python -m core export-onnx` where the "
+             "build tools are installed: pip install -r requirements-build.txt)")
 EXPORT_TIMEOUT_S = 900
 SHIPPED_DIR = models_dir() / "onnx"
 log = logging.getLogger(__name__)
@@ -52,22 +64,55 @@ def model_threads() -> int:
     return int(value)
 
 
-def onnx_name(kind: str, name: str, weights: Path) -> str:
+def onnx_name(kind: str, name: str, weights: Path | None) -> str:
     """Keyed by the weights' size and first MiB (not their path), so a file exported on one
-    machine is found on another with the same model packages."""
-    with weights.open("rb") as fh:
-        head = hashlib.sha1(fh.read(2**20)).hexdigest()
-    key = f"{EXPORT_VERSION}|{kind}|{name}|{weights.stat().st_size}|{head}"
+    machine is found on another with the same model packages; by the name alone where the name
+    fixes the weights (`weights` None: a hub tag, `@random`)."""
+    content = "-"
+    if weights is not None:
+        with weights.open("rb") as fh:
+            content = f"{weights.stat().st_size}|{hashlib.sha1(fh.read(2**20)).hexdigest()}"
+    version = KIND_VERSIONS.get(kind, EXPORT_VERSION)
+    key = f"{version}|{kind}|{name}|{content}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    return f"{kind}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{digest}.onnx"
+    return f"{kind}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[-60:]}-{digest}.onnx"
+
+
+def _folders() -> tuple[Path, Path]:
+    return cache_dir() / "onnx", SHIPPED_DIR
 
 
 def find_onnx(file: str) -> Path | None:
     """An exported file (named by `onnx_name`) in the cache, or shipped in models/onnx/."""
-    for folder in (cache_dir() / "onnx", SHIPPED_DIR):
+    for folder in _folders():
         if (folder / file).is_file():
             return folder / file
     return None
+
+
+def catalogued(kind: str, name: str) -> Path | None:
+    """The file last exported for `kind:name` in the cache or models/onnx (by their
+    catalogues): how a server without the model's weights finds it."""
+    for folder in _folders():
+        try:
+            file = json.loads((folder / CATALOGUE).read_text(encoding="utf-8")).get(
+                f"{kind}:{name}")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(file, str) and (folder / file).is_file():
+            return folder / file
+    return None
+
+
+def record(path: Path, kind: str, name: str) -> None:
+    """Add an exported file to its folder's catalogue (rewritten whole, atomically)."""
+    try:
+        entries = json.loads((path.parent / CATALOGUE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        entries = {}
+    entries = entries if isinstance(entries, dict) else {}
+    entries[f"{kind}:{name}"] = path.name
+    write_text(path.parent / CATALOGUE, json.dumps(entries, indent=1, sort_keys=True) + "\n")
 
 
 def export(kind: str, name: str, path: Path) -> Path:
@@ -85,36 +130,60 @@ def export(kind: str, name: str, path: Path) -> Path:
     if proc.returncode != 0 or not path.is_file():
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
         raise UserError(f"exporting {kind}:{name} to ONNX failed: {last}")
+    record(path, kind, name)
     return path
 
 
-def ensure_onnx(kind: str, name: str, weights: Path) -> Path | None:
-    """The exported file (exporting it first if needed), or None where torch must be used."""
+def ensure_onnx(kind: str, name: str, weights: Path | None,
+                weights_here: bool = True) -> Path | None:
+    """The exported file (exporting it first if needed), or None where torch must be used.
+    `weights_here` False: the model's weights are not on this machine (the served app's
+    install set), so only a shipped or cached export can answer."""
     runtime = requested_runtime()
-    if runtime == "torch":
+    if runtime == "torch" and installed("torch"):
         return None
     try:
         import onnxruntime  # noqa: F401
     except ImportError as e:
         return _give_up(runtime, f"onnxruntime is not installed ({e})")
-    file = onnx_name(kind, name, weights)
-    found = find_onnx(file)
+    found = find_onnx(onnx_name(kind, name, weights)) if weights_here else catalogued(kind, name)
     if found is not None:
         return found
+    if not weights_here or not installed("torch"):
+        raise UserError(f"no ONNX file for {kind}:{name} here and no torch to export one: "
+                        f"{SHIP_HINT}")
     try:
-        return export(kind, name, cache_dir() / "onnx" / file)
+        return export(kind, name, cache_dir() / "onnx" / onnx_name(kind, name, weights))
     except UserError as e:
         return _give_up(runtime, str(e))
 
 
 def _give_up(runtime: str, why: str) -> None:
-    if runtime == "onnx":
-        raise UserError(f"{why} ({RUNTIME_ENV}=onnx)")
+    if runtime == "onnx" or not installed("torch"):
+        raise UserError(f"{why} ({RUNTIME_ENV}=onnx)" if runtime == "onnx" else
+                        f"{why}; torch is not installed to fall back on: {SHIP_HINT}")
     log.warning("%s; using torch", why)
     return None
 
 
-def _session(path: Path):
+def release_memory() -> None:
+    """Give freed heap back to the OS after dropping a session: glibc keeps the freed weights
+    of a closed ViT-B-32 tower (~160 of ~250 MB here) unless asked to trim. No-op elsewhere."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def metadata(session) -> dict[str, str]:
+    """The strings an export stored in the file (tokenizer, preprocess settings)."""
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
+def open_session(path: Path):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -130,7 +199,7 @@ def _session(path: Path):
 
 def efficientnet_runner(path: Path) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """NHWC float array -> (pooled (n,1280), logits (n,1000)) with onnxruntime."""
-    session = _session(path)
+    session = open_session(path)
 
     def run(nhwc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pooled, logits = session.run(None, {"pixels": np.ascontiguousarray(
@@ -140,14 +209,24 @@ def efficientnet_runner(path: Path) -> Callable[[np.ndarray], tuple[np.ndarray, 
     return run
 
 
-def sentence_runner(path: Path, model_dir: Path) -> Callable[..., np.ndarray]:
-    """texts -> unit float32 embeddings, tokenised as sentence-transformers does for the model."""
+def sentence_runner(path: Path, model_dir: Path | None = None) -> Callable[..., np.ndarray]:
+    """texts -> unit float32 embeddings, tokenised as sentence-transformers does for the model
+    (its tokenizer.json and max_seq_length are stored in the file; `model_dir` is read only for
+    files exported before that)."""
     from tokenizers import Tokenizer
 
-    session = _session(path)
-    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    config = model_dir / "sentence_bert_config.json"
-    max_len = json.loads(config.read_text())["max_seq_length"] if config.is_file() else 256
+    session = open_session(path)
+    meta = metadata(session)
+    if "tokenizer" in meta:
+        tokenizer = Tokenizer.from_str(meta["tokenizer"])
+        max_len = int(meta.get("max_seq_length", 256))
+    elif model_dir is not None and (model_dir / "tokenizer.json").is_file():
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        config = model_dir / "sentence_bert_config.json"
+        max_len = json.loads(config.read_text())["max_seq_length"] if config.is_file() else 256
+    else:
+        raise UserError(f"{path} holds no tokenizer (exported by an older version): delete it "
+                        f"and {SHIP_HINT}")
     tokenizer.enable_truncation(int(max_len))
     pad_id = int((tokenizer.padding or {}).get("pad_id", 0))
     tokenizer.no_padding()  # padded per batch below, after sorting by length

@@ -13,6 +13,7 @@ from PIL import Image
 from core.encoders.backbones import efficientnet, encode_sentences
 from core.encoders.base import Encoder, batched
 from core.encoders.twobranch_head import Head, StaleHead, load_head, project
+from core.encoders.weights import installed
 from core.errors import UserError
 from core.paths import resolve_path
 
@@ -22,7 +23,11 @@ def open_head(path: str) -> tuple[Head, dict]:
     one-way import: core.learn imports the head module, never the other way round)."""
     try:
         return load_head(path)
-    except StaleHead:
+    except StaleHead as e:
+        if not installed("torch"):  # the served app's install set
+            raise UserError(f"{path}: weights.npz is missing or older than weights.pt; convert "
+                            "it where the build tools are installed (load it once there) and "
+                            "ship the folder with weights.npz") from e
         from core.learn.train import convert_torch_folder
 
         return convert_torch_folder(path)

@@ -68,6 +68,23 @@ def minilm_weights() -> Path:
     return Path(minilm_path()) / "model.safetensors"
 
 
+def sentence_model_dir(name: str) -> Path | None:
+    """The local sentence-transformers folder of a captions model (the packaged MiniLM, or a
+    folder path with modules.json); None for a hub name or what is not installed here."""
+    if name == MINILM:
+        return Path(minilm_path()) if installed(MINILM_PACKAGE) else None
+    folder = resolve_path(name)
+    return folder if (folder / "modules.json").is_file() else None
+
+
+def sentence_weights(folder: Path) -> Path | None:
+    """The weights file of a sentence-transformers folder: what its ONNX export is keyed by."""
+    for file in ("model.safetensors", "pytorch_model.bin"):
+        if (folder / file).is_file():
+            return folder / file
+    return None
+
+
 def onnx_sources(variants: tuple[str, ...] = ("lite0",)) -> list[tuple[str, str, Path]]:
     """(kind, name, weights file) of every backbone that runs on onnxruntime."""
     sources = [("efficientnet", v, Path(efficientnet_weights(v))) for v in variants]
@@ -98,6 +115,14 @@ def openclip_config(arch: str) -> dict | None:
 
 
 OPENCLIP_RANDOM = "random"  # `openclip:ARCH@random`: random init, tests only
+
+
+def offline_message(arch: str, tag: str) -> str:
+    return (
+        f"OpenCLIP weights '{arch}@{tag}' must be downloaded from the Hugging Face hub, which is "
+        f"not reachable from here. Pass a local checkpoint instead: "
+        f"--model openclip:{arch}@/path/to/open_clip_pytorch_model.bin"
+    )
 
 
 def openclip_checkpoint(pretrained: str) -> Path | None:
