@@ -11,7 +11,7 @@ Grammar: `family:argument[,key=value]...`; OpenCLIP uses `openclip:ARCH@TAG_OR_P
 | `openclip:ViT-B-32@random` | random init, tests only, "random weights — not meaningful" |
 | `twobranch:models/NAME` | the trained two-branch head |
 | `fusion:[W*]SPEC+[W*]SPEC` | late fusion: weighted sum of the parts' cosines in one vector |
-| `hybrid:CONSE_SPEC[,text=W][,names=on/off]` | an image's texts (and names) and its pixels |
+| `hybrid:CONSE_SPEC[,text=W][,names=fallback/on/off]` | an image's texts, names and pixels |
 
 Each family is one table entry (core.encoders.families.Family; fusion's and hybrid's below): its
 grammar, its capabilities, input size and preprocess, how it is built and which variants this
@@ -154,13 +154,12 @@ FUSION = Family("fusion", "fusion:[W*]SPEC+[W*]SPEC",
 
 # hybrid: captions + a ConSE spec, whose options it shares a comma list with -----------------
 HYBRID_KEYS = ("text", "names")
-_ON_OFF = {"on": True, "1": True, "true": True, "off": False, "0": False, "false": False}
 
 
-def _hybrid_parts(s: Spec) -> tuple[str, float, bool]:
-    """(image spec, text weight, names) from `CONSE_SPEC[,text=W][,names=on|off]`: the hybrid's
-    own keys are taken out wherever they stand, the rest is the image spec."""
-    from core.encoders.hybrid import DEFAULT_NAMES, DEFAULT_TEXT_WEIGHT
+def _hybrid_parts(s: Spec) -> tuple[str, float, str]:
+    """(image spec, text weight, names) from `CONSE_SPEC[,text=W][,names=fallback|on|off]`: the
+    hybrid's own keys are taken out wherever they stand, the rest is the image spec."""
+    from core.encoders.hybrid import DEFAULT_TEXT_WEIGHT, NAMES
 
     own, rest = {}, []
     for piece in (p.strip() for p in s.argument.split(",")):
@@ -180,15 +179,15 @@ def _hybrid_parts(s: Spec) -> tuple[str, float, bool]:
         raise UserError(f"bad hybrid text weight '{own['text']}' (expected e.g. text=0.5)") from e
     if not 0 < weight < 1:
         raise UserError(f"hybrid text weight must be between 0 and 1, got {weight}")
-    names = own.get("names", "on" if DEFAULT_NAMES else "off")
-    if names not in _ON_OFF:
-        raise UserError(f"hybrid names must be on or off, got '{names}'")
-    return canonical(image), weight, _ON_OFF[names]
+    names = own.get("names", NAMES[0])
+    if names not in NAMES:
+        raise UserError(f"hybrid names must be one of {', '.join(NAMES)}, got '{names}'")
+    return canonical(image), weight, names
 
 
 def _parse_hybrid(s: Spec) -> Spec:
     image, weight, names = _hybrid_parts(s)
-    return Spec("hybrid", f"{image},text={weight:.3g},names={'on' if names else 'off'}")
+    return Spec("hybrid", f"{image},text={weight:.3g},names={names}")
 
 
 def _hybrid_capabilities(s: Spec) -> Capabilities:
@@ -210,7 +209,7 @@ def _hybrid_variants() -> list[Variant]:
                     "texts, file names and pixels" if ok else (conse.note if conse else "n/a"))]
 
 
-HYBRID = Family("hybrid", "hybrid:CONSE_SPEC[,text=0.5][,names=on|off]",
+HYBRID = Family("hybrid", "hybrid:CONSE_SPEC[,text=0.5][,names=fallback|on|off]",
                 "an image's texts and names (captions) and its pixels (ConSE), in one vector",
                 Capabilities(TEXT_IMAGE, "pixels+texts"), _parse_hybrid, _hybrid_capabilities,
                 lambda s: None, _build_hybrid, _hybrid_variants)
