@@ -24,7 +24,7 @@ def test_demo_indexes_carry_the_gallery_texts(tmp_path: Path, capsys) -> None:
     assemble(data, sources=["skimage", "sklearn"], log=lambda _: None, workers=1)
     assert cmd_demo(_args(tmp_path)) == 0
     names = sorted(p.name for p in (tmp_path / "indexes").iterdir() if not p.name.startswith("."))
-    assert names == ["demo-captions", "demo-conse", "demo-efficientnet"]  # no head: not trained
+    assert names == ["demo-captions", "demo-conse", "demo-efficientnet", "demo-hybrid"]  # no head
 
     index = load_index(tmp_path / "indexes" / "demo-captions")
     by_file = {Path(p).name: list(t) for p, t in zip(index.items["path"], index.items["texts"],

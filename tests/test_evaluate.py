@@ -145,3 +145,13 @@ def test_coco_1k_folds_are_averaged(tmp_path) -> None:
     conse = next(r for r in s["rows"] if r["family"] == "conse")
     lo, hi = conse["t2i"]["ci"]["R@1"]
     assert lo <= conse["t2i"]["R@1"] <= hi and "folds" in conse["t2i"]["ci_kind"]
+
+
+def test_hybrid_is_n_a_on_a_caption_set_like_captions() -> None:
+    """Its text part would embed the very captions queried (as the captions variant would)."""
+    from core.eval.evaluate import HYBRID_NA
+
+    es = set_eval_sets([str(tiny_set_dir())], limit=4, cache_dir=str(feature_cache()),
+                       log=lambda _m: None)[0]
+    row, emb = model_row(load_encoder("hybrid:conse:lite0"), es)
+    assert row["status"] == "n/a" and row["reason"] == HYBRID_NA and emb == ()

@@ -21,10 +21,11 @@ from core.query.overlap import coverage, overlap
 from core.query.search import Query, search
 
 
-def entry(name: str, family: str, random: bool = False, text: bool = True) -> IndexEntry:
+def entry(name: str, family: str, random: bool = False, text: bool = True,
+          with_text: int = 1) -> IndexEntry:
     return IndexEntry(name=name, path=Path(name), spec=f"{family}:x", family=family,
                       random_weights=random, can_text=text, can_image=True, items=1,
-                      built_at="", stamp=0.0)
+                      built_at="", stamp=0.0, with_text=with_text)
 
 
 def test_indexes_root_env_override(tmp_path: Path) -> None:
@@ -57,6 +58,19 @@ def test_default_index_preference() -> None:
     assert default_index([entry("z", "twobranch"), entry("b", "openclip")]) == "z"
     assert default_index([entry("a", "efficientnet", text=False),
                           entry("b", "openclip", random=True)]) == "b"
+
+
+def test_the_hybrid_is_the_default_where_its_collection_has_texts() -> None:
+    demo = [entry("demo-captions", "captions"), entry("demo-conse", "conse"),
+            entry("demo-fusion", "fusion"), entry("demo-hybrid", "hybrid")]
+    assert default_index(demo) == "demo-hybrid"
+    # over a folder without texts the hybrid is the ConSE it then is: below a fusion
+    assert default_index([entry("h", "hybrid", with_text=0), entry("f", "fusion")]) == "f"
+    assert default_index([entry("h", "hybrid", with_text=0), entry("c", "captions")]) == "h"
+
+
+def test_scan_reads_how_many_items_have_texts(index_root: Path) -> None:
+    assert {e.name: e.with_text for e in scan_indexes(index_root)}["conse"] == 8
 
 
 def test_untrusted_values_are_bounded() -> None:

@@ -52,3 +52,16 @@ def test_a_key_missing_from_the_gallery_is_one_clear_error(photo_dir, tmp_path) 
     path.write_text(json.dumps({"query": "a dog", "relevant": ["dog.jpg"]}) + "\n")
     with pytest.raises(UserError, match="not in .*gallery"):
         photo_eval(photo_dir, ["captions:minilm"], "dev", path, resamples=10)
+
+
+def test_the_hybrid_is_scored_from_the_gallery_texts_and_pixels(photo_dir, query_file) -> None:
+    split = next(s for s in ("test", "dev") if split_queries(load_queries(query_file), s))
+    section = photo_eval(photo_dir, ["conse:lite0", "hybrid:conse:lite0"], split, query_file,
+                         resamples=50)
+    rows = {r["family"]: r for r in section["rows"]}
+    hybrid, conse = rows["hybrid"]["t2i"], rows["conse"]["t2i"]
+    assert rows["hybrid"]["model"].startswith("hybrid (conse:lite0") and "text=0.5" in rows[
+        "hybrid"]["model"]
+    assert hybrid["R@1"] > rows["random"]["t2i"]["R@1"]
+    assert hybrid["R@1"] >= conse["R@1"]  # the captions are what the queries paraphrase
+    assert section["comparisons"][0]["a"].startswith("hybrid:conse:lite0")

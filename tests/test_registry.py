@@ -134,11 +134,13 @@ def test_list_models_lists_every_family_with_its_capabilities() -> None:
     rows = {r.spec: r for r in list_models()}
     assert {r.family for r in rows.values()} == set(FAMILIES)
     assert set(FAMILIES) == {"efficientnet", "conse", "captions", "twobranch", "openclip",
-                             "fusion"}
+                             "fusion", "hybrid"}
     lite0 = rows["efficientnet:lite0"]
     assert lite0.available and lite0.queries == ("image",) and lite0.input_size == 224
     assert rows["conse:lite0"].queries == ("image", "text") and rows["conse:lite0"].available
     assert rows["captions:minilm"].items == "texts" and rows["captions:minilm"].available
+    hybrid = rows["hybrid:conse:lite0,prompt=definition,view=multi"]
+    assert hybrid.items == "pixels+texts" and hybrid.queries == ("image", "text")
     assert rows["openclip:ViT-B-32@random"].available  # open_clip is installed here
     absent = _absent_variant()
     missing = rows[f"efficientnet:{absent}"]  # its weights package is not installed here

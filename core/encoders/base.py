@@ -11,6 +11,7 @@ from PIL import Image
 from core.errors import UserError
 
 Modality = Literal["image", "text"]
+ItemInput = Literal["pixels", "texts", "pixels+texts"]
 RANDOM_WEIGHTS_WARNING = "random weights — not meaningful"
 HUB_HOST = "huggingface.co"
 
@@ -34,14 +35,16 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 class Encoder:
     """Embeds images and/or texts into one L2-normalised space.
 
-    `item_input` says what the indexed side consumes: "pixels" (the image) or "texts" (its
-    descriptions, for caption embeddings). `query_modalities` says what a query may be.
+    `item_input` says what the indexed side consumes: "pixels" (the image), "texts" (its
+    descriptions, for caption embeddings) or "pixels+texts" (both, the hybrid). Builds and
+    evaluations hand every encoder both through `encode_items`, so none of them branches on
+    the model. `query_modalities` says what a query may be.
     """
 
     spec: str
     dim: int
     query_modalities: frozenset[str] = frozenset()
-    item_input: Literal["pixels", "texts"] = "pixels"
+    item_input: ItemInput = "pixels"
     random_weights: bool = False
     batch_size: int = 16
 
@@ -64,6 +67,19 @@ class Encoder:
     def encode_item_texts(self, texts_per_item: list[list[str]]) -> np.ndarray:
         """Items embedded from their descriptions (caption variants only)."""
         raise UserError(f"model '{self.spec}' embeds items from pixels, not texts")
+
+    def item_texts(self, texts: list[str], rel_path: str) -> list[str]:
+        """The texts this model reads for an item at `rel_path` (relative to its root): its
+        descriptions, unless the model also reads file and folder names (the hybrid)."""
+        return list(texts)
+
+    def encode_items(self, images: list[Image.Image], texts_per_item: list[list[str]]
+                     ) -> np.ndarray:
+        """Indexed items from what `item_input` says the model reads: pixels, texts or both
+        (`texts_per_item` comes from `item_texts`)."""
+        if self.item_input == "texts":
+            return self.encode_item_texts(texts_per_item)
+        return self.encode_images(images)
 
     def vectors_from_features(self, image_spec: str, pooled: np.ndarray,
                               logits: np.ndarray) -> np.ndarray | None:

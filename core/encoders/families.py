@@ -12,12 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from PIL import Image
 
-from core.encoders.base import Encoder
+from core.encoders.base import Encoder, ItemInput
 from core.encoders.twobranch_head import npz_is_current, read_config, trained_heads
 from core.encoders.weights import (
     EFFICIENTNET_SIZES,
@@ -59,7 +58,7 @@ class Capabilities:
     """What a model embeds: `queries` it answers, what `items` it reads, its input side (px)."""
 
     queries: frozenset[str]
-    items: Literal["pixels", "texts"] = "pixels"
+    items: ItemInput = "pixels"
     input_size: int = 0
 
 

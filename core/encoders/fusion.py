@@ -14,6 +14,9 @@ from PIL import Image
 from core.encoders.base import Encoder, batched, l2_normalise
 from core.errors import UserError
 
+PIXELS_ONLY = ("fusion parts must embed images from pixels (not captions:); for an image's "
+               "texts and pixels together use hybrid:conse:lite0,prompt=definition,view=multi")
+
 
 def parse_parts(argument: str) -> list[tuple[str, float]]:
     parts = []
@@ -39,6 +42,19 @@ def fused_argument(parts: list[tuple[str, float]]) -> str:
     return "+".join(f"{w / total:.3g}*{spec}" for spec, w in parts)
 
 
+def part_scales(weights: list[float]) -> np.ndarray:
+    """sqrt of each normalised weight: scaling unit parts by it makes the concatenated cosine
+    the weighted sum of the parts' cosines."""
+    total = sum(weights)
+    return np.sqrt(np.array([w / total for w in weights], np.float32))
+
+
+def join_parts(blocks: list[np.ndarray], scales: np.ndarray) -> np.ndarray:
+    """One vector per row from the parts' unit vectors (fusion's and the hybrid's layout)."""
+    scaled = [b * s for b, s in zip(blocks, scales, strict=True)]
+    return l2_normalise(np.concatenate(scaled, axis=1))
+
+
 class FusionEncoder(Encoder):
     """Built from encoders the registry has already loaded, so this module needs no registry."""
 
@@ -47,10 +63,10 @@ class FusionEncoder(Encoder):
             raise UserError("fusion needs at least two models: fusion:SPEC+SPEC")
         self.encoders = [e for e, _ in parts]
         if any(e.item_input != "pixels" for e in self.encoders):
-            raise UserError("fusion parts must embed images from pixels (not captions:)")
+            raise UserError(PIXELS_ONLY)
         total = sum(w for _, w in parts)
         self.weights = [w / total for _, w in parts]
-        self.scales = np.sqrt(np.array(self.weights, np.float32))
+        self.scales = part_scales(self.weights)
         self.query_modalities = frozenset.intersection(
             *[e.query_modalities for e in self.encoders])
         self.random_weights = any(e.random_weights for e in self.encoders)
@@ -59,8 +75,7 @@ class FusionEncoder(Encoder):
         self.spec = "fusion:" + fused_argument([(e.spec, w) for e, w in parts])
 
     def _join(self, blocks: list[np.ndarray]) -> np.ndarray:
-        scaled = [b * s for b, s in zip(blocks, self.scales, strict=True)]
-        return l2_normalise(np.concatenate(scaled, axis=1))
+        return join_parts(blocks, self.scales)
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """Batch by batch, so parts sharing a backbone reuse its forward pass (its memo)."""

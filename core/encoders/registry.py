@@ -11,10 +11,12 @@ Grammar: `family:argument[,key=value]...`; OpenCLIP uses `openclip:ARCH@TAG_OR_P
 | `openclip:ViT-B-32@random` | random init, tests only, "random weights — not meaningful" |
 | `twobranch:models/NAME` | the trained two-branch head |
 | `fusion:[W*]SPEC+[W*]SPEC` | late fusion: weighted sum of the parts' cosines in one vector |
+| `hybrid:CONSE_SPEC[,text=W][,names=fallback/on/off]` | an image's texts, names and pixels |
 
-Each family is one table entry (core.encoders.families.Family, fusion's below): its grammar, its
-capabilities, input size and preprocess, how it is built and which variants this machine has.
-`canonical`, `same_model`, `capabilities` and `list_models` read the table and load no model.
+Each family is one table entry (core.encoders.families.Family; fusion's and hybrid's below): its
+grammar, its capabilities, input size and preprocess, how it is built and which variants this
+machine has. `canonical`, `same_model`, `capabilities` and `list_models` read the table and
+load no model.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from functools import lru_cache
 from core.encoders.base import Encoder
 from core.encoders.families import (
     BASE_FAMILIES,
+    TEXT_IMAGE,
     Capabilities,
     Family,
     Preprocess,
     Spec,
     Variant,
 )
-from core.encoders.fusion import FusionEncoder, fused_argument, parse_parts
+from core.encoders.fusion import PIXELS_ONLY, FusionEncoder, fused_argument, parse_parts
 from core.errors import UserError
 
 __all__ = ["FAMILIES", "DEFAULT_TEXT_SPEC", "ModelRow", "Spec", "canonical", "capabilities",
@@ -121,7 +124,7 @@ def _fusion_capabilities(s: Spec) -> Capabilities:
     """What all parts take; decoded at the largest part's input side."""
     caps = [capabilities(p) for p, _ in _fusion_parts(s)]
     if any(c.items != "pixels" for c in caps):
-        raise UserError("fusion parts must embed images from pixels (not captions:)")
+        raise UserError(PIXELS_ONLY)
     return Capabilities(frozenset.intersection(*[c.queries for c in caps]), "pixels",
                         max(c.input_size for c in caps))
 
@@ -147,7 +150,70 @@ FUSION = Family("fusion", "fusion:[W*]SPEC+[W*]SPEC",
                 "late fusion: weighted sum of the parts' cosines, in one vector",
                 Capabilities(frozenset()), _parse_fusion, _fusion_capabilities,
                 lambda s: None, _build_fusion, _fusion_variants)
-FAMILIES: dict[str, Family] = {f.name: f for f in (*BASE_FAMILIES, FUSION)}
+
+
+# hybrid: captions + a ConSE spec, whose options it shares a comma list with -----------------
+HYBRID_KEYS = ("text", "names")
+
+
+def _hybrid_parts(s: Spec) -> tuple[str, float, str]:
+    """(image spec, text weight, names) from `CONSE_SPEC[,text=W][,names=fallback|on|off]`: the
+    hybrid's own keys are taken out wherever they stand, the rest is the image spec."""
+    from core.encoders.hybrid import DEFAULT_TEXT_WEIGHT, NAMES
+
+    own, rest = {}, []
+    for piece in (p.strip() for p in s.argument.split(",")):
+        key, eq, value = piece.partition("=")
+        if eq and key.strip() in HYBRID_KEYS:
+            own[key.strip()] = value.strip().lower()
+        else:
+            rest.append(piece)
+    image = ",".join(rest)
+    if not image or parse_spec(image).family != "conse":
+        raise UserError(f"hybrid needs a ConSE image part (its vectors share the captions' "
+                        f"sentence space), e.g. hybrid:conse:lite0,prompt=definition,view=multi;"
+                        f" got '{image}'")
+    try:
+        weight = float(own.get("text", DEFAULT_TEXT_WEIGHT))
+    except ValueError as e:
+        raise UserError(f"bad hybrid text weight '{own['text']}' (expected e.g. text=0.5)") from e
+    if not 0 < weight < 1:
+        raise UserError(f"hybrid text weight must be between 0 and 1, got {weight}")
+    names = own.get("names", NAMES[0])
+    if names not in NAMES:
+        raise UserError(f"hybrid names must be one of {', '.join(NAMES)}, got '{names}'")
+    return canonical(image), weight, names
+
+
+def _parse_hybrid(s: Spec) -> Spec:
+    image, weight, names = _hybrid_parts(s)
+    return Spec("hybrid", f"{image},text={weight:.3g},names={names}")
+
+
+def _hybrid_capabilities(s: Spec) -> Capabilities:
+    caps = capabilities(_hybrid_parts(s)[0])
+    return Capabilities(caps.queries, "pixels+texts", caps.input_size)
+
+
+def _build_hybrid(s: Spec) -> Encoder:
+    from core.encoders.hybrid import TEXT_SPEC, HybridEncoder
+
+    image, weight, names = _hybrid_parts(s)
+    return HybridEncoder(load_encoder(TEXT_SPEC), load_encoder(image), weight, names)
+
+
+def _hybrid_variants() -> list[Variant]:
+    conse = next((v for f in BASE_FAMILIES if f.name == "conse" for v in f.variants()), None)
+    ok = conse is not None and conse.available
+    return [Variant("hybrid:conse:lite0,prompt=definition,view=multi", ok,
+                    "texts, file names and pixels" if ok else (conse.note if conse else "n/a"))]
+
+
+HYBRID = Family("hybrid", "hybrid:CONSE_SPEC[,text=0.5][,names=fallback|on|off]",
+                "an image's texts and names (captions) and its pixels (ConSE), in one vector",
+                Capabilities(TEXT_IMAGE, "pixels+texts"), _parse_hybrid, _hybrid_capabilities,
+                lambda s: None, _build_hybrid, _hybrid_variants)
+FAMILIES: dict[str, Family] = {f.name: f for f in (*BASE_FAMILIES, FUSION, HYBRID)}
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ NOTE = ("These sets (Tux Paint stamps, OpenClipart, IFCT food photos) are not Fl
         "the numbers are not comparable with published image-text retrieval results.")
 CAPTIONS_NA = ("n/a: the test queries are the very captions the items are embedded from, so a "
                "caption would simply find itself")
+HYBRID_NA = ("n/a: its text part embeds the very captions queried (its pixel part is the ConSE "
+             "row)")
 Log = Callable[[str], None]
 
 
@@ -112,9 +114,9 @@ def na_row(label: str, spec: str, family: str, reason: str) -> dict:
 def model_label(enc: Encoder) -> str:
     family = enc.spec.split(":", 1)[0]
     names = {"conse": "ConSE", "twobranch": "two-branch", "openclip": "OpenCLIP",
-             "captions": "captions", "efficientnet": "EfficientNet"}
+             "captions": "captions", "efficientnet": "EfficientNet", "hybrid": "hybrid"}
     argument, *options = enc.spec.split(":", 1)[1].split(",")
-    shown = [o for o in options if o.split("=")[0] in ("prompt", "view")]  # what sets it apart
+    shown = [o for o in options if o.split("=")[0] in ("prompt", "view", "text", "names")]
     label = f"{names.get(family, family)} ({', '.join([argument, *shown])})"
     return f"{label} — {RANDOM_WEIGHTS_WARNING}" if enc.random_weights else label
 
@@ -130,15 +132,17 @@ def _load_images(paths: list[Path]):
 
 
 def image_vectors(enc: Encoder, f: SetFeatures) -> np.ndarray:
-    """Item vectors of a set's images: from their texts for caption models, from the cached
-    frozen features when the encoder can use them (its `vectors_from_features`), else from
-    the pixels."""
+    """Item vectors of a set's images as a build makes them (`encode_items`: from the texts and
+    names the model reads, the pixels, or both); from the cached frozen features when the
+    encoder can use them (its `vectors_from_features`)."""
+    texts = [enc.item_texts(t, rel) for t, rel in zip(f.cset.texts, f.cset.files, strict=True)]
     if enc.item_input == "texts":
-        return enc.encode_item_texts(f.cset.texts)
+        return enc.encode_item_texts(texts)
     img = enc.vectors_from_features(f.image_spec, f.pooled, f.logits)
     if img is None:
-        img = np.concatenate([enc.encode_images(list(_load_images(chunk)))
-                              for chunk in batched(f.cset.paths, 32)])
+        img = np.concatenate([enc.encode_items(list(_load_images(paths)), chunk)
+                              for paths, chunk in zip(batched(f.cset.paths, 32),
+                                                      batched(texts, 32), strict=True)])
     return img
 
 
@@ -172,8 +176,9 @@ def model_row(enc: Encoder, es: EvalSet, resamples: int = BOOTSTRAP) -> tuple[di
     family = enc.spec.split(":", 1)[0]
     if not enc.can_text:
         return na_row(label, enc.spec, family, "n/a: image-only model (no text queries)"), ()
-    if enc.item_input == "texts":
-        return na_row(label, enc.spec, family, CAPTIONS_NA), ()
+    if enc.item_input != "pixels":
+        return na_row(label, enc.spec, family,
+                      CAPTIONS_NA if enc.item_input == "texts" else HYBRID_NA), ()
     t0 = time.perf_counter()
     img, txt = embed(enc, es)
     q = es.queries

@@ -6,6 +6,7 @@ release the GIL), which is where most of the indexing speed comes from on a 2-co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -100,10 +101,23 @@ def _decoded_stream(todo: list[tuple[Candidate, str]], max_pixels: int, draft: i
     return prefetch(decode, todo, workers=workers, window=4 * workers + 8)
 
 
-def _encode(enc: Encoder, batch: list[Decoded]) -> np.ndarray:
-    if enc.item_input == "texts":
-        return enc.encode_item_texts([d.cand.texts for d in batch])
-    return enc.encode_images([d.image for d in batch])
+def _item_texts(enc: Encoder, texts, rel_path: str) -> list[str]:
+    """What the model reads of an item's texts (its descriptions, and its name for a hybrid)."""
+    return enc.item_texts(list(texts), rel_path) if enc.item_input != "pixels" else []
+
+
+def item_key(enc: Encoder, digest: str, texts: list[str]) -> str:
+    """What an item's vector depends on: its content hash, and the texts the model reads (so an
+    edited caption or a renamed file is embedded again, and two copies of one photo with other
+    texts get their own vectors)."""
+    if enc.item_input == "pixels":
+        return digest
+    blob = json.dumps(texts, ensure_ascii=False).encode("utf-8")
+    return f"{digest}:{hashlib.sha1(blob).hexdigest()[:16]}"
+
+
+def _encode(enc: Encoder, batch: list[tuple[Decoded, str, list[str]]]) -> np.ndarray:
+    return enc.encode_items([d.image for d, _, _ in batch], [t for _, _, t in batch])
 
 
 def _row(cand: Candidate, digest: str, size: tuple[int, int]) -> dict:
@@ -155,42 +169,47 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
     hashes = [h for h in hashed if h is not None]
     summary = BuildSummary(out=out, spec=enc.spec, notes=notes, ignored=crawled.ignored)
 
-    prev_by_hash: dict[str, int] = {}
+    texts = [_item_texts(enc, c.texts, c.rel_path) for c in cands]
+    keys = [item_key(enc, h, t) for h, t in zip(hashes, texts, strict=True)]
+    prev_by_key: dict[str, int] = {}
     if prev is not None:
-        prev_by_hash = {h: i for i, h in enumerate(prev.items["hash"])}
+        old = prev.items
+        rels = old["rel_path"] if "rel_path" in old else [""] * len(old)  # older indexes
+        prev_by_key = {item_key(enc, h, _item_texts(enc, t, r)): i
+                       for i, (h, t, r) in enumerate(zip(old["hash"], old["texts"], rels,
+                                                                   strict=True))}
     stage = staging_dir(out)
     try:
         vectors: dict[str, np.ndarray] = {}
         sizes: dict[str, tuple[int, int]] = {}
-        todo, queued = [], set()
-        for cand, digest in zip(cands, hashes, strict=True):
-            if enc.item_input == "texts" and not cand.texts:
+        todo: dict[str, tuple[Candidate, dict[str, list[str]]]] = {}  # digest -> keys to encode
+        for cand, digest, key, item_texts in zip(cands, hashes, keys, texts, strict=True):
+            if enc.item_input == "texts" and not item_texts:
                 continue
-            if digest in prev_by_hash:
-                j = prev_by_hash[digest]
-                vectors[digest] = prev.embeddings[j]
+            if key in prev_by_key:
+                j = prev_by_key[key]
+                vectors[key] = prev.embeddings[j]
                 sizes[digest] = (int(prev.items.at[j, "width"]), int(prev.items.at[j, "height"]))
                 src = prev.thumb_path(j)  # None: a link out of the index, never copied
                 dest = stage / FILES["thumbs"] / f"{digest}.jpg"
                 if src is not None and src.is_file() and not dest.exists():
                     shutil.copy2(src, dest)
-            elif digest not in queued:
-                queued.add(digest)
-                todo.append((cand, digest))
+            else:
+                todo.setdefault(digest, (cand, {}))[1][key] = item_texts
         encode_started = time.perf_counter()
-        problems = _encode_new(enc, todo, stage, batch, max_pixels, thumb_size, workers,
-                               vectors, sizes, progress)
+        problems = _encode_new(enc, list(todo.items()), stage, batch, max_pixels, thumb_size,
+                               workers, vectors, sizes, progress)
         summary.encode_seconds = time.perf_counter() - encode_started
         rows, vecs = [], []
-        for cand, digest in zip(cands, hashes, strict=True):
-            if enc.item_input == "texts" and not cand.texts:
+        for cand, digest, key, item_texts in zip(cands, hashes, keys, texts, strict=True):
+            if enc.item_input == "texts" and not item_texts:
                 skipped.append({"path": str(cand.path), "reason": NO_TEXT})
-            elif digest in problems:
-                skipped.append({"path": str(cand.path), "reason": problems[digest]})
+            elif key in problems:
+                skipped.append({"path": str(cand.path), "reason": problems[key]})
             else:
                 rows.append(_row(cand, digest, sizes[digest]))
-                vecs.append(vectors[digest])
-                if digest in prev_by_hash:
+                vecs.append(vectors[key])
+                if key in prev_by_key:
                     summary.reused += 1
         if not rows:
             raise UserError(f"no usable images under {', '.join(map(str, roots))} "
@@ -222,44 +241,46 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
     return summary
 
 
-def _encode_new(enc: Encoder, todo: list[tuple[Candidate, str]], stage: Path, batch: int,
-                max_pixels: int, thumb_size: int, workers: int, vectors: dict, sizes: dict,
-                progress: Progress | None) -> dict[str, str]:
-    """Decode, thumbnail and encode the files not in the previous index; return problems."""
+def _encode_new(enc: Encoder, todo: list[tuple[str, tuple[Candidate, dict[str, list[str]]]]],
+                stage: Path, batch: int, max_pixels: int, thumb_size: int, workers: int,
+                vectors: dict, sizes: dict, progress: Progress | None) -> dict[str, str]:
+    """Decode and thumbnail each new file once, and encode it once per item key (its texts);
+    return the problems by item key."""
     problems: dict[str, str] = {}
-    pending: list[Decoded] = []
+    pending: list[tuple[Decoded, str, list[str]]] = []
     done = 0
 
     def flush() -> None:
         nonlocal done
         if not pending:
             return
-        for d, vec in zip(pending, _encode(enc, pending), strict=True):
+        for (_, key, _), vec in zip(pending, _encode(enc, pending), strict=True):
             if np.isfinite(vec).all():
-                vectors[d.hash] = vec
+                vectors[key] = vec
             else:  # never store a vector that would score NaN against every query
-                problems[d.hash] = NOT_FINITE
-        done += len(pending)
+                problems[key] = NOT_FINITE
+        done += len({d.hash for d, _, _ in pending})
         pending.clear()
         fault_point("encode")
         if progress:
             progress("encode", done, len(todo))
 
+    wanted = dict(todo)
+    jobs = [(cand, digest) for digest, (cand, _) in todo]
     # JPEGs decode at the smallest DCT scale that still covers the thumbnail and the model input
     # (short side >= both): 2-4x less decode and resize work than a 2x margin, embeddings within
     # 0.001 cosine (BENCHMARKS.md, indexing).
     draft = max(thumb_size, _input_side(enc))
-    for d in _decoded_stream(todo, max_pixels, draft, workers, stage / FILES["thumbs"],
+    for d in _decoded_stream(jobs, max_pixels, draft, workers, stage / FILES["thumbs"],
                              thumb_size):
+        keys = wanted[d.hash][1]
         if d.problem is not None:
-            problems[d.hash] = d.problem
+            problems.update(dict.fromkeys(keys, d.problem))
             done += 1
             continue
         sizes[d.hash] = d.size
-        pending.append(d)
+        pending += [(d, key, texts) for key, texts in keys.items()]
         if len(pending) >= batch:
             flush()
     flush()
     return problems
-
-

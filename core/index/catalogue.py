@@ -14,8 +14,11 @@ from core.index.store import FILES
 from core.paths import ENV_INDEXES as ENV_INDEXES  # re-exported: tests and pages set it
 from core.paths import child_folders, indexes_dir
 
-# Default index choice: the best text-capable family first (see `default_index`).
-FAMILY_PREFERENCE = ("fusion", "twobranch", "openclip", "conse", "captions")
+# Default index choice: the best text-capable family first (see `default_index`). The hybrid
+# leads where its collection has texts (it beats captions-only and image-only on the photo test
+# split, README); over a folder without any it ranks as the ConSE it then is.
+FAMILY_PREFERENCE = ("hybrid", "fusion", "twobranch", "openclip", "conse", "captions")
+TEXTLESS_AS = {"hybrid": "conse"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class IndexEntry:
     items: int
     built_at: str
     stamp: float  # manifest mtime: a rebuilt index gets a fresh cache entry
+    with_text: int = 0  # items with at least one description (the manifest's counts)
 
     @property
     def label(self) -> str:
@@ -64,7 +68,8 @@ def read_entry(path: Path) -> IndexEntry | None:
             can_text="text" in modalities, can_image="image" in modalities,
             items=int(manifest.get("counts", {}).get("items", 0)),
             built_at=str(manifest.get("built_at", "?")),
-            stamp=manifest_path.stat().st_mtime)
+            stamp=manifest_path.stat().st_mtime,
+            with_text=int(manifest.get("counts", {}).get("with_text", 0)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -76,10 +81,12 @@ def scan_indexes(root: Path) -> list[IndexEntry]:
 
 
 def default_index(entries: list[IndexEntry]) -> str | None:
-    """The best text-capable index: fusion, twobranch, non-random openclip, conse, captions, any."""
+    """The best text-capable index: hybrid (over a collection with texts), fusion, twobranch,
+    non-random openclip, conse, captions, any."""
     def rank(e: IndexEntry) -> tuple[int, int, int]:
-        tier = (FAMILY_PREFERENCE.index(e.family)
-                if e.family in FAMILY_PREFERENCE and not e.random_weights
+        family = TEXTLESS_AS.get(e.family, e.family) if not e.with_text else e.family
+        tier = (FAMILY_PREFERENCE.index(family)
+                if family in FAMILY_PREFERENCE and not e.random_weights
                 else len(FAMILY_PREFERENCE))
         return tier, int(not e.can_text), int(e.random_weights)
 

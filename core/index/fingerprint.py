@@ -32,6 +32,8 @@ def probe_vector(encoder: Encoder) -> tuple[str, np.ndarray]:
     """(kind, vector): the item-side vector of the probe, as the index stores items."""
     if encoder.item_input == "texts" or not encoder.can_image:
         return "text", encoder.encode_texts([PROBE_TEXT])[0]
+    if encoder.item_input == "pixels+texts":  # both parts: a changed text model shows too
+        return "item", encoder.encode_items([probe_image()], [[PROBE_TEXT]])[0]
     return "image", encoder.encode_images([probe_image()])[0]
 
 
