@@ -95,6 +95,17 @@ def require_index() -> tuple[IndexEntry, Index]:
     raise AssertionError("unreachable")
 
 
+def names_and_current() -> tuple[list[str], IndexEntry]:
+    """The scanned index names and the current index, for pages that pick several indexes; the
+    no-index screen (and the end of the run) when there is none."""
+    names = [e.name for e in loaders.entries()]
+    current = current_entry()
+    if current is None:
+        no_index_screen()
+        st.stop()
+    return names, current
+
+
 def no_index_screen() -> None:
     root = loaders.root()
     shown = root.relative_to(loaders.REPO_ROOT) if root.is_relative_to(loaders.REPO_ROOT) else root

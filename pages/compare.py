@@ -28,12 +28,7 @@ st.caption("Run the same query against two or three indexes built over the same 
            "scales, so results show ranks, plus the calibrated chance of relevance for a text "
            "query where the model has a fitted curve.")
 
-found = loaders.entries()
-names = [e.name for e in found]
-current = state.current_entry()
-if current is None:
-    state.no_index_screen()
-    st.stop()
+names, current = state.names_and_current()
 if len(names) < 2:
     st.info("Comparing needs at least two indexes over the same images, built with different "
             f"models, e.g. `{state.BUILD_OWN}` with another `--model`.", icon=":material/info:")

@@ -40,12 +40,7 @@ st.caption("Put one query set to several indexes built over the same images, mar
            "are right, and read the metrics from your marks. A mark belongs to the query and the "
            "image, so it counts for every variant that returns it.")
 
-found = loaders.entries()
-names = [e.name for e in found]
-current = state.current_entry()
-if current is None:
-    state.no_index_screen()
-    st.stop()
+names, current = state.names_and_current()
 shipped = list(query_set.shipped_sets())
 defaults = {"rev.with": compare.default_selection(current.name, names, 3), "rev.k": DEFAULT_K,
             "rev.source": "demo" if shipped else "typed", "rev.demo": shipped[0] if shipped
