@@ -15,6 +15,7 @@ from PIL import Image
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder
 from core.index.catalogue import IndexEntry, indexes_root, scan_indexes
+from core.index.fingerprint import encoder_for
 from core.index.store import Index, load_index
 from core.index.thumbs import preview_jpeg, tile_jpeg
 from core.paths import REPO_ROOT
@@ -120,7 +121,7 @@ def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
                   negative_texts=[(negative, negative_weight)] if negative else [],
                   image_ids=[(like, like_weight)] if like is not None else [])
     needs_model = bool(text or negative)
-    encoder = get_encoder(index.spec) if needs_model else None
+    encoder = encoder_for(index, get_encoder) if needs_model else None
     return _hits(index, search_collapsed(encoder, index, query, k))
 
 
@@ -128,7 +129,7 @@ def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
 def _text_batch(path: str, stamp: float, texts: tuple[str, ...], k: int) -> list[Hits]:
     """A review's query set on one index: the texts encoded in one batch, cached as a whole."""
     index = _index(path, stamp)
-    found = texts_collapsed(get_encoder(index.spec), index, list(texts), k)
+    found = texts_collapsed(encoder_for(index, get_encoder), index, list(texts), k)
     return [_hits(index, hits) for hits in found]
 
 
@@ -147,7 +148,7 @@ def _id_search(path: str, stamp: float, image_id: int, k: int) -> Hits:
 def _upload_search(path: str, stamp: float, digest: str, k: int, _image: Image.Image) -> Hits:
     """Keyed by the upload's digest; the decoded image itself is not hashed (`_image`)."""
     index = _index(path, stamp)
-    encoder = get_encoder(index.spec)
+    encoder = encoder_for(index, get_encoder)
     return _hits(index, search_collapsed(encoder, index, Query(images=[(_image, 1.0)]), k))
 
 

@@ -158,3 +158,27 @@ def test_a_rebuild_with_other_weights_behind_the_same_spec_reuses_nothing(
     summary = build_index([images], spec, out)
     assert summary.reused == 0 and summary.new == 3, summary
     assert any("other vectors" in n for n in summary.notes), summary.notes
+
+
+def test_the_app_refuses_a_model_that_did_not_build_the_index(conse_index_path: Path,
+                                                               tmp_path: Path, monkeypatch,
+                                                               warm_server) -> None:
+    """The same fingerprint check as the CLI, on the app's query path: one clear error instead
+    of rankings from another model."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.index.catalogue import ENV_INDEXES
+
+    root = tmp_path / "indexes"
+    copy = root / "tampered"
+    shutil.copytree(conse_index_path.resolve(), copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["encoder"]["spec"] = "conse:lite0,top=2"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv(ENV_INDEXES, str(root))
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=300)
+    at.query_params["q"] = "a ginger cat"
+    at.switch_page("pages/text_search.py").run()
+    assert not at.exception
+    assert any("is not the one that built it" in e.value for e in at.error), \
+        [e.value for e in at.error]

@@ -28,24 +28,18 @@ if TYPE_CHECKING:
 
 
 class DirectSearcher:
-    """The review's Searcher for the terminal: each index's model loaded once, checked against
-    the index's fingerprint, exact duplicates folded as in the app."""
+    """The review's Searcher for the terminal: each index's model loaded once and checked
+    against the index's fingerprint (core.index.fingerprint.encoder_for), exact duplicates
+    folded as in the app."""
 
     def __init__(self, indexes: Mapping[str, Index]) -> None:
         self.indexes = indexes
-        self.encoders: dict[str, Encoder] = {}
         self.ids: dict[str, dict[str, int]] = {}
 
     def _encoder(self, name: str) -> Encoder:
-        from core.encoders.registry import load_encoder
-        from core.index.fingerprint import check_fingerprint
+        from core.index.fingerprint import encoder_for
 
-        if name not in self.encoders:
-            index = self.indexes[name]
-            encoder = load_encoder(index.spec)
-            check_fingerprint(index.manifest, encoder, str(index.path))
-            self.encoders[name] = encoder
-        return self.encoders[name]
+        return encoder_for(self.indexes[name])
 
     def texts(self, entry: IndexEntry, texts: list[str], k: int) -> list[Hits]:
         from core.query.duplicates import texts_collapsed

@@ -33,8 +33,7 @@ def utf8_text(value: str) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from core.encoders.registry import load_encoder
-    from core.index.fingerprint import check_fingerprint
+    from core.index.fingerprint import encoder_for
     from core.index.store import load_index
     from core.ingest.images import ImageProblem, open_image
     from core.query.search import Query, search
@@ -51,9 +50,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         except ImageProblem as e:
             raise UserError(f"{path}: {e}") from e
     needs_model = bool(args.query or args.negative or args.like_file)
-    encoder = load_encoder(index.spec) if needs_model else None
-    if encoder is not None:
-        check_fingerprint(index.manifest, encoder, str(index.path))
+    encoder = encoder_for(index) if needs_model else None
     hits = search(encoder, index, query, k=args.k, method=args.method, search_k=args.search_k)
     for h in hits:
         print(f"{h.rank:>3}  {h.score:.4f}  {index.items.at[h.id, 'path']}")

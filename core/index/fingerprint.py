@@ -9,11 +9,17 @@ that once per loaded model, before the first answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PIL import Image
 
 from core.encoders.base import Encoder
 from core.errors import UserError
+
+if TYPE_CHECKING:
+    from core.index.store import Index
 
 PROBE_TEXT = "a photo of a red bicycle leaning on a stone wall"
 PROBE_SIZE = 96
@@ -62,3 +68,20 @@ def check_fingerprint(manifest: dict, encoder: Encoder, where: str) -> None:
         raise UserError(f"index {where}: the model '{encoder.spec}' is not the one that built it "
                         f"(probe cosine {cosine:.3f} < {MIN_COSINE}): the spec, weights or "
                         "preprocessing changed; rebuild the index")
+
+
+_CHECKED: set[tuple[str, str]] = set()  # (version folder, model spec) pairs already checked
+
+
+def encoder_for(index: Index, load: Callable[[str], Encoder] | None = None) -> Encoder:
+    """The model an index answers queries with, checked against its fingerprint once per
+    process and version: the one way the CLI, the review and the app get an index's model.
+    `load` is the caller's cached loader (the app's st.cache_resource), else the registry's."""
+    if load is None:
+        from core.encoders.registry import load_encoder as load
+    encoder = load(index.spec)
+    key = (str(index.files), encoder.spec)
+    if key not in _CHECKED:
+        check_fingerprint(index.manifest, encoder, str(index.path))
+        _CHECKED.add(key)
+    return encoder
