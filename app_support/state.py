@@ -106,6 +106,18 @@ def names_and_current() -> tuple[list[str], IndexEntry]:
     return names, current
 
 
+def open_indexes(names: list[str]) -> list[tuple[IndexEntry, Index]]:
+    """(entry, loaded index) for each chosen name that is still there; one that fails to load
+    shows its error and is left out."""
+    pairs: list[tuple[IndexEntry, Index]] = []
+    for name in names:
+        entry = entry_by_name(name)
+        if entry is not None:
+            with user_errors():
+                pairs.append((entry, loaders.get_index(entry)))
+    return pairs
+
+
 def no_index_screen() -> None:
     root = loaders.root()
     shown = root.relative_to(loaders.REPO_ROOT) if root.is_relative_to(loaders.REPO_ROOT) else root

@@ -10,7 +10,6 @@ from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import clean_text, parse_id, parse_int
 from core.index.catalogue import IndexEntry
-from core.index.store import Index
 from core.query import compare
 from core.query.calibration import relevance
 from core.query.overlap import coverage
@@ -66,12 +65,7 @@ def _random(n: int) -> None:
     st.session_state["cmp.id"] = random.randrange(n)
 
 
-pairs: list[tuple[IndexEntry, Index]] = []
-for name in chosen:
-    entry = state.entry_by_name(name)
-    if entry is not None:
-        with state.user_errors():
-            pairs.append((entry, loaders.get_index(entry)))
+pairs = state.open_indexes(chosen)
 if len(pairs) < 2:
     st.stop()
 first = pairs[0][1]

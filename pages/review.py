@@ -21,9 +21,7 @@ from core.eval.review_report import (
     pair_records,
     thumbnails,
 )
-from core.index.catalogue import IndexEntry
 from core.index.items import short_name
-from core.index.store import Index
 from core.query import compare
 from core.query.overlap import coverage
 
@@ -90,12 +88,7 @@ if not chosen:
     state.sync_url(**sync)
     st.stop()
 
-pairs: list[tuple[IndexEntry, Index]] = []
-for name in chosen:
-    entry = state.entry_by_name(name)
-    if entry is not None:
-        with state.user_errors():
-            pairs.append((entry, loaders.get_index(entry)))
+pairs = state.open_indexes(chosen)
 if not pairs:
     st.stop()
 same, common = coverage({e.name: loaders.hashes(e) for e, _ in pairs})
