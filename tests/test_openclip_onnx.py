@@ -4,12 +4,11 @@ pretrained tag, offline), and what a server without torch or the weights package
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_runtime import torch_side_after
 
 from core.encoders import runtime
 from core.encoders.openclip_onnx import ClipTokenizer, OnnxOpenClipEncoder, pixels
@@ -86,19 +85,7 @@ def test_preprocess_is_open_clips_transform(photos, towers) -> None:
 
 def test_openclip_queries_never_import_torch(towers) -> None:
     """A fresh process answers a text and an image from the files exported above."""
-    code = (
-        "import sys\n"
-        "from PIL import Image\n"
-        "from core.encoders.registry import load_encoder\n"
-        f"enc = load_encoder({SPEC!r})\n"
-        "enc.encode_texts(['a cat']); enc.encode_images([Image.new('RGB', (50, 40), 'red')])\n"
-        "print(type(enc).__name__, sorted(m for m in sys.modules if m.split('.')[0] in\n"
-        "      ('torch', 'torchvision', 'open_clip', 'sentence_transformers', 'transformers')))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         timeout=600)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "OnnxOpenClipEncoder []"
+    assert torch_side_after([SPEC]) == (["OnnxOpenClipEncoder"], [])
 
 
 def test_a_server_without_weights_finds_the_catalogued_export(monkeypatch, tmp_path,

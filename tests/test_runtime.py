@@ -72,22 +72,35 @@ def test_forward_memo_reuses_only_the_same_images(photos, onnx_backbones) -> Non
     assert other is not first and np.allclose(other[0], first[0], atol=1e-5)
 
 
-def test_queries_never_import_torch() -> None:
+TORCH_SIDE = ("torch", "torchvision", "open_clip", "sentence_transformers", "transformers")
+
+
+def torch_side_after(specs: list[str]) -> tuple[list[str], list[str]]:
+    """(encoder class names, torch-side modules imported) after a fresh process loads each spec
+    and answers a text and an image query with it, where the model takes them."""
     code = (
-        "import sys\n"
+        "import json, sys\n"
         "from PIL import Image\n"
         "from core.encoders.registry import load_encoder\n"
-        "for spec in ('conse:lite0', 'efficientnet:lite0', 'captions:minilm'):\n"
+        "names = []\n"
+        f"for spec in {specs!r}:\n"
         "    enc = load_encoder(spec)\n"
+        "    names.append(type(enc).__name__)\n"
         "    if enc.can_text: enc.encode_texts(['a cat'])\n"
         "    if enc.can_image: enc.encode_images([Image.new('RGB', (50, 40), 'red')])\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in\n"
-        "             ('torch', 'torchvision', 'sentence_transformers', 'transformers')))\n"
+        f"print(json.dumps([names, sorted(m for m in sys.modules if m.split('.')[0] in "
+        f"{TORCH_SIDE!r})]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    names, modules = json.loads(out.stdout.strip().splitlines()[-1])
+    return names, modules
+
+
+def test_queries_never_import_torch() -> None:
+    _, modules = torch_side_after(["conse:lite0", "efficientnet:lite0", "captions:minilm"])
+    assert modules == []
 
 
 def test_runtime_choice_and_failed_exports(monkeypatch, tmp_path, caplog) -> None:
