@@ -18,10 +18,10 @@ from core.index.store import (
     Index,
     commit,
     load_index,
-    staging_dir,
     write_annoy,
     write_tables,
 )
+from core.index.versions import staging_dir
 from core.query.search import (
     DEFAULT_SEARCH_K_PER_RESULT,
     Query,

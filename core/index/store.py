@@ -19,9 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
-from core.index.versions import FORMAT, fault_point, publish, sibling, staging_dir
-
-__all__ = ["staging_dir"]  # re-exported: writers stage here, then `commit`
+from core.index.versions import FORMAT, fault_point, publish, sibling
 
 SCHEMA_VERSION = 1
 METRIC = "cosine"
