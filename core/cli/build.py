@@ -11,7 +11,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     return run_with_bar(lambda bar: build_index(
         args.images, args.model, args.out, trees=args.trees, batch_size=args.batch_size,
-        extensions=args.ext.split(","), force=args.force, progress=bar))
+        extensions=args.ext.split(","), force=args.force, progress=bar,
+        ocr=args.ocr))
 
 
 def register(sub) -> None:
@@ -28,4 +29,7 @@ def register(sub) -> None:
     b.add_argument("--batch-size", type=int, default=None)
     b.add_argument("--ext", default=",".join(DEFAULT_EXTENSIONS))
     b.add_argument("--force", action="store_true", help="replace an index of another model")
+    b.add_argument("--ocr", action="store_true",
+                   help="read the text in each image (signs, labels; ~1 s per new image) and use "
+                        "it as one more text (needs rapidocr-onnxruntime, requirements-build.txt)")
     b.set_defaults(func=cmd_build)
