@@ -30,6 +30,6 @@ def register(sub) -> None:
     b.add_argument("--ext", default=",".join(DEFAULT_EXTENSIONS))
     b.add_argument("--force", action="store_true", help="replace an index of another model")
     b.add_argument("--ocr", action="store_true",
-                   help="read the text in each image (signs, labels; ~1 s per new image) and use "
-                        "it as one more text (needs rapidocr-onnxruntime, requirements-build.txt)")
+                   help="read the text in each image (signs, labels; slow: 1-3 s per new image "
+                        "on 2 cores) and use it as one more text (needs rapidocr-onnxruntime)")
     b.set_defaults(func=cmd_build)
