@@ -50,7 +50,7 @@ def fit_clusters(index: Index, scope: Scope, k: int, nearest: int = NEAREST
     return result, labels.summarise_clusters(emb, result, label_rows(index, ids), ids, nearest)
 
 
-def label_rows(index: Index, ids: np.ndarray) -> list[set[str]]:
+def label_rows(index: Index, ids: np.ndarray) -> list[labels.Words]:
     """Each image's words for naming its cluster: its texts without credits, source names and
     file-name echoes; an image with none is named by its nearest ImageNet classes when the
     index's model has a class space (ConSE, hybrid)."""
@@ -64,7 +64,7 @@ def label_rows(index: Index, ids: np.ndarray) -> list[set[str]]:
     if bare:
         named = visual_names.class_names(index.spec, index.embeddings[np.asarray(ids)[bare]])
         for r, names in zip(bare, named or [], strict=False):
-            rows[r] = set(names)
+            rows[r] = dict.fromkeys(names, 1.0)
     return rows
 
 

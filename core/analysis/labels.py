@@ -39,6 +39,9 @@ _SOURCES = """gcompris imagenet wallpaper wallpapers openclipart clipart debian 
 NOISE = frozenset(" ".join([_BOILERPLATE, _CREDITS, _SOURCES]).split()) | GENERIC
 STOP_WORDS = ENGLISH_STOP_WORDS | NOISE
 
+SHORT_TEXT = 6  # words: a title, a name or a category rather than a paragraph
+LONG_WEIGHT = 0.5
+
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _URL = re.compile(r"\S*(?:https?:|www\.|://)\S*|\S+\.(?:com|org|net)\S*", re.IGNORECASE)
 
@@ -53,39 +56,48 @@ def credit_words(*fields: str) -> set[str]:
     return {w for f in fields if f for w in _tokens(_URL.sub(" ", str(f)))}
 
 
+Words = dict[str, float]  # an image's label words, each with its weight (1 or LONG_WEIGHT)
+
+
 def label_words(texts: Sequence[str], rel_path: str = "", credits: set[str] | frozenset = (
-        frozenset())) -> set[str]:
-    """The words of one image that may name its cluster.
+        frozenset())) -> Words:
+    """The words of one image that may name its cluster, with their weights.
 
     A text that only repeats the file name ("chelsea" for chelsea.jpg) counts only when the image
     has no other text: the name is the photographer's, the description the image's. Stop words,
-    credit, licence and source words, and this image's own credits are left out.
+    credit, licence and source words, and this image's own credits are left out. A word found
+    only in long sentences weighs LONG_WEIGHT: a title or a category ("Giraffe", "wild animal")
+    names the picture, while "lives" and "built" come from the paragraph about it.
     """
     name = path_words(rel_path.rsplit("/", 1)[-1]) if rel_path else ""
     described = [t for t in texts if t.strip() and " ".join(_tokens(t)) != name]
-    words: set[str] = set()
+    words: Words = {}
     for text in described or list(texts):
-        words.update(w for w in _tokens(text) if w not in STOP_WORDS and w not in credits)
+        tokens = _tokens(text)
+        weight = 1.0 if len(tokens) <= SHORT_TEXT else LONG_WEIGHT
+        for w in tokens:
+            if w not in STOP_WORDS and w not in credits:
+                words[w] = max(words.get(w, 0.0), weight)
     return words
 
 
-def _singular(words: set[str], vocab: set[str]) -> set[str]:
+def _singular(words: Words, vocab: set[str]) -> Words:
     """Plurals folded onto their singular when the collection uses it too (fishes -> fish)."""
-    out = set()
-    for w in words:
+    out: Words = {}
+    for w, weight in words.items():
         for cut, add in (("ies", "y"), ("es", ""), ("s", "")):
             if w.endswith(cut) and len(w) > len(cut) + 2 and w[: -len(cut)] + add in vocab:
                 w = w[: -len(cut)] + add
                 break
-        out.add(w)
+        out[w] = max(out.get(w, 0.0), weight)
     return out
 
 
-def _member_words(texts: Sequence[str]) -> set[str]:
+def _member_words(texts: Sequence[str]) -> Words:
     return label_words(list(texts))
 
 
-def _doc_freqs(clusters: Sequence[Sequence[set[str]]]) -> list[Counter[str]]:
+def _doc_freqs(clusters: Sequence[Sequence[Words]]) -> list[Counter[str]]:
     """Per cluster: how many members mention each word (once per member, so one chatty caption
     cannot win), plurals folded across the whole collection."""
     vocab = {w for members in clusters for words in members for w in words}
@@ -100,14 +112,15 @@ def _doc_freqs(clusters: Sequence[Sequence[set[str]]]) -> list[Counter[str]]:
 
 def _scored(counts: Counter[str], size: int, total: Counter[str], mean_size: float,
             top: int) -> str:
-    """The `top` words by c-TF-IDF; a word one member alone mentions names no cluster of 5+."""
-    least = 2 if size >= 5 else 1
+    """The `top` words by c-TF-IDF; a word one member alone mentions names no cluster of 5+
+    unless no word is shared at all."""
+    least = 2 if size >= 5 and max(counts.values(), default=0) >= 2 else 1
     scored = sorted((-(c / size) * math.log(1 + mean_size / total[w]), w)
                     for w, c in counts.items() if c >= least)
     return ", ".join(w for _, w in scored[: max(top, 0)])
 
 
-def labels_from_words(words_by_cluster: Sequence[Sequence[set[str]]], top: int = 3) -> list[str]:
+def labels_from_words(words_by_cluster: Sequence[Sequence[Words]], top: int = 3) -> list[str]:
     """A label per cluster from its members' label_words; "" where no word qualifies."""
     counts = _doc_freqs(words_by_cluster)
     total: Counter[str] = Counter()
@@ -148,18 +161,18 @@ class ClusterSummary:
 def summarise_clusters(
     emb: np.ndarray,
     result: ClusterResult,
-    texts: Sequence[Sequence[str]] | Sequence[set[str]],
+    texts: Sequence[Sequence[str]] | Sequence[Words],
     ids: Sequence[int] | None = None,
     m: int = 5,
 ) -> list[ClusterSummary]:
     """Every cluster, largest first. Rows of emb/texts are `ids` (default 0..n-1), so a cluster
     fitted on a neighbourhood still reports the collection's own image ids. A row of `texts` is
-    an image's texts, or its label_words already chosen (a set)."""
+    an image's texts, or its label_words already chosen (a dict)."""
     arr = check_embeddings(emb)
     if len(texts) != arr.shape[0]:
         raise UserError(f"Got {len(texts)} text lists for {arr.shape[0]} images.")
     row_ids = np.arange(arr.shape[0]) if ids is None else np.asarray(ids, dtype=np.int64)
-    words = [t if isinstance(t, set | frozenset) else _member_words(list(t)) for t in texts]
+    words = [t if isinstance(t, dict) else _member_words(list(t)) for t in texts]
     by_cluster = [[words[r] for r in np.flatnonzero(result.labels == c)] for c in range(result.k)]
     labels = labels_from_words(by_cluster)
     out = [ClusterSummary(cluster=c, size=len(by_cluster[c]),
