@@ -25,10 +25,13 @@ from core.errors import UserError
 from core.ingest.pathwords import GENERIC, path_words
 
 # Caption boilerplate that says nothing about a cluster ("a photo of a koala", "a food from
-# the group cereals"), credit and licence words, and the names of sources and packages.
+# the group cereals", the verbs of encyclopaedic paragraphs: "it was built", "it lives in",
+# and of GCompris' boards: "the cow goes 'moo'"),
+# credit and licence words, and the names of sources and packages.
 _BOILERPLATE = """photo photos image images picture pictures shows showing shown view close
     closeup group type kind sort various called known named using used make made like
-    photograph photographs photography photographer"""
+    photograph photographs photography photographer built stand stands located lives live
+    famous goes"""
 _CREDITS = """by via courtesy credit credits author authors copyright licence license licensed
     cc sa nc nd gpl lgpl mit bsd cc0 pd public domain rights reserved attribution unported
     generic version wikimedia commons wikipedia wiki flickr pixabay unsplash pexels
@@ -41,7 +44,9 @@ STOP_WORDS = ENGLISH_STOP_WORDS | NOISE
 
 SHORT_TEXT = 6  # words: a title, a name or a category rather than a paragraph
 LONG_WEIGHT = 0.5
+PHRASE_SHARE = 0.8  # of its word's score, for a two-word name to stand for the word
 
+_PUNCT = re.compile(r"[^\w\s'-]+")  # a phrase does not run across "(", ":" or ","
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _URL = re.compile(r"\S*(?:https?:|www\.|://)\S*|\S+\.(?:com|org|net)\S*", re.IGNORECASE)
 
@@ -78,6 +83,12 @@ def label_words(texts: Sequence[str], rel_path: str = "", credits: set[str] | fr
         for w in tokens:
             if w not in STOP_WORDS and w not in credits:
                 words[w] = max(words.get(w, 0.0), weight)
+        if weight == 1.0:  # two-word names of short texts: "renewable energy", "wild animal"
+            for part in _PUNCT.split(text.lower()):
+                ts = _tokens(part)
+                for a, b in zip(ts, ts[1:], strict=False):
+                    if a != b and not {a, b} & STOP_WORDS and not {a, b} & credits:
+                        words[f"{a} {b}"] = 1.0
     return words
 
 
@@ -117,7 +128,30 @@ def _scored(counts: Counter[str], size: int, total: Counter[str], mean_size: flo
     least = 2 if size >= 5 and max(counts.values(), default=0) >= 2 else 1
     scored = sorted((-(c / size) * math.log(1 + mean_size / total[w]), w)
                     for w, c in counts.items() if c >= least)
-    return ", ".join(w for _, w in scored[: max(top, 0)])
+    return ", ".join(_with_phrases(scored, top))
+
+
+def _with_phrases(scored: list[tuple[float, str]], top: int) -> list[str]:
+    """The first `top` terms, where a two-word name takes a word's place when the name and its
+    other word both score at least PHRASE_SHARE of the word ("energy, renewable" -> "renewable
+    energy"; not "digit swan" for "swan" when every cluster says "digit"). A word already inside
+    a chosen name is not repeated. Class names ("great white shark") are terms of their own."""
+    score = {t: -v for v, t in scored}
+    chosen: list[str] = []
+    for _, term in scored:
+        if len(chosen) >= top:
+            break
+        parts = term.split()
+        if len(parts) == 2 and all(p in score for p in parts):
+            continue  # a two-word name comes in through its words
+        floor = PHRASE_SHARE * score[term]
+        pairs = [p for p in score if len(p.split()) == 2 and term in p.split()
+                 and score[p] >= floor and all(score.get(w, 0.0) >= floor for w in p.split())]
+        pick = max(pairs, key=lambda p: (score[p], p)) if len(parts) == 1 and pairs else term
+        if pick in chosen or any(term in c.split() for c in chosen if c != term):
+            continue
+        chosen.append(pick)
+    return chosen
 
 
 def labels_from_words(words_by_cluster: Sequence[Sequence[Words]], top: int = 3) -> list[str]:
