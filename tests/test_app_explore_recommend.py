@@ -14,7 +14,8 @@ from test_app import APP, TIMEOUT, ok, texts
 
 from core.analysis.clusters_view import distinctness
 from core.analysis.explore import kmeans, neighbourhood
-from core.analysis.recommend import MIN_SCORED, Recommender, wilson
+from core.analysis.recommend import MIN_SCORED, Recommender
+from core.analysis.selection import wilson
 from core.index.catalogue import ENV_INDEXES
 from core.index.store import load_index
 

@@ -12,7 +12,8 @@ from PIL import Image, ImageEnhance, ImageOps
 from skimage import data as skdata
 from sklearn.datasets import load_sample_images
 
-from core.analysis.recommend import MIN_SCORED, SHORTLIST, Recommender, wilson
+from core.analysis.recommend import MIN_SCORED, SHORTLIST, Recommender
+from core.analysis.selection import diverse_top, wilson
 from core.errors import UserError
 
 N_PER_PHOTO = 20
@@ -175,6 +176,18 @@ def test_candidates_are_uncertain_balanced_and_spread(real_emb: np.ndarray) -> N
         photos.append(i // N_PER_PHOTO)
         rec.vote(i, bool(truth[i]))
     assert len(set(photos)) >= 6, photos
+
+
+def test_diverse_top_skips_near_copies(real_emb: np.ndarray) -> None:
+    """Scores favouring one photo's 20 augmented copies: the plain top 5 is all that photo,
+    the diverse top 5 spreads over photos but still starts with the best one."""
+    unit = real_emb / np.linalg.norm(real_emb, axis=1, keepdims=True)
+    ids = np.arange(len(unit))
+    scores = np.where(ids // N_PER_PHOTO == 3, 2.0, 1.0) + 0.01 * (ids % N_PER_PHOTO)
+    plain = ids[np.argsort(-scores)][:5]
+    assert {int(i) // N_PER_PHOTO for i in plain} == {3}
+    picked = diverse_top(unit, ids, scores, 5, diversity=2.0)
+    assert picked[0] == int(plain[0]) and len({i // N_PER_PHOTO for i in picked}) >= 3
 
 
 def test_wilson_interval() -> None:

@@ -14,11 +14,11 @@ Streamlit in it, and it exports/imports its votes as JSON so a session can be re
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 from sklearn.svm import SVC
 
+from core.analysis.selection import diverse_top, wilson
 from core.analysis.votes_file import FORMAT, VERSION, check_params, read_votes
 from core.encoders.base import l2_normalise
 from core.errors import UserError
@@ -29,33 +29,6 @@ SHORTLIST = 20  # least certain unseen images, of which the one least like any v
 DIVERSITY = 2.0  # score (in spreads over the collection) traded per unit of cosine to a pick
 MMR_POOL = 5  # the diverse top k is chosen among the k * MMR_POOL best-scored images
 MIN_SCORED = 10  # held-out guesses before an accuracy means anything (see wilson)
-
-
-def wilson(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a proportion: stays inside [0, 1] and honest for small totals,
-    where the normal approximation claims 0 % to 67 % for 1 of 3."""
-    if total <= 0:
-        return 0.0, 1.0
-    p = correct / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def diverse_top(emb: np.ndarray, ids: np.ndarray, scores: np.ndarray, k: int,
-                diversity: float) -> list[int]:
-    """Up to k of `ids` by maximal marginal relevance: score - diversity * max cosine to the
-    ones already picked (rows of emb are unit vectors)."""
-    picked: list[int] = []
-    closest = np.full(len(ids), -np.inf)
-    free = np.ones(len(ids), dtype=bool)
-    for _ in range(min(k, len(ids))):
-        gain = np.where(free, scores - diversity * np.maximum(closest, 0.0), -np.inf)
-        j = int(np.argmax(gain))
-        picked.append(int(ids[j]))
-        free[j] = False
-        closest = np.maximum(closest, emb[ids] @ emb[ids[j]])
-    return picked
 
 
 class Recommender:
