@@ -136,9 +136,9 @@ def status_panel(index: Index, rec: Recommender) -> None:
     correct, total = rec.accuracy()
     interval = rec.accuracy_interval()
     if interval is None:
-        st.caption(f"The model's guesses are checked against your votes: {correct} of {total} "
-                   f"right so far. Its accuracy is shown after {MIN_SCORED} guesses; fewer say "
-                   "too little.")
+        so_far = f": {correct} of {total} right so far" if total else ""
+        st.caption(f"Once trained, the model guesses each image before you vote{so_far}. Its "
+                   f"accuracy is shown after {MIN_SCORED} guesses; fewer say too little.")
     else:
         lo, hi = interval
         st.metric("Model's guesses that were right", f"{100 * correct / total:.0f} %",
