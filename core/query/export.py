@@ -12,11 +12,13 @@ import csv
 import filecmp
 import io
 import json
+import shutil
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from core.errors import UserError
 from core.index.items import texts_of
 from core.index.store import Index
 
@@ -102,13 +104,30 @@ class Copied:
     status: str  # "copied", "renamed" (a clash), "already there" (same bytes), "missing"
 
 
+def _place(original: Path, folder: Path, name: str) -> tuple[Path, bool]:
+    """Where `original` goes in `folder`: (path, already there). Walks name, name-2, name-3…:
+    the first with the same bytes is already there, else the first free one is used."""
+    stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix
+    n = 1
+    while True:
+        target = folder / (name if n == 1 else f"{stem}-{n}{suffix}")
+        if not target.exists():
+            return target, False
+        if target.is_file() and filecmp.cmp(original, target, shallow=False):
+            return target, True
+        n += 1
+
+
 def copy_results(index: Index, ids: Sequence[int], folder: str | Path) -> list[Copied]:
     """Copy each result's original into `folder` (made if needed), in rank order, never
-    overwriting: an existing file with the same bytes counts as already there, any other clash
-    gets the next free name. Exclusive creation, so a file appearing meanwhile is not replaced."""
+    overwriting: a file there with the same bytes counts as already there (so a second run
+    copies nothing), any other clash gets the next free name. Exclusive creation, so a file
+    appearing meanwhile is not replaced either."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    taken = {p.name.lower() for p in folder.iterdir()}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot copy into {folder}: {e.strerror or e}") from e
     out: list[Copied] = []
     for i in ids:
         source = Path(str(index.items.at[int(i), "path"]))
@@ -117,13 +136,11 @@ def copy_results(index: Index, ids: Sequence[int], folder: str | Path) -> list[C
             out.append(Copied(source, None, "missing"))
             continue
         name = _file_name(index, i)
-        same = folder / name
-        if same.is_file() and filecmp.cmp(original, same, shallow=False):
-            out.append(Copied(source, same, "already there"))
+        target, there = _place(original, folder, name)
+        if there:
+            out.append(Copied(source, target, "already there"))
             continue
-        target = folder / free_name(name, taken)
         with original.open("rb") as src, target.open("xb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
+            shutil.copyfileobj(src, dst, 1 << 20)
         out.append(Copied(source, target, "copied" if target.name == name else "renamed"))
     return out

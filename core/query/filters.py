@@ -131,13 +131,12 @@ def keep_mask(facts: pd.DataFrame, filters: Filters) -> np.ndarray:
     if filters.sources:
         keep &= facts["source"].isin(filters.sources).to_numpy()
     if filters.taken_from is not None or filters.taken_to is not None:
-        days = facts["taken"].dt.date
-        ok = facts["taken"].notna().to_numpy()
+        stamps = facts["taken"]  # NaT (no date) compares false: it fails any bound
         if filters.taken_from is not None:
-            ok &= (days >= filters.taken_from).fillna(False).to_numpy(bool)
+            keep &= (stamps >= pd.Timestamp(filters.taken_from)).to_numpy(bool)
         if filters.taken_to is not None:
-            ok &= (days <= filters.taken_to).fillna(False).to_numpy(bool)
-        keep &= ok
+            end = pd.Timestamp(filters.taken_to) + pd.Timedelta(days=1)
+            keep &= (stamps < end).to_numpy(bool)
     keep &= (facts["width"].to_numpy() >= filters.min_width)
     keep &= (facts["height"].to_numpy() >= filters.min_height)
     if filters.orientations:
