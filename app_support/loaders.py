@@ -20,7 +20,8 @@ from core.index.store import Index, load_index
 from core.index.thumbs import preview_jpeg, tile_jpeg
 from core.paths import REPO_ROOT
 from core.query.compare import Hits  # (id, cosine, duplicate ids) in rank order
-from core.query.duplicates import search_collapsed, texts_collapsed
+from core.query.duplicates import near_groups, search_collapsed, texts_collapsed
+from core.query.filters import NO_FILTERS, Filters, item_facts, keep_mask
 from core.query.search import Hit, Query
 from core.query.upload import MAX_UPLOAD_MB, Upload, decode_upload
 
@@ -111,10 +112,30 @@ def _hits(index: Index, found: list[Hit]) -> Hits:
     return [(h.id, h.score, list(h.duplicates)) for h in found]
 
 
+@st.cache_resource(max_entries=8, show_spinner="Reading the images' dates and sizes…")
+def _facts(path: str, stamp: float):
+    return item_facts(_index(path, stamp))
+
+
+def facts(entry: IndexEntry):
+    """Per-item facts the filters test (core.query.filters.item_facts), once per index."""
+    return _facts(str(entry.path), entry.stamp)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Finding near-duplicates…")
+def _near(path: str, stamp: float, threshold: float) -> list[list[int]]:
+    return near_groups(_index(path, stamp).embeddings, threshold)
+
+
+def near(entry: IndexEntry, threshold: float) -> list[list[int]]:
+    """Near-duplicate groups of an index at a cosine threshold, computed once per threshold."""
+    return _near(str(entry.path), entry.stamp, round(float(threshold), 3))
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
                 negative_weight: float = 1.0, like: int | None = None,
-                like_weight: float = 1.0) -> Hits:
+                like_weight: float = 1.0, filters: Filters = NO_FILTERS) -> Hits:
     """A combined text query; repeated and shared queries come straight from this cache."""
     index = _index(path, stamp)
     query = Query(texts=[(text, 1.0)] if text else [],
@@ -122,7 +143,8 @@ def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
                   image_ids=[(like, like_weight)] if like is not None else [])
     needs_model = bool(text or negative)
     encoder = encoder_for(index, get_encoder) if needs_model else None
-    return _hits(index, search_collapsed(encoder, index, query, k))
+    keep = keep_mask(_facts(path, stamp), filters) if filters.active() else None
+    return _hits(index, search_collapsed(encoder, index, query, k, keep))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -154,10 +176,11 @@ def _upload_search(path: str, stamp: float, digest: str, k: int, _image: Image.I
 
 def text_search(entry: IndexEntry, text: str, k: int, negative: str = "",
                 negative_weight: float = 1.0, like: int | None = None,
-                like_weight: float = 1.0) -> Hits:
-    """A combined text query (rclip-style); raises UserError for what the model cannot take."""
+                like_weight: float = 1.0, filters: Filters = NO_FILTERS) -> Hits:
+    """A combined text query (rclip-style), filtered after ranking; raises UserError for what
+    the model cannot take."""
     return _text_search(str(entry.path), entry.stamp, text, k, negative, negative_weight, like,
-                        like_weight)
+                        like_weight, filters)
 
 
 def id_search(entry: IndexEntry, image_id: int, k: int) -> Hits:

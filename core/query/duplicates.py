@@ -15,7 +15,7 @@ from core.index.store import Index
 from core.query.filters import first_k
 from core.query.search import Hit, Query, query_vector, ranked_hits, search_vector, text_vectors
 
-DEFAULT_NEAR = 0.95  # cosine at which two images count as near-duplicates by default
+DEFAULT_NEAR = 0.97  # cosine at which two images count as near-duplicates by default
 BLOCK = 1024
 
 

@@ -42,7 +42,7 @@ class Filters:
     has_text: bool | None = None
 
     def active(self) -> bool:
-        return self != Filters()
+        return self != NO_FILTERS
 
     def describe(self) -> str:
         """One short line for a caption: what is being filtered on."""
@@ -60,6 +60,9 @@ class Filters:
         if self.has_text is not None:
             parts.append("with text" if self.has_text else "without text")
         return ", ".join(parts)
+
+
+NO_FILTERS = Filters()
 
 
 def orientation(width: int, height: int) -> str:

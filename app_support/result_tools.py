@@ -1,0 +1,148 @@
+"""The widgets around a result grid: filters, a similarity cut-off and downloads.
+
+Filters are offered only where they can cut something: a folder or source choice with more
+than one value, a date range where some image has an EXIF date, size bounds, orientations and
+has-text. The logic is core.query.filters and core.query.export; this module is the layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import streamlit as st
+
+from app_support import grid, loaders
+from core.index.catalogue import IndexEntry
+from core.index.items import named
+from core.index.store import Index
+from core.query.calibration import strong_count
+from core.query.duplicates import DEFAULT_NEAR, near_of
+from core.query.export import images_zip, result_rows, to_csv, to_json
+from core.query.filters import ORIENTATIONS, Filters, folder_choices
+
+NEAR_KEY = "near.threshold"  # the near-duplicate cosine threshold, set on Home
+TEXT_CHOICES = {"Any": None, "With text": True, "Without text": False}
+
+
+def filters_active(prefix: str) -> bool:
+    """Whether the session holds any filter for this page (to open the expander)."""
+    s = st.session_state
+    return bool(s.get(f"{prefix}.f.folders") or s.get(f"{prefix}.f.sources")
+                or s.get(f"{prefix}.f.orient") or s.get(f"{prefix}.f.min_w")
+                or s.get(f"{prefix}.f.min_h") or s.get(f"{prefix}.f.text", "Any") != "Any"
+                or s.get(f"{prefix}.f.dates") or s.get(f"{prefix}.f.cut"))
+
+
+def filter_controls(entry: IndexEntry, prefix: str) -> Filters:
+    """The filter widgets (in the current container); returns what they ask for."""
+    facts = loaders.facts(entry)
+    keep = {"persist_state": "session"}  # the choice holds across pages, like the query
+    c1, c2, c3 = st.columns(3)
+    folders = c1.multiselect("Folder", folder_choices(facts), key=f"{prefix}.f.folders",
+                             placeholder="any folder",
+                             help="A folder includes everything below it.", **keep)
+    sources = sorted(s for s in set(facts["source"]) if s)
+    picked_sources = (c2.multiselect("Source", sources, key=f"{prefix}.f.sources",
+                                     placeholder="any source", **keep)
+                      if len(sources) > 1 else [])
+    orient = c3.multiselect("Orientation", list(ORIENTATIONS), key=f"{prefix}.f.orient",
+                            placeholder="any orientation", **keep)
+    c4, c5, c6 = st.columns(3)
+    min_w = c4.number_input("Min width (px)", 0, 100_000, 0, 100, key=f"{prefix}.f.min_w",
+                            **keep)
+    min_h = c5.number_input("Min height (px)", 0, 100_000, 0, 100, key=f"{prefix}.f.min_h",
+                            **keep)
+    text = c6.segmented_control("Description", list(TEXT_CHOICES), key=f"{prefix}.f.text",
+                                default="Any", **keep) or "Any"
+    taken_from = taken_to = None
+    dated = facts["taken"].dropna()
+    if len(dated):
+        first, last = dated.min().date(), dated.max().date()
+        picked = st.date_input("Date taken (EXIF)", (), first, last, key=f"{prefix}.f.dates",
+                               help=f"{len(dated)} of {len(facts)} images carry an EXIF date; "
+                               "a range drops the others.", **keep)
+        if isinstance(picked, Sequence) and picked:
+            taken_from = picked[0]
+            taken_to = picked[1] if len(picked) > 1 else None
+        elif isinstance(picked, date):
+            taken_from = picked
+    else:
+        st.caption("Date taken: no image in this index carries an EXIF date.")
+    return Filters(folders=tuple(folders), sources=tuple(picked_sources), taken_from=taken_from,
+                   taken_to=taken_to, min_width=int(min_w), min_height=int(min_h),
+                   orientations=tuple(orient), has_text=TEXT_CHOICES[text])
+
+
+def cutoff_control(prefix: str, calibrated: bool) -> float:
+    """A similarity cut-off: on the calibrated relevance where there is a curve, else on the raw
+    cosine (0 keeps everything)."""
+    if calibrated:
+        return st.slider("Hide results below this relevance", 0, 100, 0, 5, format="%d%%",
+                         key=f"{prefix}.f.cut", persist_state="session",
+                         help="The calibrated chance that a result is relevant.") / 100
+    return st.slider("Hide results below this cosine", 0.0, 1.0, 0.0, 0.01,
+                     key=f"{prefix}.f.cut_cos", persist_state="session",
+                     help="Raw similarity: this model has no relevance curve for this query.")
+
+
+def cut(hits: loaders.Hits, probs: list[float] | None, minimum: float
+        ) -> tuple[loaders.Hits, list[float] | None]:
+    """The leading results at or above the cut-off (best first, so a prefix)."""
+    if minimum <= 0:
+        return hits, probs
+    keep = strong_count(probs if probs is not None else [s for _, s, _ in hits], minimum)
+    return hits[:keep], (probs[:keep] if probs is not None else None)
+
+
+def download_buttons(index: Index, hits: loaders.Hits, probs: Sequence[float] | None,
+                     prefix: str, stem: str) -> None:
+    """CSV and JSON of the results (paths, scores, texts) and a zip of the images, which is
+    built only when clicked."""
+    ids = [i for i, _, _ in hits]
+    rows = result_rows(index, ids, [s for _, s, _ in hits], probs)
+    d1, d2, d3, _ = st.columns([1, 1, 1, 2])
+    d1.download_button("CSV", to_csv(rows), f"{stem}.csv", "text/csv", key=f"{prefix}.dl.csv",
+                       icon=":material/download:", on_click="ignore", width="stretch")
+    d2.download_button("JSON", to_json(rows), f"{stem}.json", "application/json",
+                       key=f"{prefix}.dl.json", icon=":material/download:", on_click="ignore",
+                       width="stretch")
+    d3.download_button("Images (zip)", lambda: images_zip(index, ids, rows), f"{stem}.zip",
+                       "application/zip", key=f"{prefix}.dl.zip", icon=":material/folder_zip:",
+                       on_click="ignore", width="stretch")
+
+
+def near_threshold() -> float:
+    return float(st.session_state.get(NEAR_KEY, DEFAULT_NEAR))
+
+
+def near_map(entry: IndexEntry) -> dict[int, list[int]]:
+    """id -> its near-duplicates at the session's threshold (the results' badge)."""
+    return near_of(loaders.near(entry, near_threshold()))
+
+
+NEAR_GROUPS_SHOWN = 12
+NEAR_PER_GROUP = 5
+
+
+def near_duplicates_section(entry: IndexEntry, index: Index, page: str) -> None:
+    """Home's near-duplicate groups: the count, a threshold slider, and the groups as grids."""
+    st.session_state.setdefault(NEAR_KEY, DEFAULT_NEAR)
+    groups = loaders.near(entry, near_threshold())
+    extra = sum(len(g) - 1 for g in groups)
+    count = (f"{len(groups)} group{'' if len(groups) == 1 else 's'} ({extra} "
+             f"image{' looks' if extra == 1 else 's look'} like another)")
+    with st.expander(f"Near-duplicates: {count} at cosine ≥ {near_threshold():.2f}"):
+        st.slider("Near-duplicate threshold (cosine of the index's embeddings)", 0.80, 1.0,
+                  step=0.01, key=NEAR_KEY, persist_state="session",
+                  help="Lower finds looser look-alikes. Search results show a “+N "
+                       "near-duplicates” badge at this threshold. The embeddings are the "
+                       "model's: for a captions or hybrid index, same words count as close.")
+        if not groups:
+            st.caption("No two images are this close.")
+        for n, group in enumerate(groups[:NEAR_GROUPS_SHOWN]):
+            st.caption(f"Group {n + 1}: {len(group)} images")
+            grid.grid(index, named(index, group[:NEAR_PER_GROUP]), key=f"{page}.near.{n}",
+                      action=grid.open_detail(page, entry.name))
+        if len(groups) > NEAR_GROUPS_SHOWN:
+            st.caption(f"… and {len(groups) - NEAR_GROUPS_SHOWN} more groups.")
