@@ -26,12 +26,15 @@ _SCRIPT = """
   const doc = window.parent.document;
   if (doc.__tileKeys) return;
   doc.__tileKeys = true;
-  const TILE = '[class*="st-key-tiles-"] button';
+  const TILE = '[class*="st-key-tiles-"] .stButton button';
   const group = (el) => {
     const box = el.closest('[class*="st-key-tiles-"]');
     const m = box && box.className.match(/st-key-(tiles-\\S*?)-\\d+-\\d+(\\s|$)/);
     return m ? m[1] : '';
   };
+  const shown = (el) => el.getClientRects().length > 0 &&
+    getComputedStyle(el).visibility !== 'hidden';  // a button with help has an unrendered twin
+  const tiles = () => [...doc.querySelectorAll(TILE)].filter(shown);
   const typing = (el) => el && (el.isContentEditable ||
     ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
   const centre = (el) => { const r = el.getBoundingClientRect();
@@ -52,21 +55,21 @@ _SCRIPT = """
     const here = doc.activeElement;
     if (!(here && here.matches && here.matches(TILE))) {
       if (e.key === 'j' && !typing(here) && !doc.querySelector('[role="dialog"]')) {
-        const first = doc.querySelector(TILE);
+        const first = tiles()[0];
         if (first) { first.focus(); first.scrollIntoView({block: 'nearest'}); e.preventDefault(); }
       }
       return;
     }
     const name = group(here);
-    const tiles = [...doc.querySelectorAll(TILE)].filter((t) => group(t) === name);
-    const at = tiles.indexOf(here);
+    const same = tiles().filter((t) => group(t) === name);
+    const at = same.indexOf(here);
     let next = null;
-    if (['ArrowRight', 'j', 'l'].includes(e.key)) next = tiles[at + 1];
-    else if (['ArrowLeft', 'k', 'h'].includes(e.key)) next = tiles[at - 1];
-    else if (e.key === 'ArrowDown') next = vertical(tiles, here, true);
-    else if (e.key === 'ArrowUp') next = vertical(tiles, here, false);
-    else if (e.key === 'Home') next = tiles[0];
-    else if (e.key === 'End') next = tiles[tiles.length - 1];
+    if (['ArrowRight', 'j', 'l'].includes(e.key)) next = same[at + 1];
+    else if (['ArrowLeft', 'k', 'h'].includes(e.key)) next = same[at - 1];
+    else if (e.key === 'ArrowDown') next = vertical(same, here, true);
+    else if (e.key === 'ArrowUp') next = vertical(same, here, false);
+    else if (e.key === 'Home') next = same[0];
+    else if (e.key === 'End') next = same[same.length - 1];
     else return;
     e.preventDefault();
     if (next) { next.focus(); next.scrollIntoView({block: 'nearest'}); }
