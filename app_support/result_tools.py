@@ -13,6 +13,7 @@ from datetime import date
 import streamlit as st
 
 from app_support import grid, loaders
+from app_support.params import parse_float, parse_int, pick_name
 from core.index.catalogue import IndexEntry
 from core.index.items import named
 from core.index.store import Index
@@ -34,10 +35,28 @@ def filters_active(prefix: str) -> bool:
                 or s.get(f"{prefix}.f.dates") or s.get(f"{prefix}.f.cut"))
 
 
+def _fit_to(facts, prefix: str) -> None:
+    """Drop remembered choices this index lacks (another index's folders or dates): a widget
+    refuses a value outside its options or bounds."""
+    s = st.session_state
+    for name, known in (("folders", set(folder_choices(facts))), ("sources", set(facts["source"]))):
+        s[f"{prefix}.f.{name}"] = [v for v in s[f"{prefix}.f.{name}"] if v in known]
+    dated = facts["taken"].dropna()
+    picked = s[f"{prefix}.f.dates"]
+    if not len(dated):
+        s[f"{prefix}.f.dates"] = ()
+    elif picked:
+        first, last = dated.min().date(), dated.max().date()
+        s[f"{prefix}.f.dates"] = tuple(min(max(d, first), last) for d in picked)
+
+
 def filter_controls(entry: IndexEntry, prefix: str) -> Filters:
     """The filter widgets (in the current container); returns what they ask for."""
     facts = loaders.facts(entry)
     keep = {"persist_state": "session"}  # the choice holds across pages, like the query
+    for name, value in FILTER_DEFAULTS.items():  # defaults here, not in the widgets: a link
+        st.session_state.setdefault(f"{prefix}.f.{name}", value)  # sets them (state.py style)
+    _fit_to(facts, prefix)
     c1, c2, c3 = st.columns(3)
     folders = c1.multiselect("Folder", folder_choices(facts), key=f"{prefix}.f.folders",
                              placeholder="any folder",
@@ -49,17 +68,18 @@ def filter_controls(entry: IndexEntry, prefix: str) -> Filters:
     orient = c3.multiselect("Orientation", list(ORIENTATIONS), key=f"{prefix}.f.orient",
                             placeholder="any orientation", **keep)
     c4, c5, c6 = st.columns(3)
-    min_w = c4.number_input("Min width (px)", 0, 100_000, 0, 100, key=f"{prefix}.f.min_w",
+    min_w = c4.number_input("Min width (px)", 0, 100_000, step=100, key=f"{prefix}.f.min_w",
                             **keep)
-    min_h = c5.number_input("Min height (px)", 0, 100_000, 0, 100, key=f"{prefix}.f.min_h",
+    min_h = c5.number_input("Min height (px)", 0, 100_000, step=100, key=f"{prefix}.f.min_h",
                             **keep)
     text = c6.segmented_control("Description", list(TEXT_CHOICES), key=f"{prefix}.f.text",
-                                default="Any", **keep) or "Any"
+                                **keep) or "Any"
     taken_from = taken_to = None
     dated = facts["taken"].dropna()
     if len(dated):
         first, last = dated.min().date(), dated.max().date()
-        picked = st.date_input("Date taken (EXIF)", (), first, last, key=f"{prefix}.f.dates",
+        picked = st.date_input("Date taken (EXIF)", min_value=first, max_value=last,
+                               key=f"{prefix}.f.dates",
                                help=f"{len(dated)} of {len(facts)} images carry an EXIF date; "
                                "a range drops the others.", **keep)
         if isinstance(picked, Sequence) and picked:
@@ -74,14 +94,59 @@ def filter_controls(entry: IndexEntry, prefix: str) -> Filters:
                    orientations=tuple(orient), has_text=TEXT_CHOICES[text])
 
 
+FILTER_DEFAULTS = {"folders": [], "sources": [], "orient": [], "min_w": 0, "min_h": 0,
+                   "text": "Any", "dates": (), "cut": 0, "cut_cos": 0.0}
+URL_SEP = "|"
+TEXT_URL = {True: "yes", False: "no"}
+
+
+def _url_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip())
+    except (AttributeError, ValueError):
+        return None
+
+
+def filters_from_url(url: dict[str, str], entry: IndexEntry, prefix: str) -> None:
+    """A shared link's filters into the widgets' state; only known folders, sources and
+    orientations and bounded numbers are taken (URL parameters are untrusted)."""
+    facts = loaders.facts(entry)
+    s = st.session_state
+
+    def picks(name: str, known: list[str]) -> list[str]:
+        return [v for v in (pick_name(x, known) for x in url.get(name, "").split(URL_SEP)) if v]
+
+    s[f"{prefix}.f.folders"] = picks("folder", folder_choices(facts))
+    s[f"{prefix}.f.sources"] = picks("source", sorted(set(facts["source"]) - {""}))
+    s[f"{prefix}.f.orient"] = picks("orient", list(ORIENTATIONS))
+    s[f"{prefix}.f.min_w"] = parse_int(url.get("minw"), 0, 0, 100_000)
+    s[f"{prefix}.f.min_h"] = parse_int(url.get("minh"), 0, 0, 100_000)
+    has = {v: k for k, v in TEXT_URL.items()}.get(url.get("text", ""))
+    s[f"{prefix}.f.text"] = next(k for k, v in TEXT_CHOICES.items() if v == has)
+    s[f"{prefix}.f.dates"] = tuple(
+        d for d in (_url_date(url.get("from", "")), _url_date(url.get("to", ""))) if d)
+    s[f"{prefix}.f.cut"] = parse_int(url.get("minrel"), 0, 0, 100)
+    s[f"{prefix}.f.cut_cos"] = parse_float(url.get("mincos"), 0.0, 0.0, 1.0)
+
+
+def filter_params(filters: Filters, minimum: float, calibrated: bool) -> dict[str, object]:
+    """The URL parameters that restore these filters and this cut-off (none when unset)."""
+    return {"folder": URL_SEP.join(filters.folders), "source": URL_SEP.join(filters.sources),
+            "orient": URL_SEP.join(filters.orientations), "minw": filters.min_width or None,
+            "minh": filters.min_height or None, "text": TEXT_URL.get(filters.has_text),
+            "from": filters.taken_from, "to": filters.taken_to,
+            "minrel": round(minimum * 100) if calibrated and minimum else None,
+            "mincos": minimum if not calibrated and minimum else None}
+
+
 def cutoff_control(prefix: str, calibrated: bool) -> float:
     """A similarity cut-off: on the calibrated relevance where there is a curve, else on the raw
     cosine (0 keeps everything)."""
     if calibrated:
-        return st.slider("Hide results below this relevance", 0, 100, 0, 5, format="%d%%",
+        return st.slider("Hide results below this relevance", 0, 100, step=5, format="%d%%",
                          key=f"{prefix}.f.cut", persist_state="session",
                          help="The calibrated chance that a result is relevant.") / 100
-    return st.slider("Hide results below this cosine", 0.0, 1.0, 0.0, 0.01,
+    return st.slider("Hide results below this cosine", 0.0, 1.0, step=0.01,
                      key=f"{prefix}.f.cut_cos", persist_state="session",
                      help="Raw similarity: this model has no relevance curve for this query.")
 

@@ -43,6 +43,7 @@ if url:
     st.session_state["text.neg_w"] = parse_float(url.get("nw"), 1.0, 0.0, 2.0)
     st.session_state["text.like"] = parse_id(url.get("like"), index.n)
     st.session_state["text.like_w"] = parse_float(url.get("lw"), 1.0, 0.0, 2.0)
+    result_tools.filters_from_url(url, entry, PAGE)
 for key, value in DEFAULTS.items():
     st.session_state.setdefault(key, value)
 state.take_pending("text.like")
@@ -135,5 +136,6 @@ else:
 
 state.sync_url(q=query, k=int(k), neg=negative,
                nw=negative_weight if negative and negative_weight != 1.0 else None,
-               like=like_id, lw=like_weight if like_id is not None and like_weight != 1.0 else None)
+               like=like_id, lw=like_weight if like_id is not None and like_weight != 1.0 else None,
+               **result_tools.filter_params(filters, minimum, calibrated))
 grid.show_detail_if_open(PAGE)

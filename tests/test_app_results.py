@@ -154,3 +154,27 @@ def test_near_duplicates_on_home_and_as_a_badge(start, gallery_root: Path) -> No
     at = ok(at.switch_page("pages/text_search.py").run())
     badges = [c for c in captions(at) if "near-duplicate" in c]
     assert len(badges) == 2 and all(c.endswith("+1 near-duplicate") for c in badges)
+
+
+def test_filters_travel_in_the_link(start, gallery_root: Path) -> None:
+    at = start(gallery_root, "pages/text_search.py", q="a ginger cat", k="8",
+               orient="portrait|square", folder="animals|nowhere", mincos="0.1")
+    assert names(at) == ["cat_tall.jpg"]  # an unknown folder in a link is dropped
+    assert at.query_params["orient"] == "portrait|square"
+    assert at.query_params["folder"] == "animals" and at.query_params["mincos"] == "0.1"
+    assert not at.warning  # no "default value and Session State" clash
+    at = ok(at.number_input(key="text.f.min_w").set_value(300).run())
+    assert at.query_params["minw"] == "300"
+    at = start(gallery_root, "pages/text_search.py", q="a ginger cat", k="8", text="no",
+               **{"from": "2019-01-01", "to": "2019-12-31"})
+    assert names(at) == [] and at.date_input(key="text.f.dates").value == (
+        date(2019, 7, 20), date(2019, 12, 31))  # held within the dated images' range
+    assert "No image passes the filters" in texts(at.info)  # the astronaut has a text
+
+
+def test_remembered_choices_another_index_lacks_are_dropped(start, gallery_root: Path) -> None:
+    at = start(gallery_root, "pages/text_search.py", q="a ginger cat", k="8")
+    at.session_state["text.f.folders"] = ["animals", "only/in/another/index"]
+    at = ok(at.run())  # (dates out of this index's range are clamped: see the link test)
+    assert at.multiselect(key="text.f.folders").value == ["animals"]
+    assert shown(at) == {"chelsea.jpg", "cat_small.jpg", "cat_tall.jpg"}
