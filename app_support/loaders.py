@@ -112,14 +112,15 @@ def _hits(index: Index, found: list[Hit]) -> Hits:
     return [(h.id, h.score, list(h.duplicates)) for h in found]
 
 
-@st.cache_resource(max_entries=8, show_spinner="Reading the images' dates and sizes…")
-def _facts(path: str, stamp: float):
-    return item_facts(_index(path, stamp))
+@st.cache_resource(max_entries=8, show_spinner="Reading the dates the photos were taken…")
+def _facts(path: str, stamp: float, read_dates: bool = True):
+    return item_facts(_index(path, stamp), read_dates)
 
 
-def facts(entry: IndexEntry):
-    """Per-item facts the filters test (core.query.filters.item_facts), once per index."""
-    return _facts(str(entry.path), entry.stamp)
+def facts(entry: IndexEntry, read_dates: bool = True):
+    """Per-item facts the filters test (core.query.filters.item_facts), once per index;
+    `read_dates=False`: an index built without dates does not open its files for them."""
+    return _facts(str(entry.path), entry.stamp, read_dates)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Finding near-duplicates…")
@@ -143,7 +144,8 @@ def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
                   image_ids=[(like, like_weight)] if like is not None else [])
     needs_model = bool(text or negative)
     encoder = encoder_for(index, get_encoder) if needs_model else None
-    keep = keep_mask(_facts(path, stamp), filters) if filters.active() else None
+    dated = filters.taken_from is not None or filters.taken_to is not None
+    keep = keep_mask(_facts(path, stamp, dated), filters) if filters.active() else None
     return _hits(index, search_collapsed(encoder, index, query, k, keep))
 
 

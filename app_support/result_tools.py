@@ -20,7 +20,7 @@ from core.index.store import Index
 from core.query.calibration import strong_count
 from core.query.duplicates import DEFAULT_NEAR, near_of
 from core.query.export import images_zip, result_rows, to_csv, to_json
-from core.query.filters import ORIENTATIONS, Filters, folder_choices
+from core.query.filters import ORIENTATIONS, Filters, folder_choices, stores_dates
 
 NEAR_KEY = "near.threshold"  # the near-duplicate cosine threshold, set on Home
 TEXT_CHOICES = {"Any": None, "With text": True, "Without text": False}
@@ -33,6 +33,17 @@ def filters_active(prefix: str) -> bool:
                 or s.get(f"{prefix}.f.orient") or s.get(f"{prefix}.f.min_w")
                 or s.get(f"{prefix}.f.min_h") or s.get(f"{prefix}.f.text", "Any") != "Any"
                 or s.get(f"{prefix}.f.dates") or s.get(f"{prefix}.f.cut"))
+
+
+def _facts(entry: IndexEntry, prefix: str):
+    """The index's facts; an index built without dates reads them only once asked to."""
+    index = loaders.get_index(entry)
+    return loaders.facts(entry, stores_dates(index)
+                         or bool(st.session_state.get(f"{prefix}.f.read_dates")))
+
+
+def _ask_for_dates(prefix: str) -> None:
+    st.session_state[f"{prefix}.f.read_dates"] = True
 
 
 def _fit_to(facts, prefix: str) -> None:
@@ -52,7 +63,7 @@ def _fit_to(facts, prefix: str) -> None:
 
 def filter_controls(entry: IndexEntry, prefix: str) -> Filters:
     """The filter widgets (in the current container); returns what they ask for."""
-    facts = loaders.facts(entry)
+    facts = _facts(entry, prefix)
     keep = {"persist_state": "session"}  # the choice holds across pages, like the query
     for name, value in FILTER_DEFAULTS.items():  # defaults here, not in the widgets: a link
         st.session_state.setdefault(f"{prefix}.f.{name}", value)  # sets them (state.py style)
@@ -87,6 +98,12 @@ def filter_controls(entry: IndexEntry, prefix: str) -> Filters:
             taken_to = picked[1] if len(picked) > 1 else None
         elif isinstance(picked, date):
             taken_from = picked
+    elif not stores_dates(loaders.get_index(entry)) and not st.session_state.get(
+            f"{prefix}.f.read_dates"):
+        st.button("Filter by date taken: read the photos' EXIF dates", key=f"{prefix}.f.ask",
+                  icon=":material/event:", on_click=_ask_for_dates, args=(prefix,),
+                  help="This index was built before dates were stored: they are read from the "
+                       "files once (about a second per thousand photos).")
     else:
         st.caption("Date taken: no image in this index carries an EXIF date.")
     return Filters(folders=tuple(folders), sources=tuple(picked_sources), taken_from=taken_from,
@@ -110,8 +127,10 @@ def _url_date(value: str) -> date | None:
 def filters_from_url(url: dict[str, str], entry: IndexEntry, prefix: str) -> None:
     """A shared link's filters into the widgets' state; only known folders, sources and
     orientations and bounded numbers are taken (URL parameters are untrusted)."""
-    facts = loaders.facts(entry)
     s = st.session_state
+    if url.get("from") or url.get("to"):
+        s[f"{prefix}.f.read_dates"] = True
+    facts = _facts(entry, prefix)
 
     def picks(name: str, known: list[str]) -> list[str]:
         return [v for v in (pick_name(x, known) for x in url.get(name, "").split(URL_SEP)) if v]
@@ -181,11 +200,19 @@ def near_threshold() -> float:
     return float(st.session_state.get(NEAR_KEY, DEFAULT_NEAR))
 
 
+def near_ready(entry: IndexEntry) -> bool:
+    """Small indexes group near-duplicates at once (371 images: ~50 ms); a large one only once
+    someone asks on Home (the comparison is quadratic: 20k images took 24 s here)."""
+    return entry.items <= NEAR_AUTO_MAX or bool(st.session_state.get(NEAR_ASKED_KEY))
+
+
 def near_map(entry: IndexEntry) -> dict[int, list[int]]:
     """id -> its near-duplicates at the session's threshold (the results' badge)."""
-    return near_of(loaders.near(entry, near_threshold()))
+    return near_of(loaders.near(entry, near_threshold())) if near_ready(entry) else {}
 
 
+NEAR_AUTO_MAX = 5_000
+NEAR_ASKED_KEY = "near.asked"
 NEAR_GROUPS_SHOWN = 12
 NEAR_PER_GROUP = 5
 
@@ -193,11 +220,21 @@ NEAR_PER_GROUP = 5
 def near_duplicates_section(entry: IndexEntry, index: Index, page: str) -> None:
     """Home's near-duplicate groups: the count, a threshold slider, and the groups as grids."""
     st.session_state.setdefault(NEAR_KEY, DEFAULT_NEAR)
+    if not near_ready(entry):
+        st.button(f"Find near-duplicates among the {entry.items:,} images", icon=":material/"
+                  "content_copy:", key=f"{page}.near.ask",
+                  on_click=lambda: st.session_state.update({NEAR_ASKED_KEY: True}),
+                  help="Compares every pair of images once; slow for large indexes.")
+        return
     groups = loaders.near(entry, near_threshold())
     extra = sum(len(g) - 1 for g in groups)
     count = (f"{len(groups)} group{'' if len(groups) == 1 else 's'} ({extra} "
              f"image{' looks' if extra == 1 else 's look'} like another)")
-    with st.expander(f"Near-duplicates: {count} at cosine ≥ {near_threshold():.2f}"):
+    # the groups' tiles render only while the expander is open: Home's first render stays light
+    with st.expander(f"Near-duplicates: {count} at cosine ≥ {near_threshold():.2f}",
+                     key=f"{page}.near.open", on_change="rerun") as box:
+        if not box.open:
+            return
         st.slider("Near-duplicate threshold (cosine of the index's embeddings)", 0.80, 1.0,
                   step=0.01, key=NEAR_KEY, persist_state="session",
                   help="Lower finds looser look-alikes. Search results show a “+N "

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import zipfile
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit.testing.v1.app_test as app_test_module
 from filter_gallery import build_gallery_index, make_gallery
@@ -148,6 +150,10 @@ def test_near_duplicates_on_home_and_as_a_badge(start, gallery_root: Path) -> No
     at = ok(at.text_input(key="text.q").set_value("a ginger cat").run())
     assert all(c.endswith("+2 near-duplicates") for c in captions(at)), captions(at)
     at = ok(at.switch_page("pages/home.py").run())
+    assert not at.slider  # the groups render only once the expander is opened
+    at.session_state["home.near.open"] = True
+    at = ok(at.run())
+    assert len([c for c in texts(at.caption).split("Group ")]) == 2  # one group shown
     at = ok(at.slider(key="near.threshold").set_value(0.995).run())  # only the resized copy
     label = next(e.label for e in at.expander if e.label.startswith("Near-duplicates"))
     assert "1 group (1 image looks" in label and "≥ 0.99" in label
@@ -178,3 +184,17 @@ def test_remembered_choices_another_index_lacks_are_dropped(start, gallery_root:
     at = ok(at.run())  # (dates out of this index's range are clamped: see the link test)
     assert at.multiselect(key="text.f.folders").value == ["animals"]
     assert shown(at) == {"chelsea.jpg", "cat_small.jpg", "cat_tall.jpg"}
+
+
+def test_an_index_built_before_dates_reads_them_only_when_asked(start, tmp_path: Path,
+                                                                 gallery_root: Path) -> None:
+    older = tmp_path / "indexes" / "older"
+    shutil.copytree((gallery_root / "gallery").resolve(), older)
+    items = pd.read_parquet(older / "items.parquet").drop(columns="taken")
+    items.to_parquet(older / "items.parquet", index=False)  # as built before the column
+    at = start(older.parent, "pages/text_search.py", q="a ginger cat", k="8")
+    assert not at.date_input and len(names(at)) == 8
+    at = ok(at.button(key="text.f.ask").click().run())
+    at = ok(at.date_input(key="text.f.dates").set_value((date(2020, 1, 1),
+                                                         date(2021, 12, 31))).run())
+    assert shown(at) == {"chelsea.jpg", "motorcycle.jpg"}

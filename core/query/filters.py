@@ -78,12 +78,18 @@ def folder_of(rel_path: str) -> str:
     return parent or TOP_FOLDER
 
 
-def _dates(index: Index) -> list[str | None]:
-    """The build's `taken` column; for an older index, read from the originals (small ones)."""
+def stores_dates(index: Index) -> bool:
+    """Whether the build stored the dates (older indexes read them from the files, slower)."""
+    return "taken" in index.items.columns
+
+
+def _dates(index: Index, read_files: bool) -> list[str | None]:
+    """The build's `taken` column; for an older index, read from the originals (small ones)
+    when `read_files`, else none."""
     items = index.items
     if "taken" in items.columns:
         return [t if isinstance(t, str) else None for t in items["taken"]]
-    if index.n > LAZY_DATES_MAX:
+    if not read_files or index.n > LAZY_DATES_MAX:
         return [None] * index.n
     out: list[str | None] = []
     for i in range(index.n):
@@ -92,9 +98,10 @@ def _dates(index: Index) -> list[str | None]:
     return out
 
 
-def item_facts(index: Index) -> pd.DataFrame:
+def item_facts(index: Index, read_dates: bool = True) -> pd.DataFrame:
     """One row per item: folder, source, taken (datetime or NaT), width, height, orientation and
-    has_text. Computed once per index by the callers (the app caches it)."""
+    has_text. Computed once per index by the callers (the app caches it). `read_dates=False`
+    leaves an older index without dates rather than opening every file."""
     items = index.items
     width = items["width"].fillna(0).astype(int) if "width" in items else pd.Series([0] * index.n)
     height = (items["height"].fillna(0).astype(int) if "height" in items
@@ -104,7 +111,8 @@ def item_facts(index: Index) -> pd.DataFrame:
         "folder": [folder_of(p) for p in items["rel_path"]] if "rel_path" in items
         else [TOP_FOLDER] * index.n,
         "source": items["source"].fillna("").astype(str) if "source" in items else "",
-        "taken": pd.to_datetime(pd.Series(_dates(index), dtype=object), errors="coerce"),
+        "taken": pd.to_datetime(pd.Series(_dates(index, read_dates), dtype=object),
+                                errors="coerce"),
         "width": width.to_numpy(),
         "height": height.to_numpy(),
         "orientation": [orientation(w, h) for w, h in zip(width, height, strict=True)],
