@@ -92,12 +92,15 @@ def grid(index: Index, cells: list[Cell], key: str, action: Callable[[int], None
 
 
 def open_detail(page: str, entry_name: str, note: dict[int, str] | None = None,
-                more_like_key: str | None = None) -> Callable[[int], None]:
-    """An `action` for `grid` that opens the detail dialog for an image on this page."""
+                more_like_key: str | None = None,
+                near: dict[int, list[int]] | None = None) -> Callable[[int], None]:
+    """An `action` for `grid` that opens the detail dialog for an image on this page (`near`:
+    each image's near-duplicates, listed in the dialog)."""
     def action(i: int) -> None:
         st.session_state[DETAIL_KEY] = {"page": page, "index": entry_name, "id": int(i),
                                         "note": (note or {}).get(i, ""),
-                                        "more_like_key": more_like_key}
+                                        "more_like_key": more_like_key,
+                                        "near": list((near or {}).get(i, []))}
     return action
 
 
@@ -150,6 +153,10 @@ def _detail_dialog(entry_name: str, index: Index, detail: dict) -> None:
         if copies:
             st.markdown("**Exact copies:** " + ", ".join(
                 f"`{index.items.at[d, 'rel_path']}`" for d in copies[:10]))
+        near = [d for d in detail.get("near", []) if d not in copies and 0 <= d < index.n]
+        if near:
+            st.markdown("**Near-duplicates:** " + ", ".join(
+                f"`{index.items.at[d, 'rel_path']}` (#{d})" for d in near[:10]))
         if st.button("Find similar images", icon=":material/image_search:", type="primary",
                      key="detail.similar"):
             st.session_state[state.SEED_KEY] = str(item["hash"])

@@ -129,10 +129,11 @@ else:
                        f"{probs[0]:.0%} likely to be relevant. The collection may not hold what "
                        "you describe; the closest images are below the line.",
                        icon=":material/search_off:")
-        cells = grid.hit_cells(index, hits, relevance=probs, near=result_tools.near_map(entry))
+        near = result_tools.near_map(entry)
+        cells = grid.hit_cells(index, hits, relevance=probs, near=near)
         grid.ranked_grid(index, cells, probs, key="text.results",
                          action=grid.open_detail(PAGE, entry.name, note=grid.hit_notes(hits, probs),
-                                                 more_like_key="text.like"))
+                                                 more_like_key="text.like", near=near))
 
 state.sync_url(q=query, k=int(k), neg=negative,
                nw=negative_weight if negative and negative_weight != 1.0 else None,

@@ -149,6 +149,10 @@ def test_near_duplicates_on_home_and_as_a_badge(start, gallery_root: Path) -> No
     at.number_input(key="text.k").set_value(3)
     at = ok(at.text_input(key="text.q").set_value("a ginger cat").run())
     assert all(c.endswith("+2 near-duplicates") for c in captions(at)), captions(at)
+    view = next(b for b in at.button if b.key and b.key.startswith("text.results.0."))
+    at = ok(view.click().run())  # the detail dialog names the two others
+    listed = next(m.value for m in at.markdown if str(m.value).startswith("**Near-duplicates"))
+    assert listed.count("animals/") == 2
     at = ok(at.switch_page("pages/home.py").run())
     assert not at.slider  # the groups render only once the expander is opened
     at.session_state["home.near.open"] = True

@@ -86,6 +86,10 @@ def test_cli_search_with_filters_copies_the_results(index, tmp_path: Path) -> No
     again = run_cli("search", "--index", index.path, "a ginger cat", "-k", "2", "--folder",
                     "space", "--orientation", "landscape", "--copy-to", dest)
     assert "copied 0 of 2 files" in again.stdout and again.stdout.count("already there") == 2
+    cut = run_cli("search", "--index", index.path, "a ginger cat", "-k", "8", "--min-score",
+                  "0.5", "--without-text")
+    scores = [float(ln.split()[1]) for ln in cut.stdout.splitlines()]
+    assert cut.returncode == 0 and all(s >= 0.5 for s in scores) and len(scores) <= 1
     none = run_cli("search", "--index", index.path, "a cat", "--taken-from", "2030-01-01")
     assert none.returncode == 0 and "no results" in none.stderr and none.stdout == ""
     bad = run_cli("search", "--index", index.path, "a cat", "--taken-from", "last week")
