@@ -20,7 +20,12 @@ from core.index.store import Index, load_index
 from core.index.thumbs import preview_jpeg, tile_jpeg
 from core.paths import REPO_ROOT
 from core.query.compare import Hits  # (id, cosine, duplicate ids) in rank order
-from core.query.duplicates import near_groups, search_collapsed, texts_collapsed
+from core.query.duplicates import (
+    near_groups,
+    pixel_signatures,
+    search_collapsed,
+    texts_collapsed,
+)
 from core.query.filters import NO_FILTERS, Filters, item_facts, keep_mask
 from core.query.search import Hit, Query
 from core.query.upload import MAX_UPLOAD_MB, Upload, decode_upload
@@ -123,14 +128,22 @@ def facts(entry: IndexEntry, read_dates: bool = True):
     return _facts(str(entry.path), entry.stamp, read_dates)
 
 
+@st.cache_resource(max_entries=8, show_spinner="Reading the thumbnails' pixels…")
+def _signatures(path: str, stamp: float):
+    return pixel_signatures(_index(path, stamp))
+
+
 @st.cache_resource(max_entries=16, show_spinner="Finding near-duplicates…")
-def _near(path: str, stamp: float, threshold: float) -> list[list[int]]:
-    return near_groups(_index(path, stamp).embeddings, threshold)
+def _near(path: str, stamp: float, threshold: float, source: str) -> list[list[int]]:
+    vectors = (_signatures(path, stamp) if source == "pixels"
+               else _index(path, stamp).embeddings)
+    return near_groups(vectors, threshold)
 
 
-def near(entry: IndexEntry, threshold: float) -> list[list[int]]:
-    """Near-duplicate groups of an index at a cosine threshold, computed once per threshold."""
-    return _near(str(entry.path), entry.stamp, round(float(threshold), 3))
+def near(entry: IndexEntry, threshold: float, source: str = "pixels") -> list[list[int]]:
+    """Near-duplicate groups of an index at a cosine threshold over its thumbnails' pixels or
+    its embeddings (core.query.duplicates), computed once per threshold."""
+    return _near(str(entry.path), entry.stamp, round(float(threshold), 3), source)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

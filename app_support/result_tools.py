@@ -18,11 +18,13 @@ from core.index.catalogue import IndexEntry
 from core.index.items import named
 from core.index.store import Index
 from core.query.calibration import strong_count
-from core.query.duplicates import DEFAULT_NEAR, near_of
+from core.query.duplicates import DEFAULT_NEAR, NEAR_SOURCES, near_of
 from core.query.export import images_zip, result_rows, to_csv, to_json
 from core.query.filters import ORIENTATIONS, Filters, folder_choices, stores_dates
 
 NEAR_KEY = "near.threshold"  # the near-duplicate cosine threshold, set on Home
+NEAR_SOURCE_KEY = "near.source"  # what is compared: thumbnails' pixels or the embeddings
+NEAR_LABELS = {"pixels": "Pixels (thumbnails)", "embeddings": "The model's embeddings"}
 TEXT_CHOICES = {"Any": None, "With text": True, "Without text": False}
 
 
@@ -196,8 +198,17 @@ def download_buttons(index: Index, hits: loaders.Hits, probs: Sequence[float] | 
                        on_click="ignore", width="stretch")
 
 
+def near_source() -> str:
+    source = st.session_state.get(NEAR_SOURCE_KEY)
+    return source if source in NEAR_SOURCES else NEAR_SOURCES[0]
+
+
 def near_threshold() -> float:
-    return float(st.session_state.get(NEAR_KEY, DEFAULT_NEAR))
+    return float(st.session_state.get(NEAR_KEY, DEFAULT_NEAR[near_source()]))
+
+
+def _source_changed() -> None:
+    st.session_state[NEAR_KEY] = DEFAULT_NEAR[near_source()]
 
 
 def near_ready(entry: IndexEntry) -> bool:
@@ -208,7 +219,8 @@ def near_ready(entry: IndexEntry) -> bool:
 
 def near_map(entry: IndexEntry) -> dict[int, list[int]]:
     """id -> its near-duplicates at the session's threshold (the results' badge)."""
-    return near_of(loaders.near(entry, near_threshold())) if near_ready(entry) else {}
+    return (near_of(loaders.near(entry, near_threshold(), near_source())) if near_ready(entry)
+            else {})
 
 
 NEAR_AUTO_MAX = 5_000
@@ -219,27 +231,35 @@ NEAR_PER_GROUP = 5
 
 def near_duplicates_section(entry: IndexEntry, index: Index, page: str) -> None:
     """Home's near-duplicate groups: the count, a threshold slider, and the groups as grids."""
-    st.session_state.setdefault(NEAR_KEY, DEFAULT_NEAR)
+    st.session_state.setdefault(NEAR_SOURCE_KEY, NEAR_SOURCES[0])
+    st.session_state.setdefault(NEAR_KEY, DEFAULT_NEAR[near_source()])
     if not near_ready(entry):
         st.button(f"Find near-duplicates among the {entry.items:,} images", icon=":material/"
                   "content_copy:", key=f"{page}.near.ask",
                   on_click=lambda: st.session_state.update({NEAR_ASKED_KEY: True}),
                   help="Compares every pair of images once; slow for large indexes.")
         return
-    groups = loaders.near(entry, near_threshold())
+    groups = loaders.near(entry, near_threshold(), near_source())
     extra = sum(len(g) - 1 for g in groups)
     count = (f"{len(groups)} group{'' if len(groups) == 1 else 's'} ({extra} "
              f"image{' looks' if extra == 1 else 's look'} like another)")
     # the groups' tiles render only while the expander is open: Home's first render stays light
-    with st.expander(f"Near-duplicates: {count} at cosine ≥ {near_threshold():.2f}",
+    by = "pixels" if near_source() == "pixels" else "embeddings"
+    with st.expander(f"Near-duplicates: {count} at {by} cosine ≥ {near_threshold():.2f}",
                      key=f"{page}.near.open", on_change="rerun") as box:
         if not box.open:
             return
-        st.slider("Near-duplicate threshold (cosine of the index's embeddings)", 0.80, 1.0,
-                  step=0.01, key=NEAR_KEY, persist_state="session",
-                  help="Lower finds looser look-alikes. Search results show a “+N "
-                       "near-duplicates” badge at this threshold. The embeddings are the "
-                       "model's: for a captions or hybrid index, same words count as close.")
+        left, right = st.columns([2, 3])
+        left.segmented_control("Compare", NEAR_SOURCES, key=NEAR_SOURCE_KEY,
+                               format_func=NEAR_LABELS.get, persist_state="session",
+                               on_change=_source_changed, required=True,
+                               help="Pixels find copies (resized, re-encoded, a stereo pair); "
+                                    "the model's embeddings are semantic: for most models here "
+                                    "two different photos of one thing count as close.")
+        right.slider("Threshold (cosine)", 0.80, 1.0, step=0.01, key=NEAR_KEY,
+                     persist_state="session",
+                     help="Lower finds looser look-alikes. Search results show a “+N "
+                          "near-duplicates” badge at this setting.")
         if not groups:
             st.caption("No two images are this close.")
         for n, group in enumerate(groups[:NEAR_GROUPS_SHOWN]):

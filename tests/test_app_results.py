@@ -23,7 +23,6 @@ from core.encoders.registry import load_encoder
 from core.index.catalogue import ENV_INDEXES
 from core.index.store import load_index
 from core.query.calibration import load_curves, strong_count
-from core.query.duplicates import near_groups
 from core.query.search import Query, search
 
 pytestmark = pytest.mark.usefixtures("warm_server")
@@ -139,31 +138,34 @@ def test_downloads_hold_the_shown_results(start, gallery_root: Path, media) -> N
 
 
 def test_near_duplicates_on_home_and_as_a_badge(start, gallery_root: Path) -> None:
-    index = load_index(gallery_root / "gallery")
     at = start(gallery_root, "pages/home.py")
-    default = near_groups(index.embeddings, 0.97)
-    assert len(default) == 1 and len(default[0]) == 3  # the cat, its small copy and its crop
     label = next(e.label for e in at.expander if e.label.startswith("Near-duplicates"))
-    assert label.startswith("Near-duplicates: 1 group (2 images look like another)")
+    assert label == ("Near-duplicates: 1 group (1 image looks like another) at pixels cosine "
+                     "≥ 0.90")  # the cat and its resized copy, not the crop
+    assert not at.slider  # the groups render only once the expander is opened
+    at.session_state["home.near.open"] = True
+    at = ok(at.run())
+    assert texts(at.caption).count("Group ") == 1
     at = ok(at.switch_page("pages/text_search.py").run())
     at.number_input(key="text.k").set_value(3)
     at = ok(at.text_input(key="text.q").set_value("a ginger cat").run())
+    badges = {n: c for n, c in zip(names(at), captions(at), strict=True)}
+    assert badges["chelsea.jpg"].endswith("+1 near-duplicate")
+    assert badges["cat_small.jpg"].endswith("+1 near-duplicate")
+    assert "near-duplicate" not in badges["cat_tall.jpg"]
+    at = ok(at.switch_page("pages/home.py").run())
+    at.session_state["home.near.open"] = True
+    at = ok(at.run())
+    at = ok(at.segmented_control(key="near.source").set_value("embeddings").run())
+    label = next(e.label for e in at.expander if e.label.startswith("Near-duplicates"))
+    assert label.startswith("Near-duplicates: 1 group (2 images look like another) at "
+                            "embeddings cosine ≥ 0.97")  # semantic: the crop joins them
+    at = ok(at.switch_page("pages/text_search.py").run())
     assert all(c.endswith("+2 near-duplicates") for c in captions(at)), captions(at)
     view = next(b for b in at.button if b.key and b.key.startswith("text.results.0."))
     at = ok(view.click().run())  # the detail dialog names the two others
     listed = next(m.value for m in at.markdown if str(m.value).startswith("**Near-duplicates"))
     assert listed.count("animals/") == 2
-    at = ok(at.switch_page("pages/home.py").run())
-    assert not at.slider  # the groups render only once the expander is opened
-    at.session_state["home.near.open"] = True
-    at = ok(at.run())
-    assert len([c for c in texts(at.caption).split("Group ")]) == 2  # one group shown
-    at = ok(at.slider(key="near.threshold").set_value(0.995).run())  # only the resized copy
-    label = next(e.label for e in at.expander if e.label.startswith("Near-duplicates"))
-    assert "1 group (1 image looks" in label and "≥ 0.99" in label
-    at = ok(at.switch_page("pages/text_search.py").run())
-    badges = [c for c in captions(at) if "near-duplicate" in c]
-    assert len(badges) == 2 and all(c.endswith("+1 near-duplicate") for c in badges)
 
 
 def test_filters_travel_in_the_link(start, gallery_root: Path) -> None:

@@ -10,10 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from filter_gallery import LAYOUT, build_gallery_index, ids_of, make_gallery
+from PIL import Image
 
 from core.encoders.registry import load_encoder
 from core.ingest.exif import parse_stamp, taken_at
-from core.query.duplicates import near_groups, near_of, search_collapsed
+from core.query.duplicates import (
+    near_groups,
+    near_of,
+    pixel_signature,
+    pixel_signatures,
+    search_collapsed,
+)
 from core.query.filters import (
     Filters,
     filtered_search,
@@ -149,3 +156,16 @@ def test_near_duplicate_groups_by_threshold(index) -> None:
     chain = np.stack([np.cos(angle), np.sin(angle)], axis=1)
     assert near_groups(chain, threshold=np.cos(np.deg2rad(21)), block=1) == [[0, 1, 2]]
     assert near_of([[0, 1, 2]]) == {0: [1, 2], 1: [0, 2], 2: [0, 1]}
+
+
+def test_pixel_signatures_find_the_resized_copy_not_the_other_cat(index) -> None:
+    cat, small, tall, coffee = ids_of(index, "animals/chelsea.jpg", "animals/cat_small.jpg",
+                                      "animals/cat_tall.jpg", "objects/coffee.jpg")
+    sigs = pixel_signatures(index)
+    assert float(sigs[cat] @ sigs[small]) > 0.98  # the same photo at half size
+    assert float(sigs[cat] @ sigs[tall]) < 0.8 and float(sigs[cat] @ sigs[coffee]) < 0.8
+    assert near_groups(sigs, 0.90) == [sorted([cat, small])]
+    # the model's embeddings call the crop a near-duplicate too (semantic: "a cat")
+    assert near_groups(index.embeddings, 0.97) == [sorted([cat, small, tall])]
+    flat = pixel_signature(Image.new("RGB", (40, 30), "grey"))
+    assert not flat.any()  # a flat image matches nothing
