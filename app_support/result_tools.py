@@ -239,16 +239,18 @@ def near_duplicates_section(entry: IndexEntry, index: Index, page: str) -> None:
                   on_click=lambda: st.session_state.update({NEAR_ASKED_KEY: True}),
                   help="Compares every pair of images once; slow for large indexes.")
         return
-    groups = loaders.near(entry, near_threshold(), near_source())
-    extra = sum(len(g) - 1 for g in groups)
-    count = (f"{len(groups)} group{'' if len(groups) == 1 else 's'} ({extra} "
-             f"image{' looks' if extra == 1 else 's look'} like another)")
-    # the groups' tiles render only while the expander is open: Home's first render stays light
-    by = "pixels" if near_source() == "pixels" else "embeddings"
-    with st.expander(f"Near-duplicates: {count} at {by} cosine ≥ {near_threshold():.2f}",
-                     key=f"{page}.near.open", on_change="rerun") as box:
+    # computed and drawn only while the expander is open: Home's first render stays light (a
+    # fixed label: a changing one would make a new expander, closed)
+    with st.expander("Near-duplicates: groups of look-alike images", key=f"{page}.near.open",
+                     on_change="rerun") as box:
         if not box.open:
             return
+        groups = loaders.near(entry, near_threshold(), near_source())
+        extra = sum(len(g) - 1 for g in groups)
+        by = "pixels" if near_source() == "pixels" else "embeddings"
+        st.markdown(f"**{len(groups)} group{'' if len(groups) == 1 else 's'}**: {extra} "
+                    f"image{' looks' if extra == 1 else 's look'} like another (their {by} at "
+                    f"cosine ≥ {near_threshold():.2f}).")
         left, right = st.columns([2, 3])
         left.segmented_control("Compare", NEAR_SOURCES, key=NEAR_SOURCE_KEY,
                                format_func=NEAR_LABELS.get, persist_state="session",

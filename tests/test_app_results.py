@@ -140,12 +140,13 @@ def test_downloads_hold_the_shown_results(start, gallery_root: Path, media) -> N
 def test_near_duplicates_on_home_and_as_a_badge(start, gallery_root: Path) -> None:
     at = start(gallery_root, "pages/home.py")
     label = next(e.label for e in at.expander if e.label.startswith("Near-duplicates"))
-    assert label == ("Near-duplicates: 1 group (1 image looks like another) at pixels cosine "
-                     "≥ 0.90")  # the cat and its resized copy, not the crop
-    assert not at.slider  # the groups render only once the expander is opened
+    assert label == "Near-duplicates: groups of look-alike images"
+    assert not at.slider  # computed and drawn only once the expander is opened
     at.session_state["home.near.open"] = True
     at = ok(at.run())
-    assert texts(at.caption).count("Group ") == 1
+    assert ("**1 group**: 1 image looks like another (their pixels at cosine ≥ 0.90)."
+            in texts(at.markdown))
+    assert texts(at.caption).count("Group ") == 1  # the cat and its resized copy, not the crop
     at = ok(at.switch_page("pages/text_search.py").run())
     at.number_input(key="text.k").set_value(3)
     at = ok(at.text_input(key="text.q").set_value("a ginger cat").run())
@@ -157,9 +158,8 @@ def test_near_duplicates_on_home_and_as_a_badge(start, gallery_root: Path) -> No
     at.session_state["home.near.open"] = True
     at = ok(at.run())
     at = ok(at.segmented_control(key="near.source").set_value("embeddings").run())
-    label = next(e.label for e in at.expander if e.label.startswith("Near-duplicates"))
-    assert label.startswith("Near-duplicates: 1 group (2 images look like another) at "
-                            "embeddings cosine ≥ 0.97")  # semantic: the crop joins them
+    assert "**1 group**: 2 images look like another (their embeddings" in texts(at.markdown)
+    assert at.slider(key="near.threshold").value == 0.97  # the embeddings' default
     at = ok(at.switch_page("pages/text_search.py").run())
     assert all(c.endswith("+2 near-duplicates") for c in captions(at)), captions(at)
     view = next(b for b in at.button if b.key and b.key.startswith("text.results.0."))

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from core.encoders.base import Encoder
-from core.index.store import Index
+from core.index.store import FILES, Index, inside
 from core.query.filters import first_k
 from core.query.search import Hit, Query, query_vector, ranked_hits, search_vector, text_vectors
 
@@ -88,8 +88,9 @@ def pixel_signature(img: Image.Image) -> np.ndarray:
 def pixel_signatures(index: Index) -> np.ndarray:
     """One signature per item, from the index's own thumbnails (zeros where one is missing)."""
     out = np.zeros((index.n, SIGNATURE_SIDE * SIGNATURE_SIDE * 3), np.float32)
-    for i in range(index.n):
-        thumb = index.thumb_path(i)
+    folder = index.files.resolve() / FILES["thumbs"]
+    for i, digest in enumerate(index.items["hash"].tolist()):  # hashes are checked at load
+        thumb = inside(folder / f"{digest}.jpg", [folder])  # what Index.thumb_path does
         if thumb is None or not thumb.is_file():
             continue
         try:
