@@ -20,12 +20,13 @@ from core.index.store import Index
 from core.query.calibration import strong_count
 from core.query.duplicates import DEFAULT_NEAR, NEAR_SOURCES, near_of
 from core.query.export import images_zip, result_rows, to_csv, to_json
-from core.query.filters import ORIENTATIONS, Filters, folder_choices, stores_dates
+from core.query.filters import ORIENTATIONS, Filters, folder_choices, reads_words, stores_dates
 
 NEAR_KEY = "near.threshold"  # the near-duplicate cosine threshold, set on Home
 NEAR_SOURCE_KEY = "near.source"  # what is compared: thumbnails' pixels or the embeddings
 NEAR_LABELS = {"pixels": "Pixels (thumbnails)", "embeddings": "The model's embeddings"}
 TEXT_CHOICES = {"Any": None, "With text": True, "Without text": False}
+WORD_CHOICES = {"Any": None, "Shows words": True, "No words": False}
 
 
 def filters_active(prefix: str) -> bool:
@@ -34,7 +35,8 @@ def filters_active(prefix: str) -> bool:
     return bool(s.get(f"{prefix}.f.folders") or s.get(f"{prefix}.f.sources")
                 or s.get(f"{prefix}.f.orient") or s.get(f"{prefix}.f.min_w")
                 or s.get(f"{prefix}.f.min_h") or s.get(f"{prefix}.f.text", "Any") != "Any"
-                or s.get(f"{prefix}.f.dates") or s.get(f"{prefix}.f.cut"))
+                or s.get(f"{prefix}.f.ocr", "Any") != "Any" or s.get(f"{prefix}.f.dates")
+                or s.get(f"{prefix}.f.cut") or s.get(f"{prefix}.f.cut_cos"))
 
 
 def _facts(entry: IndexEntry, prefix: str):
@@ -87,6 +89,10 @@ def filter_controls(entry: IndexEntry, prefix: str) -> Filters:
                             **keep)
     text = c6.segmented_control("Description", list(TEXT_CHOICES), key=f"{prefix}.f.text",
                                 **keep) or "Any"
+    words = "Any"
+    if reads_words(loaders.get_index(entry)):
+        words = st.segmented_control("Words in the image (OCR)", list(WORD_CHOICES),
+                                     key=f"{prefix}.f.ocr", **keep) or "Any"
     taken_from = taken_to = None
     dated = facts["taken"].dropna()
     if len(dated):
@@ -110,11 +116,12 @@ def filter_controls(entry: IndexEntry, prefix: str) -> Filters:
         st.caption("Date taken: no image in this index carries an EXIF date.")
     return Filters(folders=tuple(folders), sources=tuple(picked_sources), taken_from=taken_from,
                    taken_to=taken_to, min_width=int(min_w), min_height=int(min_h),
-                   orientations=tuple(orient), has_text=TEXT_CHOICES[text])
+                   orientations=tuple(orient), has_text=TEXT_CHOICES[text],
+                   has_ocr=WORD_CHOICES.get(words))
 
 
 FILTER_DEFAULTS = {"folders": [], "sources": [], "orient": [], "min_w": 0, "min_h": 0,
-                   "text": "Any", "dates": (), "cut": 0, "cut_cos": 0.0}
+                   "text": "Any", "ocr": "Any", "dates": (), "cut": 0, "cut_cos": 0.0}
 URL_SEP = "|"
 TEXT_URL = {True: "yes", False: "no"}
 
@@ -144,6 +151,8 @@ def filters_from_url(url: dict[str, str], entry: IndexEntry, prefix: str) -> Non
     s[f"{prefix}.f.min_h"] = parse_int(url.get("minh"), 0, 0, 100_000)
     has = {v: k for k, v in TEXT_URL.items()}.get(url.get("text", ""))
     s[f"{prefix}.f.text"] = next(k for k, v in TEXT_CHOICES.items() if v == has)
+    words = {v: k for k, v in TEXT_URL.items()}.get(url.get("words", ""))
+    s[f"{prefix}.f.ocr"] = next(k for k, v in WORD_CHOICES.items() if v == words)
     s[f"{prefix}.f.dates"] = tuple(
         d for d in (_url_date(url.get("from", "")), _url_date(url.get("to", ""))) if d)
     s[f"{prefix}.f.cut"] = parse_int(url.get("minrel"), 0, 0, 100)
@@ -155,6 +164,7 @@ def filter_params(filters: Filters, minimum: float, calibrated: bool) -> dict[st
     return {"folder": URL_SEP.join(filters.folders), "source": URL_SEP.join(filters.sources),
             "orient": URL_SEP.join(filters.orientations), "minw": filters.min_width or None,
             "minh": filters.min_height or None, "text": TEXT_URL.get(filters.has_text),
+            "words": TEXT_URL.get(filters.has_ocr),
             "from": filters.taken_from, "to": filters.taken_to,
             "minrel": round(minimum * 100) if calibrated and minimum else None,
             "mincos": minimum if not calibrated and minimum else None}

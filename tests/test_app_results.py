@@ -204,3 +204,17 @@ def test_an_index_built_before_dates_reads_them_only_when_asked(start, tmp_path:
     at = ok(at.date_input(key="text.f.dates").set_value((date(2020, 1, 1),
                                                          date(2021, 12, 31))).run())
     assert shown(at) == {"chelsea.jpg", "motorcycle.jpg"}
+
+
+def test_words_filter_only_where_the_build_read_them(start, tmp_path: Path,
+                                                     gallery_root: Path) -> None:
+    at = start(gallery_root, "pages/text_search.py", q="a ginger cat", k="8")
+    assert not [c for c in at.segmented_control if c.key == "text.f.ocr"]
+    read = tmp_path / "indexes" / "read"
+    shutil.copytree((gallery_root / "gallery").resolve(), read)
+    items = pd.read_parquet(read / "items.parquet")
+    items["ocr_text"] = ["STOP" if p.endswith("rocket.jpg") else "" for p in items["rel_path"]]
+    items.to_parquet(read / "items.parquet", index=False)  # as `build --ocr` leaves it
+    at = start(read.parent, "pages/text_search.py", q="a ginger cat", k="8", words="yes")
+    assert names(at) == ["rocket.jpg"] and at.segmented_control(key="text.f.ocr").value == (
+        "Shows words")

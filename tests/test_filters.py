@@ -29,6 +29,7 @@ from core.query.filters import (
     item_facts,
     keep_mask,
     orientation,
+    reads_words,
 )
 from core.query.search import Query, query_vector, search_vector
 
@@ -169,3 +170,17 @@ def test_pixel_signatures_find_the_resized_copy_not_the_other_cat(index) -> None
     assert near_groups(index.embeddings, 0.97) == [sorted([cat, small, tall])]
     flat = pixel_signature(Image.new("RGB", (40, 30), "grey"))
     assert not flat.any()  # a flat image matches nothing
+
+
+def test_words_in_the_image_where_the_build_read_them(index) -> None:
+    assert not reads_words(index) and not item_facts(index)["has_ocr"].any()
+    (coffee,) = ids_of(index, "objects/coffee.jpg")
+    words = [""] * index.n
+    words[coffee] = "ESPRESSO · BAR"  # what `build --ocr` stores for a photo showing words
+    index.items["ocr_text"] = words
+    try:
+        assert reads_words(index)
+        assert kept(index, Filters(has_ocr=True)) == {"objects/coffee.jpg"}
+        assert len(kept(index, Filters(has_ocr=False))) == len(LAYOUT) - 1
+    finally:
+        index.items = index.items.drop(columns="ocr_text")

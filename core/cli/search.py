@@ -46,7 +46,8 @@ def _filters(args: argparse.Namespace):
     return Filters(folders=tuple(args.folder), sources=tuple(args.source),
                    taken_from=args.taken_from, taken_to=args.taken_to,
                    min_width=args.min_width, min_height=args.min_height,
-                   orientations=tuple(args.orientation), has_text=args.has_text)
+                   orientations=tuple(args.orientation), has_text=args.has_text,
+                   has_ocr=args.has_ocr)
 
 
 def _copy(index, hits, folder: str) -> None:
@@ -128,4 +129,8 @@ def register(sub) -> None:
     text.add_argument("--with-text", dest="has_text", action="store_const", const=True,
                       default=None, help="only images with a description")
     text.add_argument("--without-text", dest="has_text", action="store_const", const=False)
+    words = f.add_mutually_exclusive_group()
+    words.add_argument("--with-words", dest="has_ocr", action="store_const", const=True,
+                       default=None, help="only images showing words (an index built with --ocr)")
+    words.add_argument("--without-words", dest="has_ocr", action="store_const", const=False)
     s.set_defaults(func=cmd_search)

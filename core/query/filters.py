@@ -26,6 +26,7 @@ ORIENTATIONS = ("landscape", "portrait", "square")
 SQUARE_TOLERANCE = 0.03  # sides within 3% of each other count as square (scans, crops)
 LAZY_DATES_MAX = 20_000  # an older index this small reads dates from its originals (0.15 ms each)
 TOP_FOLDER = "."  # the folder name of images straight under a root
+OCR_COLUMN = "ocr_text"  # text read in the image at build time (`build --ocr`), where present
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class Filters:
     min_width: int = 0
     min_height: int = 0
     orientations: tuple[str, ...] = ()
-    has_text: bool | None = None
+    has_text: bool | None = None  # has a description (caption, sidecar text)
+    has_ocr: bool | None = None  # shows words (OCR), on an index built with --ocr
 
     def active(self) -> bool:
         return self != NO_FILTERS
@@ -59,6 +61,8 @@ class Filters:
             parts.append(" or ".join(self.orientations))
         if self.has_text is not None:
             parts.append("with text" if self.has_text else "without text")
+        if self.has_ocr is not None:
+            parts.append("words in the image" if self.has_ocr else "no words in the image")
         return ", ".join(parts)
 
 
@@ -76,6 +80,11 @@ def orientation(width: int, height: int) -> str:
 def folder_of(rel_path: str) -> str:
     parent = str(rel_path).rsplit("/", 1)[0] if "/" in str(rel_path) else ""
     return parent or TOP_FOLDER
+
+
+def reads_words(index: Index) -> bool:
+    """Whether the build read the words in the images (OCR), so `has_ocr` means something."""
+    return OCR_COLUMN in index.items.columns
 
 
 def stores_dates(index: Index) -> bool:
@@ -99,9 +108,10 @@ def _dates(index: Index, read_files: bool) -> list[str | None]:
 
 
 def item_facts(index: Index, read_dates: bool = True) -> pd.DataFrame:
-    """One row per item: folder, source, taken (datetime or NaT), width, height, orientation and
-    has_text. Computed once per index by the callers (the app caches it). `read_dates=False`
-    leaves an older index without dates rather than opening every file."""
+    """One row per item: folder, source, taken (datetime or NaT), width, height, orientation,
+    has_text (a description) and has_ocr (words read in the image). Computed once per index by
+    the callers (the app caches it). `read_dates=False` leaves an older index without dates
+    rather than opening every file."""
     items = index.items
     width = items["width"].fillna(0).astype(int) if "width" in items else pd.Series([0] * index.n)
     height = (items["height"].fillna(0).astype(int) if "height" in items
@@ -117,6 +127,8 @@ def item_facts(index: Index, read_dates: bool = True) -> pd.DataFrame:
         "height": height.to_numpy(),
         "orientation": [orientation(w, h) for w, h in zip(width, height, strict=True)],
         "has_text": [t is not None and any(str(x).strip() for x in t) for t in texts],
+        "has_ocr": (items[OCR_COLUMN].fillna("").astype(str).str.strip() != "").to_numpy()
+        if OCR_COLUMN in items else np.zeros(index.n, bool),
     })
 
 
@@ -154,6 +166,8 @@ def keep_mask(facts: pd.DataFrame, filters: Filters) -> np.ndarray:
         keep &= facts["orientation"].isin(filters.orientations).to_numpy()
     if filters.has_text is not None:
         keep &= facts["has_text"].to_numpy(bool) == filters.has_text
+    if filters.has_ocr is not None:
+        keep &= facts["has_ocr"].to_numpy(bool) == filters.has_ocr
     return keep
 
 
