@@ -20,13 +20,13 @@ import pandas as pd
 
 from core.index.store import Index
 from core.ingest.exif import taken_at
+from core.ingest.ocr import COLUMN as OCR_COLUMN  # words read in the image (`build --ocr`)
 from core.query.search import Hit, Method, ranked_hits, search_vector
 
 ORIENTATIONS = ("landscape", "portrait", "square")
 SQUARE_TOLERANCE = 0.03  # sides within 3% of each other count as square (scans, crops)
 LAZY_DATES_MAX = 20_000  # an older index this small reads dates from its originals (0.15 ms each)
 TOP_FOLDER = "."  # the folder name of images straight under a root
-OCR_COLUMN = "ocr_text"  # text read in the image at build time (`build --ocr`), where present
 
 
 @dataclass(frozen=True)
