@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import zipfile
 from datetime import date
@@ -215,6 +216,8 @@ def test_words_filter_only_where_the_build_read_them(start, tmp_path: Path,
     items = pd.read_parquet(read / "items.parquet")
     items["ocr_text"] = ["STOP" if p.endswith("rocket.jpg") else "" for p in items["rel_path"]]
     items.to_parquet(read / "items.parquet", index=False)  # as `build --ocr` leaves it
+    manifest = json.loads((read / "manifest.json").read_text())
+    (read / "manifest.json").write_text(json.dumps({**manifest, "ocr": {"images_with_text": 1}}))
     at = start(read.parent, "pages/text_search.py", q="a ginger cat", k="8", words="yes")
     assert names(at) == ["rocket.jpg"] and at.segmented_control(key="text.f.ocr").value == (
         "Shows words")

@@ -172,15 +172,19 @@ def test_pixel_signatures_find_the_resized_copy_not_the_other_cat(index) -> None
     assert not flat.any()  # a flat image matches nothing
 
 
-def test_words_in_the_image_where_the_build_read_them(index) -> None:
-    assert not reads_words(index) and not item_facts(index)["has_ocr"].any()
-    (coffee,) = ids_of(index, "objects/coffee.jpg")
-    words = [""] * index.n
-    words[coffee] = "ESPRESSO · BAR"  # what `build --ocr` stores for a photo showing words
-    index.items["ocr_text"] = words
-    try:
-        assert reads_words(index)
-        assert kept(index, Filters(has_ocr=True)) == {"objects/coffee.jpg"}
-        assert len(kept(index, Filters(has_ocr=False))) == len(LAYOUT) - 1
-    finally:
-        index.items = index.items.drop(columns="ocr_text")
+def test_words_in_the_image_where_the_build_read_them(index, tmp_path: Path, photos) -> None:
+    from test_ocr import SIGN, sign_photo
+
+    from core.index.build import build_index
+    from core.index.store import load_index
+    from tests.conftest import write_photo_folder
+
+    assert not reads_words(index) and not item_facts(index)["has_ocr"].any()  # built without
+    folder = write_photo_folder(tmp_path / "photos", {k: photos[k] for k in ("chelsea", "rocket")})
+    sign_photo(photos["coffee"]).save(folder / SIGN, quality=92)
+    build_index([folder], "conse:lite0", tmp_path / "read", trees=2, ocr=True)
+    read = load_index(tmp_path / "read")
+    assert reads_words(read)
+    assert set(read.items["rel_path"][keep_mask(item_facts(read), Filters(has_ocr=True))]) == {
+        SIGN}
+    assert len(read.items["rel_path"][keep_mask(item_facts(read), Filters(has_ocr=False))]) == 2

@@ -83,8 +83,9 @@ def folder_of(rel_path: str) -> str:
 
 
 def reads_words(index: Index) -> bool:
-    """Whether the build read the words in the images (OCR), so `has_ocr` means something."""
-    return OCR_COLUMN in index.items.columns
+    """Whether the build read the words in the images (`--ocr`: its manifest says so; without
+    it the column is there but empty), so `has_ocr` means something."""
+    return bool(index.manifest.get("ocr")) and OCR_COLUMN in index.items.columns
 
 
 def stores_dates(index: Index) -> bool:
