@@ -3,7 +3,7 @@
 Every grid's tiles sit in a container keyed `tiles-<grid key>-<n>-<first id>` (its CSS class is
 `st-key-tiles-…`), and each tile has a real <button>, so Tab and Enter already work. The script
 adds, on a focused tile: → / l / j next tile, ← / h / k previous, ↑ / ↓ the tile above or below
-(by position, so it follows the layout at any width, stacked columns included), Home / End the
+(by the tiles' columns, so it follows the layout at any width, stacked included), Home / End the
 first and last; `j` anywhere outside a text box jumps to the first tile. Enter opens the tile's
 action (its button) as before. One listener per browser page, whichever grid rendered it.
 """
@@ -37,8 +37,9 @@ _SCRIPT = """
   const tiles = () => [...doc.querySelectorAll(TILE)].filter(shown);
   const typing = (el) => el && (el.isContentEditable ||
     ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
-  const centre = (el) => { const r = el.getBoundingClientRect();
-    return {x: r.left + r.width / 2, y: r.top + r.height / 2}; };
+  const centre = (el) => {  // the tile's column: one row shares a top whatever its captions
+    const r = (el.closest('[data-testid="stColumn"]') || el).getBoundingClientRect();
+    return {x: r.left + r.width / 2, y: r.top}; };
   const vertical = (tiles, from, down) => {
     const c = centre(from);
     let best = null, score = Infinity;
