@@ -137,7 +137,8 @@ def _build_conse(s: Spec) -> Encoder:
     from core.encoders.conse import ConSEEncoder
 
     return ConSEEncoder(s.argument, top=int(s.options["top"]), template=s.options["template"],
-                        prompt=s.options.get("prompt", "name"), view=s.options.get("view", "pad"))
+                        prompt=s.options.get("prompt", "name"), view=s.options.get("view", "pad"),
+                        power=float(s.options.get("power", 1.0)))
 
 
 # captions -------------------------------------------------------------------------------------
