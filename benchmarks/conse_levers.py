@@ -20,8 +20,7 @@ import numpy as np
 from benchmarks.conse_views import GALLERY, view_features
 from core.encoders.backbones import encode_sentences
 from core.encoders.base import l2_normalise
-from core.encoders.conse import softmax
-from core.encoders.conse_prompts import class_prompts
+from core.encoders.conse import class_embeddings, softmax
 from core.encoders.weights import imagenet_classes, imagenet_glosses
 from core.eval.metrics import per_query_metrics
 from core.eval.photo_queries import load_queries, split_queries
@@ -83,7 +82,7 @@ def ancestor_space() -> tuple[np.ndarray, np.ndarray]:
 def class_vecs(prompt: str, template: str = "a photo of a {}") -> np.ndarray:
     if prompt == "hypernym":
         return encode_sentences("minilm", hypernym_prompts())
-    return encode_sentences("minilm", class_prompts(prompt, template))
+    return class_embeddings(template, "minilm", prompt)  # cached on disk
 
 
 def weights(probs: np.ndarray, top: int, power: float) -> np.ndarray:
@@ -117,7 +116,8 @@ def main() -> None:
               pool: str = "mean") -> np.ndarray:
         arr = np.concatenate([views[v][:, list(which)] for v in vs], axis=1)
         if pool == "max":
-            arr = arr.max(axis=1, keepdims=True) / arr.max(axis=1, keepdims=True).sum(-1, True)
+            top = arr.max(axis=1, keepdims=True)
+            arr = top / top.sum(axis=-1, keepdims=True)
         return arr.mean(axis=1)
 
     rows: list[tuple[str, np.ndarray, np.ndarray]] = []
