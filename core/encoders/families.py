@@ -254,7 +254,7 @@ BASE_FAMILIES = (
            _lite_preprocess(_lite_side), _build_efficientnet,
            lambda: _lite_variants("efficientnet", False), options=True),
     Family("conse", "conse:VARIANT[,top=10][,template=a photo of a {}][,prompt=name|definition"
-           "|lemmas][,view=pad|crop|multi]",
+           "|lemmas][,view=pad|crop|multi][,power=1]",
            "ConSE zero-shot: top ImageNet classes in MiniLM's text space",
            _CAPS["conse"], _parse_conse, _constant(_CAPS["conse"], _lite_side),
            _lite_preprocess(_lite_side), _build_conse,
