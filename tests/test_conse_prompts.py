@@ -29,10 +29,28 @@ def test_defaults_keep_the_old_canonical_spec() -> None:
     assert canonical("conse:lite0,view=multi,prompt=definition").endswith(
         ",prompt=definition,view=multi")
     assert conse_options({"top": "5"})["top"] == "5"
+    assert canonical("conse:lite0,power=1.0") == canonical("conse:lite0")
+    assert canonical("conse:lite0,power=0.50").endswith(",power=0.5")
     for bad, message in (({"prompt": "poem"}, "prompt must be"), ({"view": "zoom"}, "view must"),
-                         ({"colour": "red"}, "unknown ConSE option")):
+                         ({"colour": "red"}, "unknown ConSE option"),
+                         ({"power": "half"}, "power must be a number"),
+                         ({"power": "0"}, "power must be above 0")):
         with pytest.raises(UserError, match=message):
             conse_options(bad)
+
+
+def test_power_below_one_lets_the_runner_up_classes_count() -> None:
+    """Weights p**power, renormalised: at 0.5 a 0.64 / 0.36 pair counts as 0.57 / 0.43."""
+    from core.encoders.conse import conse_vectors
+
+    class_vecs = np.eye(1000, 4, dtype=np.float32)  # classes 0-3 orthogonal, the rest zero
+    logits = np.full((1, 1000), -50.0)
+    logits[0, :2] = np.log([0.64, 0.36])
+    plain = conse_vectors(logits, class_vecs, top=2)
+    soft = conse_vectors(logits, class_vecs, top=2, power=0.5)
+    np.testing.assert_allclose(plain[0, :2] / plain[0, :2].sum(), [0.64, 0.36], atol=1e-4)
+    np.testing.assert_allclose(soft[0, :2] / soft[0, :2].sum(), [0.8 / 1.4, 0.6 / 1.4], atol=1e-4)
+    assert load_encoder("conse:lite0,power=0.5").power == 0.5
 
 
 def test_views_are_squares_of_the_photo() -> None:
@@ -43,7 +61,8 @@ def test_views_are_squares_of_the_photo() -> None:
 
 
 @pytest.mark.parametrize("spec", ["conse:lite0,prompt=definition",
-                                  "conse:lite0,prompt=definition,view=multi"])
+                                  "conse:lite0,prompt=definition,view=multi",
+                                  "conse:lite0,prompt=definition,view=multi,top=20,power=0.5"])
 def test_the_definition_prompt_finds_the_ginger_cat(photos, spec: str) -> None:
     names = ["astronaut", "chelsea", "coffee", "rocket", "motorcycle", "china", "flower"]
     enc = load_encoder(spec)

@@ -51,9 +51,10 @@ def test_a_demo_index_of_an_older_default_model_is_rebuilt(tmp_path: Path, capsy
     monkeypatch.setattr(demo, "DEMO_VARIANTS", {"demo-conse": "conse:lite0"})
     assert cmd_demo(_args(tmp_path)) == 0
     assert load_index(tmp_path / "indexes" / "demo-conse").spec.startswith("conse:lite0,top=10")
-    monkeypatch.setattr(demo, "DEMO_VARIANTS", {"demo-conse": demo.CONSE})
+    monkeypatch.setattr(demo, "DEMO_VARIANTS", {"demo-conse": demo.IMAGE_ONLY})
     capsys.readouterr()
     assert cmd_demo(_args(tmp_path)) == 0
     assert "the demo now uses another model" in capsys.readouterr().err
     index = load_index(tmp_path / "indexes" / "demo-conse")
     assert "prompt=definition" in index.spec and "view=multi" in index.spec
+    assert "top=20" in index.spec and index.spec.endswith(",power=0.5")

@@ -21,6 +21,7 @@ from core.atomic import write_with
 from core.encoders.backbones import MINILM, efficientnet, encode_sentences, imagenet_classes
 from core.encoders.base import Encoder, batched, l2_normalise
 from core.encoders.conse_prompts import (  # noqa: F401  (defaults re-exported for callers)
+    DEFAULT_POWER,
     DEFAULT_PROMPT,
     DEFAULT_TEMPLATE,
     DEFAULT_TOP,
@@ -59,11 +60,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def conse_vectors(logits: np.ndarray, class_vecs: np.ndarray, top: int) -> np.ndarray:
-    """Convex combination of the top-`top` class embeddings, weighted by softmax probability."""
+def conse_vectors(logits: np.ndarray, class_vecs: np.ndarray, top: int,
+                  power: float = DEFAULT_POWER) -> np.ndarray:
+    """Convex combination of the top-`top` class embeddings, weighted by softmax probability
+    raised to `power` (below 1 the runner-up classes count for more: on photos the classifier's
+    first guess is often a near miss, "palace" for a cathedral, "jacamar" for a kingfisher)."""
     probs = softmax(logits)
     idx = np.argpartition(-probs, kth=min(top, probs.shape[1] - 1), axis=1)[:, :top]
     weights = np.take_along_axis(probs, idx, axis=1)
+    if power != 1.0:
+        weights = weights ** power
     weights = weights / weights.sum(axis=1, keepdims=True)
     return l2_normalise(np.einsum("nt,ntd->nd", weights, class_vecs[idx]))
 
@@ -87,15 +93,17 @@ class ConSEEncoder(Encoder):
 
     def __init__(self, variant: str = "lite0", top: int = DEFAULT_TOP,
                  template: str = DEFAULT_TEMPLATE, prompt: str = DEFAULT_PROMPT,
-                 view: str = DEFAULT_VIEW) -> None:
+                 view: str = DEFAULT_VIEW, power: float = DEFAULT_POWER) -> None:
         if "{}" not in template:
             template = template + " {}"
         self.variant, self.top, self.template = variant, int(top), template
-        self.prompt, self.view = prompt, view
+        self.prompt, self.view, self.power = prompt, view, float(power)
         self.backbone = efficientnet(variant)
         self.class_vecs = class_embeddings(template, MINILM, prompt)
         extra = "".join(f",{k}={v}" for k, v, d in (("prompt", prompt, DEFAULT_PROMPT),
-                                                     ("view", view, DEFAULT_VIEW)) if v != d)
+                                                     ("view", view, DEFAULT_VIEW),
+                                                     ("power", f"{self.power:g}",
+                                                      f"{DEFAULT_POWER:g}")) if v != d)
         self.spec = f"conse:{variant},top={self.top},template={template}{extra}"
 
     def image_logits(self, images: list[Image.Image]) -> np.ndarray:
@@ -113,7 +121,8 @@ class ConSEEncoder(Encoder):
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.dim), np.float32)
-        return conse_vectors(self.image_logits(images), self.class_vecs, self.top)
+        return conse_vectors(self.image_logits(images), self.class_vecs, self.top,
+                             self.power)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         return encode_sentences(MINILM, texts)
@@ -123,7 +132,7 @@ class ConSEEncoder(Encoder):
         """Cached features are of the padded image: usable only when that is the whole view."""
         if image_spec != f"efficientnet:{self.variant}" or self.view != "pad":
             return None
-        return conse_vectors(logits, self.class_vecs, self.top)
+        return conse_vectors(logits, self.class_vecs, self.top, self.power)
 
     def top_classes(self, images: list[Image.Image], n: int = 5) -> list[list[tuple[str, float]]]:
         """The classifier's own top-n labels and probabilities, to explain a ConSE match."""

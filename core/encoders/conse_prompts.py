@@ -18,7 +18,8 @@ VIEWS = ("pad", "crop", "multi")  # padded whole / centre square / padded + 3 sq
 DEFAULT_TOP = 10
 DEFAULT_TEMPLATE = "a photo of a {}"
 DEFAULT_PROMPT, DEFAULT_VIEW = "name", "pad"  # what specs without them have always meant
-OPTIONS = ("top", "template", "prompt", "view")
+DEFAULT_POWER = 1.0  # class weights p**power: 1 is Norouzi et al.'s p; 0.5 softens them
+OPTIONS = ("top", "template", "prompt", "view", "power")
 
 
 def class_prompts(prompt: str, template: str = "a photo of a {}") -> list[str]:
@@ -42,8 +43,8 @@ def class_prompts(prompt: str, template: str = "a photo of a {}") -> list[str]:
 
 
 def conse_options(options: dict[str, str]) -> dict[str, str]:
-    """Validated options with defaults filled; `prompt` and `view` appear only when not the
-    default, so the specs of existing indexes keep their canonical string."""
+    """Validated options with defaults filled; `prompt`, `view` and `power` appear only when not
+    the default, so the specs of existing indexes keep their canonical string."""
     unknown = set(options) - set(OPTIONS)
     if unknown:
         raise UserError(f"unknown ConSE option(s): {', '.join(sorted(unknown))}")
@@ -68,4 +69,12 @@ def conse_options(options: dict[str, str]) -> dict[str, str]:
             raise UserError(f"ConSE {key} must be one of {', '.join(allowed)}, got '{value}'")
         if value != default:
             out[key] = value
+    try:
+        power = float(options.get("power", DEFAULT_POWER))
+    except ValueError as e:
+        raise UserError(f"ConSE power must be a number, got '{options['power']}'") from e
+    if not 0 < power <= 4:
+        raise UserError("ConSE power must be above 0 and at most 4")
+    if power != DEFAULT_POWER:
+        out["power"] = f"{power:g}"
     return out

@@ -137,7 +137,8 @@ def _build_conse(s: Spec) -> Encoder:
     from core.encoders.conse import ConSEEncoder
 
     return ConSEEncoder(s.argument, top=int(s.options["top"]), template=s.options["template"],
-                        prompt=s.options.get("prompt", "name"), view=s.options.get("view", "pad"))
+                        prompt=s.options.get("prompt", "name"), view=s.options.get("view", "pad"),
+                        power=float(s.options.get("power", 1.0)))
 
 
 # captions -------------------------------------------------------------------------------------
@@ -253,7 +254,7 @@ BASE_FAMILIES = (
            _lite_preprocess(_lite_side), _build_efficientnet,
            lambda: _lite_variants("efficientnet", False), options=True),
     Family("conse", "conse:VARIANT[,top=10][,template=a photo of a {}][,prompt=name|definition"
-           "|lemmas][,view=pad|crop|multi]",
+           "|lemmas][,view=pad|crop|multi][,power=1]",
            "ConSE zero-shot: top ImageNet classes in MiniLM's text space",
            _CAPS["conse"], _parse_conse, _constant(_CAPS["conse"], _lite_side),
            _lite_preprocess(_lite_side), _build_conse,

@@ -116,7 +116,8 @@ def model_label(enc: Encoder) -> str:
     names = {"conse": "ConSE", "twobranch": "two-branch", "openclip": "OpenCLIP",
              "captions": "captions", "efficientnet": "EfficientNet", "hybrid": "hybrid"}
     argument, *options = enc.spec.split(":", 1)[1].split(",")
-    shown = [o for o in options if o.split("=")[0] in ("prompt", "view", "text", "names")]
+    shown = [o for o in options if o.split("=")[0] in ("prompt", "view", "power", "text", "names")
+             or (o.startswith("top=") and o != "top=10")]
     label = f"{names.get(family, family)} ({', '.join([argument, *shown])})"
     return f"{label} — {RANDOM_WEIGHTS_WARNING}" if enc.random_weights else label
 
