@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
+from core.index.npy import all_finite
 from core.index.versions import FORMAT, fault_point, publish, sibling
 
 SCHEMA_VERSION = 1
@@ -208,7 +209,8 @@ def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
         raise UserError(f"index {path} is inconsistent (embeddings {embeddings.shape}, "
                         f"{len(items)} items, dim {manifest.get('dim')}): rebuild it")
     _check_items(path, items)
-    if not np.isfinite(embeddings).all():
+    finite = _read(path, "embeddings", lambda: all_finite(files / FILES["embeddings"], embeddings))
+    if not finite:
         raise UserError(f"index {path}: {FILES['embeddings']} holds non-finite values: rebuild it")
     skipped = _read(path, "skipped", lambda: _skipped_rows(files / FILES["skipped"]))
     duplicates = _read(path, "duplicates",
