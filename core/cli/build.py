@@ -11,7 +11,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     return run_with_bar(lambda bar: build_index(
         args.images, args.model, args.out, trees=args.trees, batch_size=args.batch_size,
-        extensions=args.ext.split(","), force=args.force, progress=bar))
+        extensions=args.ext.split(","), force=args.force, progress=bar, store=args.store))
 
 
 def register(sub) -> None:
@@ -28,4 +28,7 @@ def register(sub) -> None:
     b.add_argument("--batch-size", type=int, default=None)
     b.add_argument("--ext", default=",".join(DEFAULT_EXTENSIONS))
     b.add_argument("--force", action="store_true", help="replace an index of another model")
+    b.add_argument("--store", choices=["annoy", "lance"], default="annoy",
+                   help="annoy: embeddings.npy + annoy.ann (default); lance: one LanceDB table "
+                        "with an IVF-PQ index, disk-resident (large collections, object stores)")
     b.set_defaults(func=cmd_build)

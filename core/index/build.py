@@ -27,6 +27,7 @@ from core.index.manifest import BuildSummary, build_manifest, reason_kind
 from core.index.reuse import content_hashes, previous_index
 from core.index.store import (
     FILES,
+    STORES,
     commit,
     write_annoy,
     write_tables,
@@ -135,14 +136,17 @@ def build_index(
     roots: list[str | Path], spec: str, out: str | Path, *, extensions=DEFAULT_EXTENSIONS,
     trees: int = DEFAULT_TREES, batch_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
     thumb_size: int = THUMB_SIZE, workers: int = 2, force: bool = False,
-    progress: Progress | None = None,
+    progress: Progress | None = None, store: str = "annoy",
 ) -> BuildSummary:
     """Build (or incrementally refresh) the index at `out`; the old one stays until the end.
 
     Holds the build lock of `out` throughout, and refuses an `out` that is not an index of ours.
+    `store` 'lance' writes core.index.lance_store's table instead of embeddings.npy + Annoy.
     """
     out = Path(out)
     parse_spec(spec)
+    if store not in STORES:
+        raise UserError(f"--store must be one of {', '.join(STORES)} (got {store!r})")
     check_replaceable(out)
     with build_lock(out):
         check_replaceable(out)  # again under the lock: another build may have just finished
@@ -150,12 +154,12 @@ def build_index(
         return _build_locked(roots, spec, out, notes, extensions=extensions, trees=trees,
                              batch_size=batch_size, max_pixels=max_pixels,
                              thumb_size=thumb_size, workers=workers, force=force,
-                             progress=progress)
+                             progress=progress, store=store)
 
 
 def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, trees: int,
                   batch_size: int | None, max_pixels: int, thumb_size: int, workers: int,
-                  force: bool, progress: Progress | None) -> BuildSummary:
+                  force: bool, progress: Progress | None, store: str) -> BuildSummary:
     started = time.perf_counter()
     crawled = crawl(roots, extensions, skip=[out])  # a wrong folder fails before a slow model load
     fault_point("crawl")
@@ -178,6 +182,7 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         prev_by_key = {item_key(enc, h, _item_texts(enc, t, r)): i
                        for i, (h, t, r) in enumerate(zip(old["hash"], old["texts"], rels,
                                                                    strict=True))}
+        prev_emb = np.asarray(prev.embeddings)  # the mapping itself, or a Lance table read once
     stage = staging_dir(out)
     try:
         vectors: dict[str, np.ndarray] = {}
@@ -188,7 +193,7 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
                 continue
             if key in prev_by_key:
                 j = prev_by_key[key]
-                vectors[key] = prev.embeddings[j]
+                vectors[key] = prev_emb[j]
                 sizes[digest] = (int(prev.items.at[j, "width"]), int(prev.items.at[j, "height"]))
                 src = prev.thumb_path(j)  # None: a link out of the index, never copied
                 dest = stage / FILES["thumbs"] / f"{digest}.jpg"
@@ -220,10 +225,11 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         for i, h in enumerate(items["hash"]):
             groups[h].append(i)
         duplicates = {h: ids for h, ids in groups.items() if len(ids) > 1}
-        write_tables(stage, items, emb, skipped, duplicates)
-        if progress:
-            progress("annoy", 0, 1)
-        write_annoy(stage, emb, trees)
+        extra = write_tables(stage, items, emb, skipped, duplicates, store)
+        if store == "annoy":
+            if progress:
+                progress("annoy", 0, 1)
+            write_annoy(stage, emb, trees)
         fault_point("write")
         summary.items = len(items)
         summary.new = summary.items - summary.reused
@@ -234,7 +240,7 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         summary.seconds = time.perf_counter() - started
         manifest = build_manifest(enc, items, emb, skipped, roots, summary, trees, batch,
                                   extensions, max_pixels, thumb_size)
-        commit(stage, out, {**manifest, "fingerprint": probe})
+        commit(stage, out, {**manifest, **extra, "fingerprint": probe})
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
