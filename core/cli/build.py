@@ -11,7 +11,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     return run_with_bar(lambda bar: build_index(
         args.images, args.model, args.out, trees=args.trees, batch_size=args.batch_size,
-        extensions=args.ext.split(","), force=args.force, progress=bar, store=args.store))
+        extensions=args.ext.split(","), force=args.force, progress=bar, store=args.store,
+        engine=args.engine, ray_address=args.ray_address))
 
 
 def register(sub) -> None:
@@ -31,4 +32,9 @@ def register(sub) -> None:
     b.add_argument("--store", choices=["annoy", "lance"], default="annoy",
                    help="annoy: embeddings.npy + annoy.ann (default); lance: one LanceDB table "
                         "with an IVF-PQ index, disk-resident (large collections, object stores)")
+    b.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="ray: decode and encode on a Ray cluster (pip install -r "
+                        "requirements-scale.txt)")
+    b.add_argument("--ray-address", default=None, metavar="auto|HOST:PORT",
+                   help="the Ray cluster to join (default: a local one on this machine's cores)")
     b.set_defaults(func=cmd_build)

@@ -11,7 +11,7 @@ import json
 import shutil
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,11 @@ from core.progress import Progress
 DEFAULT_TREES = 16
 NO_TEXT = "no text to embed (captions model needs descriptions)"
 NOT_FINITE = "the model gave a non-finite vector (NaN or inf)"
+ENGINES = ("local", "ray")
+# (encoder, [(hash, (file, {item key: texts}))], stage, batch, max_pixels, thumb_size, workers,
+#  vectors, sizes, progress) -> {item key: why skipped}: fills vectors by key and sizes by hash,
+#  writes the thumbnails
+EncodeNew = Callable[..., dict[str, str]]
 
 
 
@@ -136,17 +141,26 @@ def build_index(
     roots: list[str | Path], spec: str, out: str | Path, *, extensions=DEFAULT_EXTENSIONS,
     trees: int = DEFAULT_TREES, batch_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
     thumb_size: int = THUMB_SIZE, workers: int = 2, force: bool = False,
-    progress: Progress | None = None, store: str = "annoy",
+    progress: Progress | None = None, store: str = "annoy", engine: str = "local",
+    ray_address: str | None = None,
 ) -> BuildSummary:
     """Build (or incrementally refresh) the index at `out`; the old one stays until the end.
 
     Holds the build lock of `out` throughout, and refuses an `out` that is not an index of ours.
-    `store` 'lance' writes core.index.lance_store's table instead of embeddings.npy + Annoy.
+    `store` 'lance' writes core.index.lance_store's table instead of embeddings.npy + Annoy;
+    `engine` 'ray' decodes and encodes on a Ray cluster (core.index.ray_engine), everything else
+    (crawl, hashes and reuse, skipped report, publish) staying this module's.
     """
     out = Path(out)
     parse_spec(spec)
-    if store not in STORES:
-        raise UserError(f"--store must be one of {', '.join(STORES)} (got {store!r})")
+    if store not in STORES or engine not in ENGINES:
+        raise UserError(f"--store must be one of {', '.join(STORES)} and --engine one of "
+                        f"{', '.join(ENGINES)} (got {store!r}, {engine!r})")
+    encode_new: EncodeNew = _encode_new
+    if engine == "ray":
+        from core.index.ray_engine import ray_encoder
+
+        encode_new = ray_encoder(ray_address)
     check_replaceable(out)
     with build_lock(out):
         check_replaceable(out)  # again under the lock: another build may have just finished
@@ -154,12 +168,13 @@ def build_index(
         return _build_locked(roots, spec, out, notes, extensions=extensions, trees=trees,
                              batch_size=batch_size, max_pixels=max_pixels,
                              thumb_size=thumb_size, workers=workers, force=force,
-                             progress=progress, store=store)
+                             progress=progress, store=store, encode_new=encode_new)
 
 
 def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, trees: int,
                   batch_size: int | None, max_pixels: int, thumb_size: int, workers: int,
-                  force: bool, progress: Progress | None, store: str) -> BuildSummary:
+                  force: bool, progress: Progress | None, store: str,
+                  encode_new: EncodeNew) -> BuildSummary:
     started = time.perf_counter()
     crawled = crawl(roots, extensions, skip=[out])  # a wrong folder fails before a slow model load
     fault_point("crawl")
@@ -202,8 +217,8 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
             else:
                 todo.setdefault(digest, (cand, {}))[1][key] = item_texts
         encode_started = time.perf_counter()
-        problems = _encode_new(enc, list(todo.items()), stage, batch, max_pixels, thumb_size,
-                               workers, vectors, sizes, progress)
+        problems = encode_new(enc, list(todo.items()), stage, batch, max_pixels, thumb_size,
+                              workers, vectors, sizes, progress)
         summary.encode_seconds = time.perf_counter() - encode_started
         rows, vecs = [], []
         for cand, digest, key, item_texts in zip(cands, hashes, keys, texts, strict=True):

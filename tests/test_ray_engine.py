@@ -1,0 +1,89 @@
+"""core.index.ray_engine (Ray local mode, 2 CPUs): `--engine ray` writes the index the local
+engine writes: the same vectors per item, the same skipped report, incremental reuse by hash."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from core.index.build import build_index
+from core.index.store import load_index
+from core.paths import REPO_ROOT
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def mixed_dir(tmp_path_factory, photo_dir):
+    """The bundled photos plus files that cannot be used: not an image, a truncated JPEG."""
+    folder = tmp_path_factory.mktemp("mixed") / "gallery"
+    shutil.copytree(photo_dir, folder)
+    (folder / "notes.jpg").write_bytes(b"this is not a picture")
+    data = (folder / "chelsea.jpg").read_bytes()
+    (folder / "half.jpg").write_bytes(data[: len(data) // 3])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory, mixed_dir, local_ray):
+    root = tmp_path_factory.mktemp("engines")
+    out = {}
+    for engine in ("local", "ray"):
+        summary = build_index([mixed_dir], "conse:lite0", root / engine, engine=engine)
+        out[engine] = (summary, load_index(root / engine))
+    return out
+
+
+def test_ray_vectors_match_the_local_engine(both):
+    (_, local), (_, remote) = both["local"], both["ray"]
+    assert list(remote.items["hash"]) == list(local.items["hash"])
+    assert list(remote.items["path"]) == list(local.items["path"])
+    cos = (np.asarray(local.embeddings) * np.asarray(remote.embeddings)).sum(axis=1)
+    assert cos.min() >= 0.9999
+    assert list(remote.items["width"]) == list(local.items["width"])
+    thumbs = {p.name for p in (remote.files / "thumbs").iterdir()}
+    assert thumbs == {p.name for p in (local.files / "thumbs").iterdir()}
+    assert len(thumbs) == remote.n
+
+
+def test_bad_files_are_reported_identically(both):
+    (s_local, local), (s_ray, remote) = both["local"], both["ray"]
+    assert remote.skipped == local.skipped and len(remote.skipped) >= 1
+    assert s_ray.skipped == s_local.skipped
+    assert any(r["path"].endswith("notes.jpg") for r in remote.skipped)
+
+
+def test_ray_refresh_reuses_by_hash(tmp_path, mixed_dir, local_ray):
+    out = tmp_path / "idx"
+    first = build_index([mixed_dir], "conse:lite0", out, engine="ray", store="lance")
+    again = build_index([mixed_dir], "conse:lite0", out, engine="ray", store="lance")
+    assert (again.reused, again.new) == (first.items, 0)
+    extra = tmp_path / "more"
+    shutil.copytree(mixed_dir, extra)
+    (extra / "flower.jpg").unlink()
+    from PIL import Image
+
+    Image.new("RGB", (300, 200), (200, 30, 30)).save(extra / "red.jpg")
+    grown = build_index([extra], "conse:lite0", out, engine="ray", store="lance", force=True)
+    assert grown.new == 1 and grown.reused == first.items - 1
+    assert load_index(out).store == "lance"
+
+
+def test_the_default_build_and_the_app_never_import_ray_or_lancedb():
+    code = ("import sys, core.index.build, core.query.search, core.index.store, "
+            "app_support.loaders; bad = [m for m in ('ray', 'lancedb') if m in sys.modules]; "
+            "sys.exit(str(bad) if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
