@@ -1,0 +1,94 @@
+"""Many visitors at once: queries per second against one loaded index with 1, 4 and 8 client
+threads, for every demo variant (the app serves every visitor from one process, sharing the
+index and the encoder through st.cache_resource).
+
+    .venv/bin/python -m benchmarks.concurrency                 # ~3 min on 2 cores
+    IMAGE_SEARCH_SERIAL=0 .venv/bin/python -m benchmarks.concurrency   # without the run lock
+
+Text-capable variants answer text queries (real phrases: the model's text side, then search);
+demo-efficientnet answers "more like this" by image id (no model). Target: throughput at 8
+clients >= sequential for every variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from benchmarks._common import log, record, table
+from benchmarks.vectors import text_queries
+from core.encoders.registry import load_encoder
+from core.index.catalogue import scan_indexes
+from core.index.store import load_index
+from core.paths import REPO_ROOT
+from core.query.search import Query, search
+
+CLIENTS = (1, 4, 8)
+
+
+def demo_root() -> Path:
+    """The demo indexes: this checkout's, else the main checkout's beside it."""
+    for root in (REPO_ROOT / "indexes", REPO_ROOT.parent.parent / "main" / "indexes"):
+        if any(root.glob("demo-*/manifest.json")):
+            return root
+    raise SystemExit("no demo indexes: run `python -m core demo` first")
+
+
+def throughput(fn, jobs: list, clients: int) -> float:
+    """Queries per second with `clients` threads sharing the jobs."""
+    start = time.perf_counter()
+    if clients == 1:
+        for job in jobs:
+            fn(job)
+    else:
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(fn, jobs))
+    return len(jobs) / (time.perf_counter() - start)
+
+
+def variant(path: Path, n_queries: int) -> list[object]:
+    index = load_index(path)
+    encoder = load_encoder(index.spec) if index.manifest["encoder"].get("query_modalities") \
+        and "text" in index.manifest["encoder"]["query_modalities"] else None
+    if encoder is not None:
+        jobs: list = [Query.text(t) for t in text_queries(n_queries, seed=11)]
+        kind = "text"
+    else:
+        jobs = [Query.image_id(i % index.n) for i in range(n_queries * 4)]
+        kind = "image id"
+
+    def run(query: Query) -> None:
+        search(encoder, index, query, k=10)
+
+    for q in jobs[:8]:
+        run(q)  # warm: class embeddings, first-run allocations
+    rates = [throughput(run, jobs, c) for c in CLIENTS]
+    return [path.name, kind, *rates, rates[-1] / rates[0]]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--queries", type=int, default=64)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    rows = []
+    for entry in scan_indexes(demo_root()):
+        log(entry.name)
+        rows.append(variant(entry.path, args.queries))
+    serial = os.environ.get("IMAGE_SEARCH_SERIAL", "1")
+    record("Concurrent clients", [
+        f"{args.queries} distinct text queries (or {4 * args.queries} image-id queries) per "
+        "level through `core.query.search.search`, one loaded index and encoder shared by "
+        f"every client thread; IMAGE_SEARCH_SERIAL={serial}, IMAGE_SEARCH_THREADS="
+        f"{os.environ.get('IMAGE_SEARCH_THREADS', 'unset (all cores)')}.",
+        table(["index", "queries", *(f"q/s {c} client{'s' if c > 1 else ''}" for c in CLIENTS),
+               "8 clients / sequential"], rows, digits=2),
+        f"Run time {time.perf_counter() - started:.0f} s."], write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
