@@ -11,17 +11,15 @@ import json
 import shutil
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder, parse_spec
 from core.errors import UserError
+from core.index.encode_step import EncodeNew, local_encode_new
 from core.index.fingerprint import fingerprint
 from core.index.manifest import BuildSummary, build_manifest, reason_kind
 from core.index.reuse import content_hashes, previous_index
@@ -43,68 +41,12 @@ from core.ingest.crawl import DEFAULT_EXTENSIONS, Candidate, crawl
 from core.ingest.images import (
     DEFAULT_MAX_PIXELS,
     THUMB_SIZE,
-    ImageProblem,
-    make_thumbnail,
-    open_image,
 )
-from core.ingest.prefetch import prefetch
 from core.progress import Progress
 
 DEFAULT_TREES = 16
 NO_TEXT = "no text to embed (captions model needs descriptions)"
-NOT_FINITE = "the model gave a non-finite vector (NaN or inf)"
 ENGINES = ("local", "ray")
-# (encoder, [(hash, (file, {item key: texts}))], stage, batch, max_pixels, thumb_size, workers,
-#  vectors, sizes, progress) -> {item key: why skipped}: fills vectors by key and sizes by hash,
-#  writes the thumbnails
-EncodeNew = Callable[..., dict[str, str]]
-
-
-
-
-@dataclass
-class Decoded:
-    cand: Candidate
-    hash: str
-    image: Image.Image | None = None
-    size: tuple[int, int] = (0, 0)
-    problem: str | None = None
-
-
-
-
-
-
-
-
-
-
-def _decode(cand: Candidate, digest: str, max_pixels: int, draft: int, thumbs: Path,
-            thumb_size: int) -> Decoded:
-    """Decode and write the thumbnail, in a worker thread so it overlaps the encoder."""
-    try:
-        img, size = open_image(cand.path, max_pixels=max_pixels, draft=draft)
-    except ImageProblem as e:
-        return Decoded(cand, digest, problem=str(e))
-    make_thumbnail(img, thumb_size).save(thumbs / f"{digest}.jpg", "JPEG", quality=85)
-    return Decoded(cand, digest, img, size)
-
-
-def _input_side(enc: Encoder) -> int:
-    """The model's input side in pixels, from the registry's table (no peeking into the model);
-    0 when the model reads texts (decoding is then for the thumbnail only)."""
-    from core.encoders.registry import capabilities
-
-    return capabilities(enc.spec).input_size
-
-
-def _decoded_stream(todo: list[tuple[Candidate, str]], max_pixels: int, draft: int,
-                    workers: int, thumbs: Path, thumb_size: int) -> Iterator[Decoded]:
-    """Decode (and thumbnail) ahead of the encoder, in order, with bounded look-ahead."""
-    def decode(job: tuple[Candidate, str]) -> Decoded:
-        return _decode(job[0], job[1], max_pixels, draft, thumbs, thumb_size)
-
-    return prefetch(decode, todo, workers=workers, window=4 * workers + 8)
 
 
 def _item_texts(enc: Encoder, texts, rel_path: str) -> list[str]:
@@ -120,10 +62,6 @@ def item_key(enc: Encoder, digest: str, texts: list[str]) -> str:
         return digest
     blob = json.dumps(texts, ensure_ascii=False).encode("utf-8")
     return f"{digest}:{hashlib.sha1(blob).hexdigest()[:16]}"
-
-
-def _encode(enc: Encoder, batch: list[tuple[Decoded, str, list[str]]]) -> np.ndarray:
-    return enc.encode_items([d.image for d, _, _ in batch], [t for _, _, t in batch])
 
 
 def _row(cand: Candidate, digest: str, size: tuple[int, int]) -> dict:
@@ -156,7 +94,7 @@ def build_index(
     if store not in STORES or engine not in ENGINES:
         raise UserError(f"--store must be one of {', '.join(STORES)} and --engine one of "
                         f"{', '.join(ENGINES)} (got {store!r}, {engine!r})")
-    encode_new: EncodeNew = _encode_new
+    encode_new: EncodeNew = local_encode_new
     if engine == "ray":
         from core.index.ray_engine import ray_encoder
 
@@ -261,47 +199,3 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         raise
     return summary
 
-
-def _encode_new(enc: Encoder, todo: list[tuple[str, tuple[Candidate, dict[str, list[str]]]]],
-                stage: Path, batch: int, max_pixels: int, thumb_size: int, workers: int,
-                vectors: dict, sizes: dict, progress: Progress | None) -> dict[str, str]:
-    """Decode and thumbnail each new file once, and encode it once per item key (its texts);
-    return the problems by item key."""
-    problems: dict[str, str] = {}
-    pending: list[tuple[Decoded, str, list[str]]] = []
-    done = 0
-
-    def flush() -> None:
-        nonlocal done
-        if not pending:
-            return
-        for (_, key, _), vec in zip(pending, _encode(enc, pending), strict=True):
-            if np.isfinite(vec).all():
-                vectors[key] = vec
-            else:  # never store a vector that would score NaN against every query
-                problems[key] = NOT_FINITE
-        done += len({d.hash for d, _, _ in pending})
-        pending.clear()
-        fault_point("encode")
-        if progress:
-            progress("encode", done, len(todo))
-
-    wanted = dict(todo)
-    jobs = [(cand, digest) for digest, (cand, _) in todo]
-    # JPEGs decode at the smallest DCT scale that still covers the thumbnail and the model input
-    # (short side >= both): 2-4x less decode and resize work than a 2x margin, embeddings within
-    # 0.001 cosine (BENCHMARKS.md, indexing).
-    draft = max(thumb_size, _input_side(enc))
-    for d in _decoded_stream(jobs, max_pixels, draft, workers, stage / FILES["thumbs"],
-                             thumb_size):
-        keys = wanted[d.hash][1]
-        if d.problem is not None:
-            problems.update(dict.fromkeys(keys, d.problem))
-            done += 1
-            continue
-        sizes[d.hash] = d.size
-        pending += [(d, key, texts) for key, texts in keys.items()]
-        if len(pending) >= batch:
-            flush()
-    flush()
-    return problems

@@ -37,7 +37,8 @@ REFINE_FACTOR = 20
 
 def _lancedb():
     """lancedb, imported on first use (the app's default install and memory never see it)."""
-    os.environ.setdefault("LANCE_LOG", "error")  # lance logs training notes as warnings
+    for name in ("LANCE_LOG", "LANCEDB_LOG"):  # lance logs k-means notes as warnings
+        os.environ.setdefault(name, "error")
     try:
         import lancedb
     except ImportError as e:

@@ -25,7 +25,14 @@ from PIL import Image
 
 from core.encoders.base import Encoder
 from core.errors import UserError
-from core.index.build import Decoded, EncodeNew, decode_job, draft_side, encode_batch, keep_vectors
+from core.index.encode_step import (
+    Decoded,
+    EncodeNew,
+    decode_job,
+    draft_side,
+    encode_batch,
+    keep_vectors,
+)
 from core.index.store import FILES
 from core.index.versions import fault_point
 from core.ingest.crawl import Candidate
