@@ -32,7 +32,7 @@ SCAN_ROWS = 65_536  # rows per chunk when a larger table is streamed
 # image cloud, so they need many partitions probed; PQ distances are refined exactly by Lance.
 NPROBE_SHARE = 0.1  # of the partitions (sqrt(n) of them), at least MIN_NPROBES
 MIN_NPROBES = 16
-REFINE_FACTOR = 20
+REFINE_FACTOR = 100  # 1M sweep: 20 -> recall@10 0.85, 60 -> 0.94, 100 -> 0.98 (nprobes 100)
 
 
 def _lancedb():
