@@ -172,6 +172,17 @@ def _give_up(runtime: str, why: str) -> None:
     return None
 
 
+def serve_many() -> None:
+    """Set this process up to answer many visitors at once (the app calls it at import): query
+    time matrix products are small (one query against ≤ 40k rows, a two-branch head), and each
+    of them spreading over every core only makes concurrent queries fight over the cores (8
+    threads on demo-twobranch: 89 -> 31 q/s), so BLAS runs them on one thread each; the
+    onnxruntime passes, which do gain from every core, queue on RUN_LOCK instead."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class _Serial:
     """An onnxruntime session whose `run` calls queue on RUN_LOCK (see there)."""
 
