@@ -33,16 +33,26 @@ SPEC = "conse:lite0"
 K = 10
 
 
-def build_rate(folder: Path, engine: str, workers: int, address: str | None = None) -> float:
-    """New images per second of decode+encode (model load in the driver excluded; the Ray
-    engine's figure includes starting its actors and their model loads)."""
+def build_rate(folder: Path, engine: str, workers: int, address: str | None = None) -> str:
+    """New images per second of decode+encode (model load in the driver excluded); for Ray,
+    "steady rate (whole run, start-up s)": the steady rate after the first results, the whole
+    run's rate, and the start-up (Ray, actors, their model loads) until the first results."""
     from core.index.build import build_index
+    from core.index.ray_engine import LAST_RUN
 
     with tempfile.TemporaryDirectory(dir=WORK) as tmp, environment(
             {"IMAGE_SEARCH_THREADS": str(workers)} if engine == "local" else {}):
         s = build_index([folder], SPEC, Path(tmp) / "idx", engine=engine, workers=workers,
                         ray_address=address)
-        return s.images_per_second
+    if engine == "local":
+        return f"{s.images_per_second:.1f}"
+    steady = (LAST_RUN["n"] - LAST_RUN["first_n"]) / max(1e-9, LAST_RUN["total_s"]
+                                                          - LAST_RUN["first_s"])
+    return f"{steady:.1f} ({s.images_per_second:.1f}, {LAST_RUN['first_s']:.1f} s)"
+
+
+def _steady(cell: str) -> float:
+    return float(cell.split()[0])
 
 
 def cluster(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
@@ -87,15 +97,18 @@ def builds(count: int, limit: int) -> list[str]:
             two_nodes = build_rate(folder, "ray", 2, address)
         finally:
             stop(procs)
-        rows.append([label, local1, local2, ray1, ray2, two_nodes, ray2 / (2 * ray1),
-                     1 - ray1 / local1])
+        r1, r2 = _steady(ray1), _steady(ray2)
+        rows.append([label, local1, local2, ray1, ray2, two_nodes, r2 / (2 * r1),
+                     1 - r1 / float(local1)])
     return [
         f"{SPEC}, new images/s of decode+encode (BuildSummary.images_per_second). local N: "
         "IMAGE_SEARCH_THREADS=N, N decode threads. ray N: a local Ray of N CPUs (N encode "
         "actors, decode tasks beside them). cluster: `ray start --head` + one `ray start "
-        "--address` node, one CPU each, the build joining through --ray-address.",
+        "--address` node, one CPU each, the build joining through --ray-address. Ray cells: steady "
+        "rate after the first results (whole run's rate, start-up seconds until then).",
         table(["photos", "local 1", "local 2", "ray 1", "ray 2", "cluster 2 nodes",
-               "ray efficiency 1→2", "ray 1 overhead vs local 1"], rows, digits=2)]
+               "ray efficiency 1→2 (steady)", "ray 1 overhead vs local 1 (steady)"], rows,
+              digits=2)]
 
 
 SERVE = r"""

@@ -18,6 +18,7 @@ ray is imported here only (requirements-scale.txt), when this engine is asked fo
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ from core.index.versions import fault_point
 from core.ingest.crawl import Candidate
 from core.progress import Progress
 
+LAST_RUN: dict[str, float] = {}  # timings of the latest run, for benchmarks/scale.py
 ACTOR_CPUS = 0.5  # decode tasks get the other half: actors must not hold every CPU
 DECODE_CPUS = 0.5
 
@@ -52,7 +54,8 @@ def _ray(address: str | None, num_cpus: int):
     if ray.is_initialized():
         return ray, False
     try:
-        kwargs = {"address": address} if address else {"num_cpus": num_cpus}
+        # "local": a fresh cluster of our own, never whatever /tmp/ray last pointed at
+        kwargs = {"address": address} if address else {"address": "local", "num_cpus": num_cpus}
         ray.init(**kwargs, include_dashboard=False, log_to_driver=False,
                  logging_level="ERROR", runtime_env={"env_vars": _worker_env()})
     except (ConnectionError, RuntimeError, ValueError) as e:
@@ -128,6 +131,16 @@ def _pool(ray) -> tuple[int, dict]:
     return cpus, {"num_cpus": ACTOR_CPUS}
 
 
+def _timing(t0: float, done: int, batch: int) -> None:
+    """Start-up (cluster, actors, model loads: until the first results) apart from the steady
+    rate after it, which is what more images cost."""
+    now = time.perf_counter() - t0
+    if done == batch:
+        LAST_RUN.clear()
+        LAST_RUN.update(first_s=now, first_n=done)
+    LAST_RUN.update(total_s=now, n=done)
+
+
 def _quiet(context) -> None:
     """Progress is the build's own (`progress`); Ray Data's bars and INFO lines would interleave
     with it on stderr."""
@@ -163,7 +176,7 @@ def ray_encoder(address: str | None) -> EncodeNew:
                     "needs_pixels": enc.item_input != "texts"},
             ).map_batches(_EncodeActor, batch_size=batch, compute=ActorPoolStrategy(size=actors),
                           fn_constructor_kwargs={"spec": enc.spec, "threads": 1}, **resources)
-            done = 0
+            done, t0 = 0, time.perf_counter()
             for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
                 ok = [i for i, p in enumerate(out["problem"]) if not p]
                 for i, p in enumerate(out["problem"]):
@@ -175,6 +188,7 @@ def ray_encoder(address: str | None) -> EncodeNew:
                 for i in ok:
                     sizes[str(out["hash"][i])] = (int(out["width"][i]), int(out["height"][i]))
                 done += len(out["hash"])
+                _timing(t0, done, len(out["hash"]))
                 fault_point("encode")
                 if progress:
                     progress("encode", done, len(todo))
