@@ -10,6 +10,8 @@ core.index.build, so both engines write the same index. The pipeline:
   decoded RGB pixels on;
 * `map_batches(_EncodeActor)` runs in an actor pool that loads the model once per actor (one GPU
   each where the cluster has GPUs, else a share of a CPU), and returns the vectors;
+  (on one node Ray Data fuses the decode step into the actors, saving the pixels' trip through
+  the object store: its execution plan reads MapBatches(_decode_batch)->MapBatches(_EncodeActor));
 * the driver streams the results (`iter_batches`), keeps finite vectors by hash and reports
   progress as the local engine does.
 ray is imported here only (requirements-scale.txt), when this engine is asked for.
