@@ -27,7 +27,8 @@ from core.ingest.prefetch import prefetch
 from core.progress import Progress
 
 NOT_FINITE = "the model gave a non-finite vector (NaN or inf)"
-Todo = list[tuple[str, tuple[Candidate, dict[str, list[str]]]]]
+Todo = list[tuple[str, tuple[Candidate, dict[str, list[str]]]]]  # [(hash, (file, {key: texts}))]
+Files = list[tuple[Path, str, dict[str, list[str]]]]  # [(path, hash, {item key: texts})]
 # (encoder, Todo, stage, batch, max_pixels, thumb_size, workers, vectors, sizes, progress)
 #  -> {item key: why skipped}
 EncodeNew = Callable[..., dict[str, str]]
@@ -68,11 +69,11 @@ def draft_side(enc: Encoder, thumb_size: int) -> int:
     return max(thumb_size, input_side(enc))
 
 
-def _decoded_stream(jobs: list[tuple[Candidate, str]], max_pixels: int, draft: int,
+def _decoded_stream(jobs: list[tuple[Path, str]], max_pixels: int, draft: int,
                     workers: int, thumbs: Path, thumb_size: int) -> Iterator[Decoded]:
     """Decode (and thumbnail) ahead of the encoder, in order, with bounded look-ahead."""
-    def decode(job: tuple[Candidate, str]) -> Decoded:
-        return decode_job(job[0].path, job[1], max_pixels, draft, thumbs, thumb_size)
+    def decode(job: tuple[Path, str]) -> Decoded:
+        return decode_job(job[0], job[1], max_pixels, draft, thumbs, thumb_size)
 
     return prefetch(decode, jobs, workers=workers, window=4 * workers + 8)
 
@@ -87,11 +88,13 @@ def keep_vectors(keys: list[str], vecs: np.ndarray, vectors: dict, problems: dic
             problems[key] = NOT_FINITE
 
 
-def local_encode_new(enc: Encoder, todo: Todo, stage: Path, batch: int, max_pixels: int,
-                     thumb_size: int, workers: int, vectors: dict, sizes: dict,
-                     progress: Progress | None) -> dict[str, str]:
-    """Decode and thumbnail each new file once in a thread pool, and encode it once per item
-    key (its texts); return the problems by item key."""
+def encode_files(enc: Encoder, files: Files, thumbs: Path, batch: int, max_pixels: int,
+                 thumb_size: int, workers: int, vectors: dict, sizes: dict,
+                 on_batch: Callable[[int], None] | None = None) -> dict[str, str]:
+    """Decode and thumbnail each file once in `workers` threads, ahead of the model, and encode
+    it once per item key (its texts); return the problems by item key. `on_batch(files done)`
+    runs after each encoded batch. The local engine runs this over every new file, each Ray
+    actor over its blocks."""
     problems: dict[str, str] = {}
     pending: list[tuple[Decoded, str, list[str]]] = []
     done = 0
@@ -104,16 +107,14 @@ def local_encode_new(enc: Encoder, todo: Todo, stage: Path, batch: int, max_pixe
         keep_vectors([key for _, key, _ in pending], vecs, vectors, problems)
         done += len({d.hash for d, _, _ in pending})
         pending.clear()
-        fault_point("encode")
-        if progress:
-            progress("encode", done, len(todo))
+        if on_batch:
+            on_batch(done)
 
-    wanted = dict(todo)
-    jobs = [(cand, digest) for digest, (cand, _) in todo]
+    wanted = {digest: keys for _, digest, keys in files}
     draft = draft_side(enc, thumb_size)
-    for d in _decoded_stream(jobs, max_pixels, draft, workers, stage / FILES["thumbs"],
-                             thumb_size):
-        keys = wanted[d.hash][1]
+    for d in _decoded_stream([(path, digest) for path, digest, _ in files], max_pixels, draft,
+                             workers, thumbs, thumb_size):
+        keys = wanted[d.hash]
         if d.problem is not None:
             problems.update(dict.fromkeys(keys, d.problem))
             done += 1
@@ -124,3 +125,17 @@ def local_encode_new(enc: Encoder, todo: Todo, stage: Path, batch: int, max_pixe
             flush()
     flush()
     return problems
+
+
+def local_encode_new(enc: Encoder, todo: Todo, stage: Path, batch: int, max_pixels: int,
+                     thumb_size: int, workers: int, vectors: dict, sizes: dict,
+                     progress: Progress | None) -> dict[str, str]:
+    """The local engine: every new file through `encode_files` in this process."""
+    def on_batch(done: int) -> None:
+        fault_point("encode")
+        if progress:
+            progress("encode", done, len(todo))
+
+    files = [(cand.path, digest, keys) for digest, (cand, keys) in todo]
+    return encode_files(enc, files, stage / FILES["thumbs"], batch, max_pixels, thumb_size,
+                        workers, vectors, sizes, on_batch)

@@ -1,49 +1,42 @@
 """`build --engine ray`: decoding and encoding of the new files on a Ray cluster (Ray Data).
 
-Only the step between "which files are new" and "their vectors by hash" moves to Ray; the crawl,
-content hashes and reuse, the skipped-files report, the lock and the publish stay in
-core.index.build, so both engines write the same index. The pipeline:
-* the new files become a Ray dataset of (path, hash, texts) rows, in blocks of one batch;
-* `map_batches(_decode_batch)` tasks decode each file with the local engine's `decode_job`
-  (same draft size, same thumbnail, written by the worker into the staging folder, which must
-  therefore be on a filesystem every node sees: one machine, or a shared mount) and pass the
-  decoded RGB pixels on;
+Only the step between "which files are new" and "their vectors by item key" moves to Ray; the
+crawl, content hashes, item keys and reuse, the skipped-files report, the lock and the publish
+stay in core.index.build, so both engines write the same index. The pipeline:
+* the new files become a Ray dataset of (path, hash, {item key: texts} as JSON) rows, in blocks
+  of a few model batches;
 * `map_batches(_EncodeActor)` runs in an actor pool that loads the model once per actor (one GPU
-  each where the cluster has GPUs, else a share of a CPU), and returns the vectors;
-  (on one node Ray Data fuses the decode step into the actors, saving the pixels' trip through
-  the object store: its execution plan reads MapBatches(_decode_batch)->MapBatches(_EncodeActor));
-* the driver streams the results (`iter_batches`), keeps finite vectors by hash and reports
+  each where the cluster has GPUs, else one CPU), and runs the local engine's
+  `encode_step.encode_files` over each block: files decoded and thumbnailed by a thread of the
+  actor while its model encodes the previous batch (the thumbnails are written by the worker into
+  the staging folder, which must therefore be on a filesystem every node sees: one machine, or a
+  shared mount), each file encoded once per item key;
+* only paths go in and vectors come out: decoded pixels never cross the object store. (A separate
+  decode stage was measured first: Ray Data fuses it into the actors on one node, and decoding
+  then no longer overlaps the model: 40 % slower than the local engine with one worker.)
+* the driver streams the results (`iter_batches`), keeps finite vectors by item key and reports
   progress as the local engine does.
 ray is imported here only (requirements-scale.txt), when this engine is asked for.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from core.encoders.base import Encoder
 from core.errors import UserError
-from core.index.encode_step import (
-    Decoded,
-    EncodeNew,
-    decode_job,
-    draft_side,
-    encode_batch,
-    keep_vectors,
-)
+from core.index.encode_step import EncodeNew, Todo, encode_files, keep_vectors
 from core.index.store import FILES
 from core.index.versions import fault_point
-from core.ingest.crawl import Candidate
 from core.progress import Progress
 
 LAST_RUN: dict[str, float] = {}  # timings of the latest run, for benchmarks/scale.py
-ACTOR_CPUS = 0.5  # decode tasks get the other half: actors must not hold every CPU
-DECODE_CPUS = 0.5
+BLOCK_BATCHES = 4
 
 
 def _ray(address: str | None, num_cpus: int):
@@ -77,51 +70,33 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _decode_batch(batch: dict, max_pixels: int, draft: int, thumbs: str, thumb_size: int,
-                  needs_pixels: bool) -> dict:
-    """A Ray Data task: decode, thumbnail, and hand the RGB pixels (or the problem) on."""
-    out: dict[str, list] = {"hash": [], "texts": [], "pixels": [], "w": [], "h": [],
-                            "width": [], "height": [], "problem": []}
-    for path, digest, texts in zip(batch["path"], batch["hash"], batch["texts"], strict=True):
-        d = decode_job(Path(path), list(texts), str(digest), max_pixels, draft, Path(thumbs),
-                       thumb_size)
-        img = d.image.convert("RGB") if d.image is not None and needs_pixels else None
-        out["hash"].append(d.hash)
-        out["texts"].append(d.texts)
-        out["pixels"].append(img.tobytes() if img is not None else b"")
-        out["w"].append(img.width if img is not None else 0)
-        out["h"].append(img.height if img is not None else 0)
-        out["width"].append(d.size[0])
-        out["height"].append(d.size[1])
-        out["problem"].append(d.problem or "")
-    return out
-
-
 class _EncodeActor:
-    """One model per actor, loaded once; encodes the decoded batches it is given."""
+    """One model per actor, loaded once; runs the local engine's decode+encode over a block."""
 
-    def __init__(self, spec: str, threads: int) -> None:
+    def __init__(self, spec: str, threads: int, decoders: int, thumbs: str, batch: int,
+                 max_pixels: int, thumb_size: int) -> None:
         os.environ["IMAGE_SEARCH_THREADS"] = str(threads)
         from core.encoders.registry import load_encoder
 
         self.enc = load_encoder(spec)
+        self.decoders, self.thumbs, self.batch = decoders, Path(thumbs), batch
+        self.max_pixels, self.thumb_size = max_pixels, thumb_size
 
-    def __call__(self, batch: dict) -> dict:
-        ok = [i for i, p in enumerate(batch["problem"]) if not p]
-        items = [Decoded(str(batch["hash"][i]), list(batch["texts"][i]), _image(batch, i))
-                 for i in ok]
-        rows = np.zeros((len(batch["hash"]), self.enc.dim), np.float32)  # bad files: zeros
-        if items:
-            rows[ok] = encode_batch(self.enc, items)
-        return {"hash": batch["hash"], "problem": batch["problem"], "width": batch["width"],
-                "height": batch["height"], "vector": rows}
-
-
-def _image(batch: dict, i: int) -> Image.Image | None:
-    if not int(batch["w"][i]):
-        return None
-    return Image.frombytes("RGB", (int(batch["w"][i]), int(batch["h"][i])),
-                           bytes(batch["pixels"][i]))
+    def __call__(self, block: dict) -> dict:
+        files = [(Path(str(p)), str(h), json.loads(str(k)))
+                 for p, h, k in zip(block["path"], block["hash"], block["keys"], strict=True)]
+        vectors: dict[str, np.ndarray] = {}
+        sizes: dict[str, tuple[int, int]] = {}
+        problems = encode_files(self.enc, files, self.thumbs, self.batch, self.max_pixels,
+                                self.thumb_size, self.decoders, vectors, sizes)
+        rows = [(key, digest) for _, digest, keys in files for key in keys]
+        zeros = np.zeros(self.enc.dim, np.float32)  # a skipped item's row: never kept
+        return {"key": np.array([k for k, _ in rows], object),
+                "hash": np.array([h for _, h in rows], object),
+                "problem": np.array([problems.get(k, "") for k, _ in rows], object),
+                "width": np.array([sizes.get(h, (0, 0))[0] for _, h in rows], np.int64),
+                "height": np.array([sizes.get(h, (0, 0))[1] for _, h in rows], np.int64),
+                "vector": np.stack([vectors.get(k, zeros) for k, _ in rows]).astype(np.float32)}
 
 
 def _pool(ray) -> tuple[int, dict]:
@@ -129,8 +104,8 @@ def _pool(ray) -> tuple[int, dict]:
     res = ray.cluster_resources()
     gpus, cpus = int(res.get("GPU", 0)), max(1, int(res.get("CPU", 1)))
     if gpus:
-        return gpus, {"num_gpus": 1, "num_cpus": ACTOR_CPUS}
-    return cpus, {"num_cpus": ACTOR_CPUS}
+        return gpus, {"num_gpus": 1, "num_cpus": 1}
+    return cpus, {"num_cpus": 1}
 
 
 def _timing(t0: float, done: int, batch: int) -> None:
@@ -154,11 +129,17 @@ def _quiet(context) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def _blocks(n: int, batch: int, actors: int) -> int:
+    """Blocks of up to BLOCK_BATCHES model batches (so an actor's decode thread stays ahead of
+    its model most of the time), yet at least two per actor (so none waits for another)."""
+    return max(1, min(n, max(2 * actors, -(-n // (BLOCK_BATCHES * batch)))))
+
+
 def ray_encoder(address: str | None) -> EncodeNew:
     """The engine's `encode_new` for core.index.build (same contract as the local one)."""
 
-    def encode_new(enc: Encoder, todo: list[tuple[Candidate, str]], stage: Path, batch: int,
-                   max_pixels: int, thumb_size: int, workers: int, vectors: dict, sizes: dict,
+    def encode_new(enc: Encoder, todo: Todo, stage: Path, batch: int, max_pixels: int,
+                   thumb_size: int, workers: int, vectors: dict, sizes: dict,
                    progress: Progress | None) -> dict[str, str]:
         problems: dict[str, str] = {}
         if not todo:
@@ -169,28 +150,29 @@ def ray_encoder(address: str | None) -> EncodeNew:
 
             _quiet(DataContext.get_current())
             actors, resources = _pool(ray)
-            rows = [{"path": str(c.path), "hash": h, "texts": list(c.texts)} for c, h in todo]
-            blocks = min(len(rows), max(actors, -(-len(rows) // batch)))
-            ds = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
-                _decode_batch, batch_size=batch, num_cpus=DECODE_CPUS, fn_kwargs={
-                    "max_pixels": max_pixels, "draft": draft_side(enc, thumb_size),
-                    "thumbs": str(stage / FILES["thumbs"]), "thumb_size": thumb_size,
-                    "needs_pixels": enc.item_input != "texts"},
-            ).map_batches(_EncodeActor, batch_size=batch, compute=ActorPoolStrategy(size=actors),
-                          fn_constructor_kwargs={"spec": enc.spec, "threads": 1}, **resources)
+            rows = [{"path": str(cand.path), "hash": digest,
+                     "keys": json.dumps(keys, ensure_ascii=False)}
+                    for digest, (cand, keys) in todo]
+            ds = ray.data.from_items(rows, override_num_blocks=_blocks(len(rows), batch, actors))
+            ds = ds.map_batches(
+                _EncodeActor, batch_size=None, compute=ActorPoolStrategy(size=actors),
+                fn_constructor_kwargs={
+                    "spec": enc.spec, "threads": 1, "decoders": 1, "batch": batch,
+                    "thumbs": str(stage / FILES["thumbs"]), "max_pixels": max_pixels,
+                    "thumb_size": thumb_size}, **resources)
             done, t0 = 0, time.perf_counter()
             for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
                 ok = [i for i, p in enumerate(out["problem"]) if not p]
                 for i, p in enumerate(out["problem"]):
                     if p:
-                        problems[str(out["hash"][i])] = str(p)
-                hashes = [str(out["hash"][i]) for i in ok]
-                keep_vectors(hashes, np.asarray(out["vector"], np.float32)[ok], vectors,
-                             problems)
+                        problems[str(out["key"][i])] = str(p)
+                keep_vectors([str(out["key"][i]) for i in ok],
+                             np.asarray(out["vector"], np.float32)[ok], vectors, problems)
                 for i in ok:
                     sizes[str(out["hash"][i])] = (int(out["width"][i]), int(out["height"][i]))
-                done += len(out["hash"])
-                _timing(t0, done, len(out["hash"]))
+                new = len(set(out["hash"]))
+                done += new
+                _timing(t0, done, new)
                 fault_point("encode")
                 if progress:
                     progress("encode", done, len(todo))
