@@ -88,3 +88,30 @@ def test_the_default_build_and_the_app_never_import_ray_or_lancedb():
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+def test_ray_embeds_each_item_key_as_the_local_engine_does(tmp_path, photo_dir, local_ray):
+    """A hybrid model reads texts too: a copy of one photo under another caption is a second
+    vector (item key = hash + texts), on either engine."""
+    import json
+
+    folder = tmp_path / "gallery"
+    folder.mkdir()
+    lines = (photo_dir / "captions.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    first = json.loads(lines[0])
+    shutil.copy(photo_dir / first["file"], folder / "copy.jpg")
+    lines.append(json.dumps({**first, "file": "copy.jpg", "texts": ["a bright red racing car"]}))
+    for row in map(json.loads, lines[:3]):
+        shutil.copy(photo_dir / row["file"], folder / row["file"])
+    (folder / "captions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    got = {}
+    for engine in ("local", "ray"):
+        build_index([folder], "hybrid:conse:lite0", tmp_path / engine, engine=engine)
+        got[engine] = load_index(tmp_path / engine)
+    local, remote = got["local"], got["ray"]
+    assert list(remote.items["path"]) == list(local.items["path"]) and local.n == 4
+    a, b = np.asarray(local.embeddings), np.asarray(remote.embeddings)
+    assert (a * b).sum(axis=1).min() >= 0.9999
+    rows = {p.rsplit("/", 1)[-1]: i for i, p in enumerate(local.items["path"])}
+    assert local.items["hash"][rows["copy.jpg"]] == local.items["hash"][rows[first["file"]]]
+    assert float(b[rows["copy.jpg"]] @ b[rows[first["file"]]]) < 0.999  # its own vector
