@@ -7,10 +7,12 @@ import argparse
 
 def cmd_build(args: argparse.Namespace) -> int:
     from core.index.build import build_index
+    from core.ingest.remote import local_roots
     from core.progress import run_with_bar
 
+    images = local_roots(args.images)  # s3://... and other URIs: a local mirror
     return run_with_bar(lambda bar: build_index(
-        args.images, args.model, args.out, trees=args.trees, batch_size=args.batch_size,
+        images, args.model, args.out, trees=args.trees, batch_size=args.batch_size,
         extensions=args.ext.split(","), force=args.force, progress=bar, store=args.store,
         engine=args.engine, ray_address=args.ray_address))
 
@@ -20,7 +22,9 @@ def register(sub) -> None:
     from core.ingest.crawl import DEFAULT_EXTENSIONS
 
     b = sub.add_parser("build", help="crawl folders and build (or refresh) an index")
-    b.add_argument("--images", nargs="+", required=True, metavar="DIR")
+    b.add_argument("--images", nargs="+", required=True, metavar="DIR",
+                   help="folders, or object-store URIs (s3://bucket/prefix, gs://...) mirrored "
+                        "locally first")
     b.add_argument("--model", required=True, metavar="SPEC",
                    help="e.g. conse:lite0, efficientnet:lite0, captions:minilm, "
                         "openclip:ViT-B-32@/path/ckpt.bin (see README)")
