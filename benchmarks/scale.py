@@ -102,10 +102,11 @@ def builds(count: int, limit: int) -> list[str]:
                      1 - r1 / float(local1)])
     return [
         f"{SPEC}, new images/s of decode+encode (BuildSummary.images_per_second). local N: "
-        "IMAGE_SEARCH_THREADS=N, N decode threads. ray N: a local Ray of N CPUs (N encode "
-        "actors, decode tasks beside them). cluster: `ray start --head` + one `ray start "
-        "--address` node, one CPU each, the build joining through --ray-address. Ray cells: steady "
-        "rate after the first results (whole run's rate, start-up seconds until then).",
+        "IMAGE_SEARCH_THREADS=N, N decode threads. ray N: a local Ray of N CPUs (N actors, "
+        "each a one-thread model with one decode thread ahead of it). cluster: `ray start "
+        "--head` + one `ray start --address` node, one CPU each, the build joining through "
+        "--ray-address. Ray cells: steady rate after the first results (whole run's rate, "
+        "start-up seconds until then).",
         table(["photos", "local 1", "local 2", "ray 1", "ray 2", "cluster 2 nodes",
                "ray efficiency 1→2 (steady)", "ray 1 overhead vs local 1 (steady)"], rows,
               digits=2)]

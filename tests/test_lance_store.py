@@ -102,3 +102,74 @@ def test_ann_recall_and_exact_rescoring(tmp_path):
     assert recall_at_k(index, queries, 10) >= 0.9
     assert recall_at_k(index, queries, 10, search_k=1) < recall_at_k(index, queries, 10) or \
         recall_at_k(index, queries, 10, search_k=1) == 1.0
+
+
+def test_neighbours_clusters_and_the_recommender_read_a_lance_index(conse_index_path,
+                                                                     lance_index_path):
+    """They take `Index.embeddings` as the folder store's array: same answers on both."""
+    from core.analysis import explore
+    from core.analysis.clusters_view import fit_clusters
+    from core.analysis.recommend import Recommender
+
+    folder, lance = load_index(conse_index_path), load_index(lance_index_path)
+    for i in range(folder.n):
+        got = search(None, lance, Query.image_id(i), k=5)
+        want = search(None, folder, Query.image_id(i), k=5)
+        assert [h.id for h in got] == [h.id for h in want]
+    assert list(explore.neighbourhood(lance.embeddings, 0, 4)) == list(
+        explore.neighbourhood(folder.embeddings, 0, 4))
+    (res_l, sum_l), (res_f, sum_f) = fit_clusters(lance, None, 2), fit_clusters(folder, None, 2)
+    assert list(res_l.labels) == list(res_f.labels)
+    assert [s.label for s in sum_l] == [s.label for s in sum_f]
+    recs = [Recommender(ix.embeddings, min_votes_per_class=1) for ix in (lance, folder)]
+    for rec in recs:
+        rec.vote(0, True)
+        rec.vote(1, False)
+    np.testing.assert_allclose(recs[0].scores(), recs[1].scores(), atol=1e-5)
+
+
+def test_the_cli_and_the_app_search_a_lance_index(lance_index_path, tmp_path, monkeypatch,
+                                                   capsys):
+    from streamlit.testing.v1 import AppTest
+
+    from core.cli import main
+    from core.encoders.registry import load_encoder
+    from core.index.catalogue import ENV_INDEXES
+    from core.paths import REPO_ROOT
+
+    index = load_index(lance_index_path)
+    hits = search(load_encoder(index.spec), index, Query.text("a ginger cat"), k=3)
+    paths = [index.items.at[h.id, "path"] for h in hits]
+    assert main(["search", "--index", str(lance_index_path), "-k", "3", "a ginger cat"]) == 0
+    printed = [line.split()[-1] for line in capsys.readouterr().out.splitlines()[-3:]]
+    assert printed == paths
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "lance").symlink_to(lance_index_path, target_is_directory=True)
+    monkeypatch.setenv(ENV_INDEXES, str(root))
+    at = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=300).run()
+    at = at.switch_page("pages/text_search.py").run()
+    at.number_input(key="text.k").set_value(3)
+    at = at.text_input(key="text.q").set_value("a ginger cat").run()
+    assert not at.exception and not at.error
+    shown = [img.alt.rsplit(" · ", 1)[-1] for image in at.image for img in image.proto.imgs
+             if img.caption.startswith(("#", "★", "◆"))]
+    assert shown == [index.items.at[h.id, "rel_path"] for h in hits]
+
+
+def test_without_lancedb_a_lance_index_is_one_clear_line(lance_index_path):
+    import subprocess
+    import sys
+
+    from core.paths import REPO_ROOT
+
+    code = ("import sys; sys.modules['lancedb'] = None\n"
+            "from core.errors import UserError\nfrom core.index.store import load_index\n"
+            f"try:\n    load_index({str(lance_index_path)!r})\n"
+            "except UserError as e:\n    print(e)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines() == [
+        "this is a Lance index (--store lance): install lancedb to read it "
+        "(pip install -r requirements-scale.txt; docs/DEPLOY.md)"]
