@@ -35,8 +35,9 @@ K = 10
 
 def build_rate(folder: Path, engine: str, workers: int, address: str | None = None) -> str:
     """New images per second of decode+encode (model load in the driver excluded); for Ray,
-    "steady rate (whole run, start-up s)": the steady rate after the first results, the whole
-    run's rate, and the start-up (Ray, actors, their model loads) until the first results."""
+    "steady rate (whole run's rate, start-up s, of it Ray init s)": the rate once the first
+    actor has its model loaded, the whole run's rate, and the start-up (Ray, actors, their model
+    loads) until then."""
     from core.index.build import build_index
     from core.index.ray_engine import LAST_RUN
 
@@ -46,9 +47,9 @@ def build_rate(folder: Path, engine: str, workers: int, address: str | None = No
                         ray_address=address)
     if engine == "local":
         return f"{s.images_per_second:.1f}"
-    steady = (LAST_RUN["n"] - LAST_RUN["first_n"]) / max(1e-9, LAST_RUN["total_s"]
-                                                          - LAST_RUN["first_s"])
-    return f"{steady:.1f} ({s.images_per_second:.1f}, {LAST_RUN['first_s']:.1f} s)"
+    steady = LAST_RUN["n"] / max(1e-9, LAST_RUN["total_s"] - LAST_RUN["ready_s"])
+    return (f"{steady:.1f} ({LAST_RUN['n'] / LAST_RUN['total_s']:.1f}, "
+            f"{LAST_RUN['ready_s']:.1f} s, {LAST_RUN['init_s']:.1f} s)")
 
 
 def _steady(cell: str) -> float:
@@ -105,8 +106,8 @@ def builds(count: int, limit: int) -> list[str]:
         "IMAGE_SEARCH_THREADS=N, N decode threads. ray N: a local Ray of N CPUs (N actors, "
         "each a one-thread model with one decode thread ahead of it). cluster: `ray start "
         "--head` + one `ray start --address` node, one CPU each, the build joining through "
-        "--ray-address. Ray cells: steady rate after the first results (whole run's rate, "
-        "start-up seconds until then).",
+        "--ray-address. Ray cells: steady rate once the first actor has its model loaded "
+        "(whole run's rate, start-up seconds until then, of which Ray init).",
         table(["photos", "local 1", "local 2", "ray 1", "ray 2", "cluster 2 nodes",
                "ray efficiency 1→2 (steady)", "ray 1 overhead vs local 1 (steady)"], rows,
               digits=2)]
