@@ -173,3 +173,25 @@ def test_without_lancedb_a_lance_index_is_one_clear_line(lance_index_path):
     assert proc.stdout.strip().splitlines() == [
         "this is a Lance index (--store lance): install lancedb to read it "
         "(pip install -r requirements-scale.txt; docs/DEPLOY.md)"]
+
+
+def test_the_table_can_live_elsewhere_as_in_a_bucket(lance_index_path, tmp_path):
+    """A folder of the small files whose manifest names the table's location (`lance.uri`, an
+    s3:// URI in a deployment; a path here) loads and answers as the whole index does."""
+    import json
+
+    src = load_index(lance_index_path)
+    bucket = tmp_path / "bucket" / "photos"
+    shutil.copytree(src.files / "items.lance", bucket / "items.lance")
+    app = tmp_path / "app-index"
+    shutil.copytree(src.files, app, ignore=shutil.ignore_patterns("items.lance"))
+    manifest = json.loads((app / "manifest.json").read_text(encoding="utf-8"))
+    manifest["lance"]["uri"] = str(bucket)
+    (app / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert owned_index(app)
+    got = load_index(app)
+    assert list(got.items["path"]) == list(src.items["path"])
+    np.testing.assert_array_equal(np.asarray(got.embeddings), np.asarray(src.embeddings))
+    shutil.rmtree(bucket)
+    with pytest.raises(UserError):
+        load_index(app)

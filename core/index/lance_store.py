@@ -149,7 +149,8 @@ def _vectors(table, dim: int) -> np.ndarray:
 def read_lance(files: Path | str, manifest: dict) -> tuple[pd.DataFrame, LanceVectors]:
     """(items without the vectors, the lazy vectors) of a Lance index; checks the table's shape
     against the manifest (vectors were checked finite when the build wrote them)."""
-    tbl = _lancedb().connect(str(files)).open_table(TABLE)
+    where = (manifest.get("lance") or {}).get("uri") or str(files)  # s3://…: README, Scaling out
+    tbl = _lancedb().connect(where).open_table(TABLE)
     vec_type = tbl.schema.field("vector").type
     dim = int(getattr(vec_type, "list_size", -1))
     columns = [f.name for f in tbl.schema if f.name != "vector"]

@@ -219,8 +219,9 @@ def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
         raise UserError(f"index {path} has store {manifest.get('store')!r}; this version reads "
                         f"{', '.join(STORES)}: rebuild it")
     lance = manifest.get("store") == "lance"
+    remote = lance and bool((manifest.get("lance") or {}).get("uri"))  # the table in a bucket
     needed = [k for k in FILES if k != "annoy" and not (
-        (k in FOLDER_ONLY and lance) or (k == "lance" and not lance))]
+        (k in FOLDER_ONLY and lance) or (k == "lance" and (not lance or remote)))]
     missing = [FILES[k] for k in needed if not (files / FILES[k]).exists()]
     if missing:
         raise UserError(f"index {path} is incomplete (missing {', '.join(missing)}): rebuild it")

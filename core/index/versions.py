@@ -62,7 +62,8 @@ def owned_index(folder: Path) -> bool:
         and isinstance(manifest.get("encoder"), dict)
         and isinstance(manifest["encoder"].get("spec"), str))
     if manifest.get("store") == "lance":  # core.index.lance_store's layout
-        return ours and names == set(LANCE_FILES)
+        remote = bool((manifest.get("lance") or {}).get("uri"))  # its table in a bucket
+        return ours and names == set(LANCE_FILES) - ({"items.lance"} if remote else set())
     required = set(INDEX_FILES) - {"annoy.ann"}  # an index may have been written without Annoy
     return ours and required <= names <= set(INDEX_FILES)
 
