@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_support import loaders, state
 from app_support.paging import chunk
-from core.index.items import label, short_name
+from core.index.items import label, ocr_text, short_name
 from core.index.store import Index
 from core.query.calibration import THRESHOLD, strong_count
 
@@ -131,6 +131,9 @@ def _detail_dialog(entry_name: str, index: Index, detail: dict) -> None:
         texts = item["texts"]
         if texts:
             st.markdown("**Descriptions**\n" + "\n".join(f"- {t}" for t in texts[:8]))
+        if found := ocr_text(index, i):  # read by the build's OCR, shown as plain text
+            st.markdown("**Text in the image**")
+            st.text(found)
         for label, field in (("Licence", "licence"), ("Source", "source"),
                              ("Credit", "attribution"), ("Category", "category")):
             if item.get(field):

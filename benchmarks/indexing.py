@@ -6,6 +6,7 @@ preprocess -> encode one -> next, as the seed CLIP crawler did), for each backbo
 
     .venv/bin/python -m benchmarks.indexing                  # default run, ~5 min on 2 cores
     .venv/bin/python -m benchmarks.indexing --limit 400 --repeats 5 --openclip-limit 200
+    .venv/bin/python -m benchmarks.indexing --encoders "" --skip-sweeps   # the OCR rows alone
 
 Targets: pipeline / forward >= 0.85; pipeline / one-at-a-time >= 2.
 """
@@ -13,6 +14,7 @@ Targets: pipeline / forward >= 0.85; pipeline / one-at-a-time >= 2.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import time
 from pathlib import Path
@@ -26,6 +28,7 @@ from benchmarks.indexing_runs import (
     build_at,
     forward_only,
     interleaved,
+    ocr_cost,
     one_at_a_time,
     pipeline,
     rate,
@@ -148,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--before", metavar="REV",
                     help="also time core/index/build.py as at git revision REV against now")
     ap.add_argument("--before-encoders", default="efficientnet:lite0,conse:lite0")
+    ap.add_argument("--ocr-limit", type=int, default=30,
+                    help="images for the --ocr cost rows (0: skip them)")
+    ap.add_argument("--ocr-encoder", default="hybrid:conse:lite0")
     ap.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
     args = ap.parse_args(argv)
 
@@ -201,6 +207,20 @@ def main(argv: list[str] | None = None) -> None:
                    "against the working tree, runs interleaved, same images:",
                    table(["encoder", "images", "before img/s", "after img/s", "after/before"],
                          arows, 2)]
+    if args.ocr_limit and importlib.util.find_spec("rapidocr_onnxruntime"):
+        log(f"ocr on {args.ocr_limit} images")
+        row, found = ocr_cost(subset_folder(root, args.ocr_limit), args.ocr_encoder,
+                              args.workers)
+        blocks += [
+            "Text in images (`build --ocr`, RapidOCR PP-OCRv4 on onnxruntime): one fresh build "
+            "without it, one with it, then the same build again (an incremental refresh: every "
+            "image reused by content hash, none read again). OCR s/img = the OCR pass alone "
+            "(decode at most 1600 px, detect, recognise; the engine's ~1 s load included).",
+            table(["encoder", "images", "build s/img (no OCR)", "build s/img (--ocr)",
+                   "added s/img", "OCR s/img", "images with text", "rebuild s/img (--ocr)",
+                   "read again"], [row], digits=2),
+            "Text found: " + ("; ".join(found) if found else "none"),
+        ]
     blocks.append(f"Run time {time.perf_counter() - started:.0f} s.")
     record("Indexing throughput", blocks, write=not args.no_write)
 

@@ -16,11 +16,12 @@ import torch
 
 import core.encoders.registry as registry
 from benchmarks._common import REPO, environment, median, seconds
-from benchmarks.photos import WORK
+from benchmarks.photos import WORK, image_files
 from core.encoders import backbones, runtime
 from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet_array
 from core.encoders.base import Encoder, batched
 from core.index.build import build_index
+from core.index.store import load_index
 from core.ingest.crawl import crawl
 from core.ingest.images import THUMB_SIZE, open_image
 
@@ -132,3 +133,23 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str,
             out[name]["wall"] += seconds(fn, 1)
             out[name]["cpu"].append(time.process_time() - cpu)
     return out
+
+
+def ocr_cost(folder: Path, spec: str, workers: int) -> tuple[list[object], list[str]]:
+    """Seconds per image of a fresh build without --ocr, one with it (the OCR engine's load
+    included), and an incremental rebuild with it (nothing read again); and what was read."""
+    n = len(image_files(folder))
+    base = WORK / "indexes" / "ocr"
+    shutil.rmtree(base, ignore_errors=True)
+    registry.load_encoder(spec)  # the model's load is not the builds' cost
+    runs = {}
+    for name, out, ocr in (("off", "off", False), ("on", "on", True), ("again", "on", True)):
+        start = time.perf_counter()
+        summary = build_index([folder], spec, base / out, workers=workers, ocr=ocr)
+        runs[name] = (time.perf_counter() - start, summary)
+    items = load_index(base / "on").items
+    found = [f"`{r}`: {t}" for r, t in zip(items["rel_path"], items["ocr_text"], strict=True) if t]
+    shutil.rmtree(base, ignore_errors=True)
+    (off, _), (on, s_on), (again, s_again) = runs["off"], runs["on"], runs["again"]
+    return [spec, n, off / n, on / n, (on - off) / n, s_on.ocr.seconds_per_image,
+            s_on.ocr.with_text, again / n, s_again.ocr.read], found

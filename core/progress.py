@@ -6,7 +6,8 @@ import sys
 from collections.abc import Callable, Collection
 from typing import Protocol
 
-LABELS = {"hash": "hashing", "encode": "encoding", "annoy": "annoy index"}
+LABELS = {"hash": "hashing", "ocr": "reading text (OCR)", "encode": "encoding",
+          "annoy": "annoy index"}
 Progress = Callable[[str, int, int], None]  # (phase, done, total): how builds report progress
 
 

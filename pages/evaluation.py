@@ -93,7 +93,8 @@ def bars(rows: list[dict], direction: str) -> alt.LayerChart | None:
     return alt.layer(bar, rule).properties(height=320)
 
 
-def curves(history: list[dict], best: int | None) -> alt.LayerChart:
+def curves(history: list[dict], best: int | None) -> list[alt.Chart | alt.LayerChart]:
+    """Training loss and validation R@sum, one chart each, so each fits its own column."""
     df = pd.DataFrame([{"epoch": h["epoch"], "training loss": h["train_loss"],
                         "validation R@sum": h["val_rsum"]} for h in history])
     long = df.melt("epoch", var_name="series", value_name="value")
@@ -108,8 +109,8 @@ def curves(history: list[dict], best: int | None) -> alt.LayerChart:
             marker = alt.Chart(pd.DataFrame({"epoch": [best]})).mark_rule(
                 strokeDash=[4, 4], color="#888888").encode(x="epoch:Q")
             layer = alt.layer(layer, marker)
-        charts.append(layer.properties(title=series, height=220, width=320))
-    return alt.hconcat(*charts)
+        charts.append(layer.properties(title=series, height=220))
+    return charts
 
 
 st.title("Evaluation")
@@ -168,7 +169,9 @@ if training:
         st.markdown(f"`{spec}` · best epoch **{info.get('best_epoch')}** of {len(history)} · "
                     f"validation R@sum {info.get('best_val_rsum', 0):.1f} · "
                     f"{info.get('train_seconds', 0):.0f} s of training")
-        st.altair_chart(curves(history, info.get("best_epoch")))
+        for column, chart in zip(st.columns(2), curves(history, info.get("best_epoch")),
+                                 strict=True):
+            column.altair_chart(chart, width="stretch")
         with st.expander("Hyper-parameters and training sets"):
             st.json({"hyperparameters": info.get("hyperparameters"), "sets": info.get("sets")},
                     expanded=False)

@@ -72,14 +72,15 @@ def scatter(df: pd.DataFrame, axes: tuple[str, str], order: list[str]) -> alt.Ch
                 axis=alt.Axis(labels=False, ticks=False, grid=False)),
         color=alt.Color("cluster:N", title="Cluster", sort=order,
                         scale=alt.Scale(scheme="tableau10" if len(order) <= 10 else "tableau20"),
-                        legend=alt.Legend(orient="right", labelLimit=260)),
+                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
         opacity=alt.when(picked & region).then(alt.value(0.9)).otherwise(alt.value(0.2)),
         tooltip=[alt.Tooltip("image:N"), alt.Tooltip("name:N", title="file"),
                  alt.Tooltip("cluster:N"), alt.Tooltip("texts:N")],
     ).add_params(picked, region).properties(height=560)
 
 
-def sweep_chart(sweep: pd.DataFrame, k: int) -> alt.HConcatChart:
+def sweep_charts(sweep: pd.DataFrame, k: int) -> list[alt.LayerChart]:
+    """Inertia and silhouette over k, one chart each, so each can fit its own column."""
     base = alt.Chart(sweep).encode(x=alt.X("k:Q", axis=alt.Axis(tickMinStep=1)))
     marker = alt.Chart(pd.DataFrame({"k": [k]})).mark_rule(color="#e4572e", strokeDash=[4, 4])
     charts = []
@@ -88,9 +89,9 @@ def sweep_chart(sweep: pd.DataFrame, k: int) -> alt.HConcatChart:
         line = base.mark_line(point=True).encode(y=alt.Y(f"{field}:Q", title=None,
                                                          scale=alt.Scale(zero=False)),
                                                  tooltip=["k", alt.Tooltip(field, format=".3f")])
-        charts.append(alt.layer(line, marker.encode(x="k:Q")).properties(title=title, height=240,
-                                                                           width=380))
-    return alt.hconcat(*charts)
+        charts.append(alt.layer(line, marker.encode(x="k:Q")).properties(
+            title=alt.TitleParams(title, fontSize=12), height=220))
+    return charts
 
 
 def variance_chart(ratio: np.ndarray) -> alt.LayerChart:
@@ -103,8 +104,8 @@ def variance_chart(ratio: np.ndarray) -> alt.LayerChart:
         tooltip=["component", alt.Tooltip("explained:Q", format=".1f"),
                  alt.Tooltip("cumulative:Q", format=".1f")])
     line = base.mark_line(point=True, color="#e4572e").encode(y="cumulative:Q")
-    return alt.layer(bars, line).properties(height=260, title="PCA spectrum: bars per "
-                                            "component, line cumulative")
+    return alt.layer(bars, line).properties(height=260, title=alt.TitleParams(
+        "PCA spectrum: bars per component, line cumulative", fontSize=12))
 
 
 st.title("Cluster explorer")
@@ -175,14 +176,18 @@ with state.user_errors():
     result, summaries = _clusters(path, stamp, scope, k, index)
     coords, ratio = _projection(path, stamp, scope, str(method), index)
     ids = view.scope_rows(index, scope)
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Images", f"{len(ids)}", help="in the scope the model is fitted on")
-    m2.metric("Clusters", k)
-    m3.metric("Silhouette", f"{result.silhouette:.3f}", help="-1 to 1; higher = clusters "
-              "better separated (on a sample of up to 2000 images)")
-    m4.metric("PCA 2-D variance", f"{100 * ratio[:2].sum():.1f} %",
-              help="Share of the embedding variance the first two principal components keep: "
-                   "low means a flat picture of a high-dimensional cloud.")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Images", f"{len(ids)}", help="in the scope the groups and the map are made of")
+    m2.metric("Groups of similar images", k, help="Change it with “Clusters k” above.")
+    m3.metric("How distinct the groups are", view.distinctness(result.silhouette),
+              help="weak: the groups shade into each other; clear: they barely overlap.")
+    with st.expander("Numbers for experts", icon=":material/analytics:"):
+        st.markdown(f"- **Silhouette** {result.silhouette:.3f} (−1 to 1, higher = better "
+                    "separated; on a sample of up to 2000 images)\n"
+                    f"- **PCA 2-D variance** {100 * ratio[:2].sum():.1f} % (share of the "
+                    "embedding variance the first two principal components keep: low means a "
+                    "flat picture of a high-dimensional cloud)\n"
+                    f"- **Inertia** {result.inertia:.1f} (k-means' sum of squared distances)")
 
     names = view.cluster_names(summaries)
     t_map, t_thumbs, t_clusters, t_k = st.tabs(["Scatter", "Thumbnail map", "Clusters",
@@ -215,7 +220,9 @@ with state.user_errors():
                  + (f" (a sample of {maps.MAX_MAP})" if len(ids) > maps.MAX_MAP else ""))
     with t_clusters:
         st.caption("Clusters largest first; the images are those nearest the cluster centre"
-                   + (". Labels are words its members' texts share more than other clusters'."
+                   + (". Labels are the words its members' descriptions share more than other "
+                      "clusters' (credits and source names left out); an image without texts "
+                      "counts with the classes the model sees in it."
                       if any(s.label for s in summaries) else "."))
         for rank, s in enumerate(summaries, 1):
             label = f" · _{s.label}_" if s.label else ""
@@ -228,6 +235,7 @@ with state.user_errors():
             st.session_state["ex.sweep"] = (lo, hi)
             lo, hi = st.slider("Range of k to compare", 2, top, key="ex.sweep")
         sweep = _sweep(path, stamp, scope, int(lo), int(hi), index)
-        st.altair_chart(sweep_chart(sweep, k))
+        for column, chart in zip(st.columns(2), sweep_charts(sweep, k), strict=True):
+            column.altair_chart(chart, width="stretch")
         st.altair_chart(variance_chart(ratio), width="stretch")
 grid.show_detail_if_open(PAGE)

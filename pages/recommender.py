@@ -1,6 +1,8 @@
-"""Recommender: vote Like / Dislike on one image at a time; after 3 of each an RBF SVM learns the
-taste (retrained on every vote) and ranks the whole collection. Votes live in the browser session
-(one core.analysis.recommend.Recommender per index) and can be exported, imported and reset."""
+"""Recommender: vote Like / Dislike on one image at a time; after 3 of each a model learns the
+taste (retrained on every vote: the mean of the likes against the mean of the dislikes while
+votes are few, an RBF SVM as they accumulate) and ranks the whole collection. Votes live in the
+browser session (one core.analysis.recommend.Recommender per index) and can be exported,
+imported and reset."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import streamlit as st
 
 from app_support import grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
-from core.analysis.recommend import Recommender
+from core.analysis.recommend import MIN_SCORED, Recommender
 from core.errors import UserError
 from core.index.catalogue import IndexEntry
 from core.index.items import named
@@ -120,8 +122,9 @@ def status_panel(index: Index, rec: Recommender) -> None:
     need = rec.min_votes_per_class
     if rec.is_trained:
         st.success(f"The model is trained on your {likes + dislikes} votes and retrained after "
-                   "each one. Candidates alternate between a probable like and a probable "
-                   "dislike, near images you have voted on.", icon=":material/model_training:")
+                   "each one. Next it shows an image it is unsure about, unlike those you have "
+                   "voted on, and keeps your likes and dislikes balanced.",
+                   icon=":material/model_training:")
     else:
         done = min(likes, need) + min(dislikes, need)
         st.progress(done / (2 * need), text=f"Random images until you have {need} likes and "
@@ -131,12 +134,19 @@ def status_panel(index: Index, rec: Recommender) -> None:
     c2.metric("Dislikes", dislikes)
     c3.metric("Skipped", len(rec.skipped))
     correct, total = rec.accuracy()
-    st.metric("Model's guesses that were right", f"{correct} / {total}" + (
-        f" ({100 * correct / total:.0f} %)" if total else ""),
-        help="Each guess is recorded before you vote, so the model never grades itself on an "
-             "image it was trained on.")
-    st.caption("Biased: candidates are chosen where the model is least sure and alternate "
-               "between its two guesses, so this is not its accuracy on a random image.")
+    interval = rec.accuracy_interval()
+    if interval is None:
+        so_far = f": {correct} of {total} right so far" if total else ""
+        st.caption(f"Once trained, the model guesses each image before you vote{so_far}. Its "
+                   f"accuracy is shown after {MIN_SCORED} guesses; fewer say too little.")
+    else:
+        lo, hi = interval
+        st.metric("Model's guesses that were right", f"{100 * correct / total:.0f} %",
+                  help="Each guess is recorded before you vote, so the model never grades itself "
+                       "on an image it was trained on.")
+        st.caption(f"{correct} of {total} guesses; 95 % interval {100 * lo:.0f}–{100 * hi:.0f} %. "
+                   "Biased low: it guesses on the images it is least sure of, not on a random "
+                   "image.")
     if rec.history:
         i, predicted, liked = rec.history[-1]
         verdict = "" if predicted is None else (
@@ -156,7 +166,9 @@ def settings_panel(entry: IndexEntry, index: Index, rec: Recommender) -> bool:
         gammas = GAMMA_OPTIONS + ([rec.gamma] if rec.gamma not in GAMMA_OPTIONS else [])
         st.selectbox("gamma (RBF width; higher = more local)", gammas, key="rec.gamma",
                      on_change=_set_params, args=(session_key(entry),), format_func=_gamma_label)
-        st.caption("RBF-kernel SVM with balanced class weights, on unit-length embeddings.")
+        st.caption("RBF-kernel SVM with balanced class weights, blended with the mean of your "
+                   "likes minus the mean of your dislikes (which weighs more while votes are "
+                   "few), on unit-length embeddings.")
         show_guess = st.toggle("Show the model's guess before I vote", key="rec.show_guess",
                                help="Off by default, so the guess does not sway your vote.")
     with st.expander("Save, load or reset your votes", icon=":material/save:"):
@@ -184,8 +196,9 @@ def ranking_panel(entry: IndexEntry, index: Index, rec: Recommender) -> None:
         return
     top = int(right.number_input("Show", 1, TOP_MAX, DEFAULT_TOP, key="rec.top"))
     ranked = rec.ranking(top)
-    st.caption("Every image you have not voted on or skipped, by the SVM's decision score "
-               "(above 0 = predicted like).")
+    st.caption("The images you have not voted on or skipped that the model likes most, each "
+               "next one the best that is not too like those before it, so one dense group "
+               "cannot fill the list (score above 0 = predicted like).")
     cells = [(i, f"#{rank} · {score:+.2f} · {grid.short_name(index, i)}")
              for rank, (i, score) in enumerate(ranked, 1)]
     grid.grid(index, cells, key="rec.ranked", action=grid.open_detail(PAGE, entry.name))

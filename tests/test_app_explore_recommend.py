@@ -12,8 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_app import APP, TIMEOUT, ok, texts
 
+from core.analysis.clusters_view import distinctness
 from core.analysis.explore import kmeans, neighbourhood
-from core.analysis.recommend import Recommender
+from core.analysis.recommend import MIN_SCORED, Recommender
+from core.analysis.selection import wilson
 from core.index.catalogue import ENV_INDEXES
 from core.index.store import load_index
 
@@ -45,14 +47,21 @@ def test_explorer_k3_shows_clusters_and_charts(app: AppTest, conse_index_path: P
     assert at.title[0].value == "Cluster explorer"
     at = ok(at.number_input(key="ex.k").set_value(3).run())
     index = load_index(conse_index_path)
-    assert metric(at, "Images") == str(index.n) and metric(at, "Clusters") == "3"
-    assert metric(at, "Silhouette") == f"{kmeans(index.embeddings, 3).silhouette:.3f}"
+    assert metric(at, "Images") == str(index.n) and metric(at, "Groups of similar images") == "3"
+    silhouette = kmeans(index.embeddings, 3).silhouette
+    # plain words on the tiles, the expert numbers behind an expander
+    assert metric(at, "How distinct the groups are") == distinctness(silhouette)
+    assert metric(at, "How distinct the groups are") in ("weak", "moderate", "clear")
+    assert not any(m.label in ("Silhouette", "PCA 2-D variance") for m in at.metric)
+    (expert,) = [e for e in at.expander if e.label == "Numbers for experts"]
+    assert f"**Silhouette** {silhouette:.3f}" in expert.markdown[0].value
+    assert "**PCA 2-D variance**" in expert.markdown[0].value
     lines = cluster_lines(at)
     assert len(lines) == 3
     sizes = [int(line.split(" · ")[1].split()[0]) for line in lines]
     assert sum(sizes) == index.n and sizes == sorted(sizes, reverse=True)
     assert all(" · _" in line for line in lines)  # the photos have captions: labelled clusters
-    assert len(charts(at)) == 3  # scatter, inertia/silhouette over k, explained variance
+    assert len(charts(at)) == 4  # scatter, inertia and silhouette over k, explained variance
     scatter = json.loads(charts(at)[0].proto.spec)
     assert {p["name"] for p in scatter["params"]} == {"picked", "region"}
     assert any("at their PCA coordinates" in c for im in at.image for c in im.captions)
@@ -119,13 +128,17 @@ def test_recommender_votes_train_the_svm_and_rank(app: AppTest) -> None:
     rec = _rec(at)
     ranked = [c for im in at.image for c in im.captions if c.startswith("#")]
     assert len(ranked) == rec.n - 6
-    assert [c.split(" · ")[1] for c in ranked] == [f"{s:+.2f}" for _, s in rec.ranking()]
+    assert [c.split(" · ")[1] for c in ranked] == [f"{s:+.2f}" for _, s in rec.ranking(20)]
+    assert sorted(s for _, s in rec.ranking(20)) == sorted(s for _, s in rec.ranking())
     at = ok(at.button(key="rec.skip").click().run())
     assert len(_rec(at).skipped) == 1
     at = ok(at.button(key="rec.like").click().run())
     correct, total = _rec(at).accuracy()
     assert total == 1
-    assert metric(at, "Model's guesses that were right").startswith(f"{correct} / 1")
+    # one guess is no accuracy: no big "1 / 1 (100 %)" tile, a plain sentence instead
+    assert not any(m.label == "Model's guesses that were right" for m in at.metric)
+    assert (f"{correct} of 1 right so far. Its accuracy is shown after {MIN_SCORED} guesses"
+            in texts(at.caption))
     at = ok(at.select_slider(key="rec.C").set_value(10.0).run())
     assert _rec(at).C == 10.0 and _rec(at).is_trained
 
@@ -156,6 +169,22 @@ def test_recommender_export_import_round_trip(app: AppTest) -> None:
     at = at.run()
     assert "made for a collection of 3 images" in texts(at.error)
     assert _rec(at).votes == votes
+
+
+def test_recommender_accuracy_shows_with_its_interval(app: AppTest) -> None:
+    """Once MIN_SCORED guesses are scored, the accuracy tile appears with its Wilson interval."""
+    at = ok(app.switch_page(RECOMMENDER).run())
+    saved = json.loads(_rec(at).to_json())
+    votes = [[i, i < 4] for i in range(8)]
+    history = [[i % 8, (i % 8 < 4) if i < 9 else (i % 8 >= 4), i % 8 < 4] for i in range(12)]
+    saved.update(votes=votes, history=history)
+    at.file_uploader(key="rec.import.0").set_value(("votes.json", json.dumps(saved).encode(),
+                                                    "application/json"))
+    at = ok(at.run())
+    assert _rec(at).accuracy() == (9, 12)
+    assert metric(at, "Model's guesses that were right") == "75 %"
+    lo, hi = wilson(9, 12)
+    assert f"9 of 12 guesses; 95 % interval {100 * lo:.0f}–{100 * hi:.0f} %" in texts(at.caption)
 
 
 def test_each_index_keeps_its_own_votes(app: AppTest) -> None:

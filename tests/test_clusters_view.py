@@ -140,3 +140,8 @@ def test_url_numbers_are_bounded_before_any_fit(index: Index, monkeypatch) -> No
     with pytest.raises(UserError, match="t-SNE maps at most 5 images"):
         view.fit_projection(index, None, tsne=True)
     assert view.fit_projection(index, (0, 5), tsne=True)[0].shape == (5, 2)
+
+
+def test_distinctness_in_plain_words() -> None:
+    assert [view.distinctness(s) for s in (-0.2, 0.04, 0.1, 0.12, 0.25, 0.7)] == [
+        "weak", "weak", "moderate", "moderate", "clear", "clear"]

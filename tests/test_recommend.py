@@ -12,7 +12,8 @@ from PIL import Image, ImageEnhance, ImageOps
 from skimage import data as skdata
 from sklearn.datasets import load_sample_images
 
-from core.analysis.recommend import Recommender
+from core.analysis.recommend import MIN_SCORED, SHORTLIST, Recommender
+from core.analysis.selection import diverse_top, wilson
 from core.errors import UserError
 
 N_PER_PHOTO = 20
@@ -153,18 +154,59 @@ def _vote_until_trained(rec: Recommender, truth: np.ndarray) -> None:
         rec.vote(i, bool(truth[i]))
 
 
-def test_candidates_alternate_between_predicted_like_and_dislike(real_emb: np.ndarray) -> None:
+def test_candidates_are_uncertain_balanced_and_spread(real_emb: np.ndarray) -> None:
+    """After training, each candidate is on the side of the class with fewer votes, among the
+    images the model is least sure of, and the candidates spread over the photos (20 augmented
+    copies each) instead of circling the voted ones."""
     truth = _hidden_rule(real_emb)
     rec = Recommender(real_emb, seed=5)
     _vote_until_trained(rec, truth)
-    predicted = []
+    photos = []
     for _ in range(10):
         i = rec.next_candidate()
         assert i is not None
-        label, _ = rec.prediction_for(i)
-        predicted.append(label)
+        likes, dislikes = rec.counts()
+        label, score = rec.prediction_for(i)
+        if likes != dislikes:
+            assert label is (likes < dislikes)
+        scores = rec.scores()
+        unseen = [j for j in range(rec.n) if j not in rec.votes and bool(scores[j] > 0) == label]
+        rank = sorted(unseen, key=lambda j: abs(scores[j])).index(i)
+        assert rank < SHORTLIST, rank  # among the least certain of its side
+        photos.append(i // N_PER_PHOTO)
         rec.vote(i, bool(truth[i]))
-    assert predicted == [True, False] * 5
+    assert len(set(photos)) >= 6, photos
+
+
+def test_diverse_top_skips_near_copies(real_emb: np.ndarray) -> None:
+    """Scores favouring one photo's 20 augmented copies: the plain top 5 is all that photo,
+    the diverse top 5 spreads over photos but still starts with the best one."""
+    unit = real_emb / np.linalg.norm(real_emb, axis=1, keepdims=True)
+    ids = np.arange(len(unit))
+    scores = np.where(ids // N_PER_PHOTO == 3, 2.0, 1.0) + 0.01 * (ids % N_PER_PHOTO)
+    plain = ids[np.argsort(-scores)][:5]
+    assert {int(i) // N_PER_PHOTO for i in plain} == {3}
+    picked = diverse_top(unit, ids, scores, 5, diversity=2.0)
+    assert picked[0] == int(plain[0]) and len({i // N_PER_PHOTO for i in picked}) >= 3
+
+
+def test_wilson_interval() -> None:
+    lo, hi = wilson(1, 3)
+    assert 0.06 < lo < 0.07 and 0.79 < hi < 0.80  # 1 of 3 says almost nothing
+    lo, hi = wilson(18, 20)
+    assert 0.68 < lo < 0.70 and 0.97 < hi < 0.98
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0 and wilson(0, 0) == (0.0, 1.0)
+
+
+def test_accuracy_interval_waits_for_enough_guesses(real_emb: np.ndarray) -> None:
+    truth = _hidden_rule(real_emb)
+    rec = Recommender(real_emb, seed=1)
+    while rec.accuracy()[1] < MIN_SCORED:
+        assert rec.accuracy_interval() is None
+        i = rec.next_candidate()
+        assert i is not None
+        rec.vote(i, bool(truth[i]))
+    assert rec.accuracy_interval() == wilson(*rec.accuracy())
 
 
 def test_accuracy_uses_the_prediction_made_before_the_vote(real_emb: np.ndarray) -> None:

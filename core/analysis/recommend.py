@@ -1,4 +1,11 @@
-"""Like/dislike recommendation loop: an RBF SVM retrained after every vote.
+"""Like/dislike recommendation loop: a prototype blended with an RBF SVM, retrained per vote.
+
+With a dozen votes an RBF SVM learns a narrow concept: six varied animals liked, six other things
+disliked, and the dense cluster of fish around the one liked fish filled 17 of the top 20 on
+the demo gallery. So the score starts as a prototype (Rocchio: cosine to the mean liked image
+minus cosine to the mean disliked one, which the classes' sizes do not tilt) and hands over to
+the SVM as votes accumulate: weight n / (n + BLEND_VOTES) on the SVM, each part divided by its
+spread over the collection so neither dominates by scale; 0 stays the boundary of both.
 
 A page keeps one `Recommender` in `st.session_state`; it is a plain picklable object with no
 Streamlit in it, and it exports/imports its votes as JSON so a session can be resumed.
@@ -11,23 +18,29 @@ import json
 import numpy as np
 from sklearn.svm import SVC
 
+from core.analysis.selection import diverse_top, wilson
 from core.analysis.votes_file import FORMAT, VERSION, check_params, read_votes
 from core.encoders.base import l2_normalise
 from core.errors import UserError
 from core.query.topk import top_k
 
-NEIGHBOURS_PER_VOTE = 50  # how many cosine neighbours of each voted image are candidates
+BLEND_VOTES = 30  # votes at which the SVM and the prototype weigh the same
+SHORTLIST = 20  # least certain unseen images, of which the one least like any voted is shown
+DIVERSITY = 2.0  # score (in spreads over the collection) traded per unit of cosine to a pick
+MMR_POOL = 5  # the diverse top k is chosen among the k * MMR_POOL best-scored images
+MIN_SCORED = 10  # held-out guesses before an accuracy means anything (see wilson)
 
 
 class Recommender:
     """Proposes images to vote on and learns what the user likes.
 
-    Until both classes have `min_votes_per_class` votes, candidates are random. After that an
-    `SVC(kernel="rbf", class_weight="balanced")` is retrained on every vote and candidates alternate
-    between "predicted like" and "predicted dislike": the least confident such image among the
-    cosine neighbours of the images already voted on (so the user refines the boundary where it
-    matters), falling back to any unvoted image with that prediction, then to a random unvoted
-    image. Rows are L2-normalised first, so the SVM and the neighbours both use cosine geometry.
+    Until both classes have `min_votes_per_class` votes, candidates are random. After that the
+    blended score (module docstring) is refit on every vote, and the next candidate is chosen
+    for what it teaches: among the SHORTLIST unseen images the model is least sure of, on the
+    side of the class with fewer votes (so likes and dislikes stay balanced), the one least
+    similar to every image already voted on (so the votes spread over the collection instead of
+    circling one dense cluster). Rows are L2-normalised first, so every part uses cosine
+    geometry. The SVM is `SVC(kernel="rbf", class_weight="balanced")`.
     """
 
     def __init__(
@@ -75,7 +88,6 @@ class Recommender:
         self._rng = np.random.default_rng(self.seed)
         self._model: SVC | None = None
         self._all_scores: np.ndarray | None = None
-        self._neighbours: dict[int, np.ndarray] = {}
         self._want_like = True
         self._current: int | None = None
 
@@ -114,18 +126,26 @@ class Recommender:
         self._model.fit(self._emb[ids], y)
 
     def _scores(self, ids: np.ndarray) -> np.ndarray:
-        """Decision scores (> 0 = like) for some ids; uses the full cache when it exists."""
-        assert self._model is not None
-        if self._all_scores is not None:
-            return self._all_scores[ids]
-        return self._model.decision_function(self._emb[ids]).astype(np.float64)
+        scores = self.scores()
+        assert scores is not None
+        return scores[ids]
 
     def scores(self) -> np.ndarray | None:
-        """Decision score of every image (> 0 = predicted like), or None before training."""
+        """Blended score of every image (> 0 = predicted like), or None before training."""
         if self._model is None:
             return None
         if self._all_scores is None:
-            self._all_scores = self._model.decision_function(self._emb).astype(np.float64)
+            svm = self._model.decision_function(self._emb).astype(np.float64)
+            ids = np.fromiter(self.votes.keys(), dtype=np.int64)
+            liked = np.fromiter(self.votes.values(), dtype=bool)
+            direction = self._emb[ids[liked]].mean(axis=0) - self._emb[ids[~liked]].mean(axis=0)
+            proto = (self._emb @ direction).astype(np.float64)
+            # the boundary of the means: cos(x, liked mean) = cos(x, disliked mean) + offset,
+            # offset so that it halves the voted images' prototype scores
+            proto -= (proto[ids[liked]].mean() + proto[ids[~liked]].mean()) / 2
+            w = len(ids) / (len(ids) + BLEND_VOTES)
+            self._all_scores = ((1 - w) * proto / (proto.std() + 1e-12)
+                                + w * svm / (svm.std() + 1e-12))
         return self._all_scores
 
     def prediction_for(self, image_id: int) -> tuple[bool | None, float | None]:
@@ -146,13 +166,6 @@ class Recommender:
             mask[np.fromiter(self.skipped, dtype=np.int64)] = False
         return mask
 
-    def _neighbours_of(self, image_id: int) -> np.ndarray:
-        """Cached cosine neighbours of a voted image: one mat-vec per vote, not per proposal."""
-        if image_id not in self._neighbours:
-            sims = self._emb @ self._emb[image_id]
-            self._neighbours[image_id] = top_k(sims, NEIGHBOURS_PER_VOTE, exclude=(image_id,))[0]
-        return self._neighbours[image_id]
-
     def _pick(self, ids: np.ndarray) -> int:
         return int(ids[self._rng.integers(len(ids))])
 
@@ -172,23 +185,17 @@ class Recommender:
         if self._model is None:
             self._current = self._pick(pool_all)
             return self._current
-        want_like = self._want_like
+        likes, dislikes = self.counts()
+        want_like = likes < dislikes if likes != dislikes else self._want_like
         self._want_like = not want_like
-        near = np.zeros(self.n, dtype=bool)
-        for voted in self.votes:
-            near[self._neighbours_of(voted)] = True
-        pool = np.flatnonzero(near & unseen)
-        for ids in (pool, pool_all):
-            if len(ids) == 0:
-                continue
-            scores = self._scores(ids)
-            matching = (scores > 0) == want_like
-            if matching.any():
-                # The least confident of that side: it teaches the model most (uncertainty
-                # sampling), measured better than a random pick on real embeddings.
-                self._current = int(ids[matching][np.argmin(np.abs(scores[matching]))])
-                return self._current
-        self._current = self._pick(pool_all)
+        scores = self._scores(pool_all)
+        side = (scores > 0) == want_like
+        ids, certainty = (pool_all[side], np.abs(scores[side])) if side.any() else (
+            pool_all, np.abs(scores))
+        shortlist = ids[np.argsort(certainty, kind="stable")[:SHORTLIST]]
+        voted = np.fromiter(self.votes.keys(), dtype=np.int64)
+        closeness = (self._emb[shortlist] @ self._emb[voted].T).max(axis=1)
+        self._current = int(shortlist[np.argmin(closeness)])
         return self._current
 
     def vote(self, image_id: int, liked: bool | None) -> None:
@@ -214,7 +221,6 @@ class Recommender:
             self.history.append((i, predicted, liked))
         self.skipped.discard(i)
         self.votes[i] = liked
-        self._neighbours_of(i)
         self._retrain()
 
     def accuracy(self) -> tuple[int, int]:
@@ -222,17 +228,33 @@ class Recommender:
         scored = [(p, a) for _, p, a in self.history if p is not None]
         return sum(p == a for p, a in scored), len(scored)
 
-    def ranking(self, k: int | None = None, include_voted: bool = False) -> list[tuple[int, float]]:
-        """(id, decision score), most liked first; unvoted and unskipped images only by default.
+    def accuracy_interval(self) -> tuple[float, float] | None:
+        """95 % Wilson interval of the running accuracy, or None while fewer than MIN_SCORED
+        guesses were scored: 1 of 3 right says nothing (its interval is 6 % to 79 %)."""
+        correct, total = self.accuracy()
+        return wilson(correct, total) if total >= MIN_SCORED else None
 
+    def ranking(self, k: int | None = None, include_voted: bool = False) -> list[tuple[int, float]]:
+        """(id, score), most liked first; unvoted and unskipped images only by default.
+
+        The first k are picked by maximal marginal relevance (Carbonell & Goldstein 1998): each
+        next image maximises its score minus DIVERSITY times its highest cosine to those already
+        picked, among the predicted likes; so a dense cluster near one liked image (28 fish)
+        cannot fill the list while other liked kinds wait below. k=None: plain score order.
         Empty before the model is trained (not enough likes and dislikes yet).
         """
         scores = self.scores()
         if scores is None:
             return []
         ids = np.arange(self.n) if include_voted else np.flatnonzero(self._unseen_mask())
-        best, values = top_k(scores[ids], len(ids) if k is None else k)
-        return [(int(i), float(v)) for i, v in zip(ids[best], values, strict=True)]
+        if k is None:
+            best, values = top_k(scores[ids], len(ids))
+            return [(int(i), float(v)) for i, v in zip(ids[best], values, strict=True)]
+        pool = ids[top_k(scores[ids], min(len(ids), MMR_POOL * k))[0]]
+        liked = pool[scores[pool] > 0]
+        picked = diverse_top(self._emb, liked, scores[liked], k, DIVERSITY)
+        rest = [int(i) for i in pool if int(i) not in set(picked)][: k - len(picked)]
+        return [(i, float(scores[i])) for i in [*picked, *rest]]
 
     # ----------------------------------------------------------------------------- export
 
@@ -262,8 +284,6 @@ class Recommender:
         rec.votes.update(saved.votes)
         rec.skipped.update(saved.skipped)
         rec.history.extend(saved.history)
-        for i in rec.votes:
-            rec._neighbours_of(i)
         # Continue the random stream deterministically, not from the start of the seed.
         rec._rng = np.random.default_rng([rec.seed, len(rec.votes) + len(rec.skipped)])
         rec._retrain()

@@ -16,7 +16,7 @@ from core.errors import UserError
 
 FORMAT = "imgsearch-recommender"
 VERSION = 1
-# Import costs one neighbour search per vote and one SVM fit on all of them (O(votes^2)): a
+# Import costs one SVM fit on all the votes (O(votes^2)) and one scoring of the collection: a
 # file is a visitor's input, so its size in votes is bounded like any other.
 MAX_VOTES = 2000
 MAX_HISTORY = 10 * MAX_VOTES  # a revote after a skip adds a row without adding a vote

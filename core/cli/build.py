@@ -14,7 +14,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return run_with_bar(lambda bar: build_index(
         images, args.model, args.out, trees=args.trees, batch_size=args.batch_size,
         extensions=args.ext.split(","), force=args.force, progress=bar, store=args.store,
-        engine=args.engine, ray_address=args.ray_address))
+        engine=args.engine, ray_address=args.ray_address, ocr=args.ocr))
 
 
 def register(sub) -> None:
@@ -41,4 +41,7 @@ def register(sub) -> None:
                         "requirements-scale.txt)")
     b.add_argument("--ray-address", default=None, metavar="auto|HOST:PORT",
                    help="the Ray cluster to join (default: a local one on this machine's cores)")
+    b.add_argument("--ocr", action="store_true",
+                   help="read the text in each image (signs, labels; slow: 1-3 s per new image "
+                        "on 2 cores) and use it as one more text (needs rapidocr-onnxruntime)")
     b.set_defaults(func=cmd_build)

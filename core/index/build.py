@@ -42,6 +42,8 @@ from core.ingest.images import (
     DEFAULT_MAX_PIXELS,
     THUMB_SIZE,
 )
+from core.ingest.ocr import COLUMN as OCR_COLUMN
+from core.ingest.ocr import build_texts, require_ocr, skipped_row
 from core.progress import Progress
 
 DEFAULT_TREES = 16
@@ -49,9 +51,12 @@ NO_TEXT = "no text to embed (captions model needs descriptions)"
 ENGINES = ("local", "ray")
 
 
-def _item_texts(enc: Encoder, texts, rel_path: str) -> list[str]:
-    """What the model reads of an item's texts (its descriptions, and its name for a hybrid)."""
-    return enc.item_texts(list(texts), rel_path) if enc.item_input != "pixels" else []
+def _item_texts(enc: Encoder, texts, rel_path: str, ocr_text: str = "") -> list[str]:
+    """What the model reads of an item's texts (its descriptions, and its name for a hybrid),
+    then the text found in the image (--ocr)."""
+    if enc.item_input == "pixels":
+        return []
+    return enc.item_texts(list(texts), rel_path) + ([ocr_text] if ocr_text else [])
 
 
 def item_key(enc: Encoder, digest: str, texts: list[str]) -> str:
@@ -80,7 +85,7 @@ def build_index(
     trees: int = DEFAULT_TREES, batch_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
     thumb_size: int = THUMB_SIZE, workers: int = 2, force: bool = False,
     progress: Progress | None = None, store: str = "annoy", engine: str = "local",
-    ray_address: str | None = None,
+    ray_address: str | None = None, ocr: bool = False,
 ) -> BuildSummary:
     """Build (or incrementally refresh) the index at `out`; the old one stays until the end.
 
@@ -91,6 +96,7 @@ def build_index(
     """
     out = Path(out)
     parse_spec(spec)
+    require_ocr(ocr)
     if store not in STORES or engine not in ENGINES:
         raise UserError(f"--store must be one of {', '.join(STORES)} and --engine one of "
                         f"{', '.join(ENGINES)} (got {store!r}, {engine!r})")
@@ -106,13 +112,13 @@ def build_index(
         return _build_locked(roots, spec, out, notes, extensions=extensions, trees=trees,
                              batch_size=batch_size, max_pixels=max_pixels,
                              thumb_size=thumb_size, workers=workers, force=force,
-                             progress=progress, store=store, encode_new=encode_new)
+                             progress=progress, store=store, encode_new=encode_new, ocr=ocr)
 
 
 def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, trees: int,
                   batch_size: int | None, max_pixels: int, thumb_size: int, workers: int,
                   force: bool, progress: Progress | None, store: str,
-                  encode_new: EncodeNew) -> BuildSummary:
+                  encode_new: EncodeNew, ocr: bool = False) -> BuildSummary:
     started = time.perf_counter()
     crawled = crawl(roots, extensions, skip=[out])  # a wrong folder fails before a slow model load
     fault_point("crawl")
@@ -126,15 +132,19 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
     hashes = [h for h in hashed if h is not None]
     summary = BuildSummary(out=out, spec=enc.spec, notes=notes, ignored=crawled.ignored)
 
-    texts = [_item_texts(enc, c.texts, c.rel_path) for c in cands]
+    found, summary.ocr = build_texts(cands, hashes, prev, max_pixels=max_pixels, workers=workers,
+                                     progress=progress) if ocr else ({}, None)
+    texts = [_item_texts(enc, c.texts, c.rel_path, found.get(h, ""))
+             for c, h in zip(cands, hashes, strict=True)]
     keys = [item_key(enc, h, t) for h, t in zip(hashes, texts, strict=True)]
     prev_by_key: dict[str, int] = {}
     if prev is not None:
         old = prev.items
         rels = old["rel_path"] if "rel_path" in old else [""] * len(old)  # older indexes
-        prev_by_key = {item_key(enc, h, _item_texts(enc, t, r)): i
-                       for i, (h, t, r) in enumerate(zip(old["hash"], old["texts"], rels,
-                                                                   strict=True))}
+        ocrs = old[OCR_COLUMN].fillna("") if OCR_COLUMN in old else [""] * len(old)
+        prev_by_key = {item_key(enc, h, _item_texts(enc, t, r, o)): i
+                       for i, (h, t, r, o) in enumerate(zip(old["hash"], old["texts"], rels,
+                                                            ocrs, strict=True))}
         prev_emb = np.asarray(prev.embeddings)  # the mapping itself, or a Lance table read once
     stage = staging_dir(out)
     try:
@@ -161,11 +171,13 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         rows, vecs = [], []
         for cand, digest, key, item_texts in zip(cands, hashes, keys, texts, strict=True):
             if enc.item_input == "texts" and not item_texts:
-                skipped.append({"path": str(cand.path), "reason": NO_TEXT})
+                skipped.append({"path": str(cand.path), "reason": NO_TEXT,
+                                **skipped_row(found, digest)})
             elif key in problems:
                 skipped.append({"path": str(cand.path), "reason": problems[key]})
             else:
-                rows.append(_row(cand, digest, sizes[digest]))
+                rows.append({**_row(cand, digest, sizes[digest]),
+                             OCR_COLUMN: found.get(digest, "")})
                 vecs.append(vectors[key])
                 if key in prev_by_key:
                     summary.reused += 1

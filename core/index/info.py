@@ -16,6 +16,7 @@ def index_facts(index: Index) -> dict[str, str | int]:
         "queries": ", ".join(m["encoder"].get("query_modalities", [])) or "none",
         "images": counts.get("items", index.n),
         "with text": counts.get("with_text", 0),
+        "text in images (OCR)": _ocr_fact(m.get("ocr")),
         "skipped files": counts.get("skipped", len(index.skipped)),
         "duplicate groups": counts.get("duplicate_groups", len(index.duplicates)),
         "dimensions": index.dim,
@@ -33,6 +34,11 @@ def index_facts(index: Index) -> dict[str, str | int]:
     if index.random_weights:
         facts["warning"] = RANDOM_WEIGHTS_WARNING
     return facts
+
+
+def _ocr_fact(ocr: dict | None) -> str:
+    """Whether the build read the text in images (--ocr), and in how many it found some."""
+    return f"on, {ocr.get('images_with_text', 0)} images with text" if ocr else "off"
 
 
 def describe_index(index: Index) -> list[str]:

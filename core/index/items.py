@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.index.store import Index
+from core.ingest.ocr import COLUMN
 
 NAME_CHARS = 22  # a grid caption or tooltip fits this many characters of a file name
 LABEL_CHARS = 40  # and about this many of a description (two short lines under a tile)
@@ -51,3 +52,11 @@ def texts_of(index: Index, ids: Iterable[int]) -> list[list[str]]:
         value = column.iat[int(i)]
         out.append([str(t) for t in value] if value is not None else [])
     return out
+
+
+def ocr_text(index: Index, i: int) -> str:
+    """The text the build read in image i (`--ocr`), "" when none or OCR was off."""
+    if COLUMN not in index.items.columns:
+        return ""
+    value = index.items.at[int(i), COLUMN]
+    return str(value) if isinstance(value, str) else ""

@@ -16,6 +16,7 @@ from core.index.store import (
     SCHEMA_VERSION,
     library_versions,
 )
+from core.ingest.ocr import OcrStats
 
 
 @dataclass
@@ -32,6 +33,7 @@ class BuildSummary:
     encode_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # leftovers removed, a damaged previous index
     ignored: Counter = field(default_factory=Counter)  # files not taken, by kind
+    ocr: OcrStats | None = None  # the OCR pass, when --ocr was given
 
     @property
     def images_per_second(self) -> float:
@@ -47,6 +49,8 @@ class BuildSummary:
         if self.ignored:
             out.append(f"ignored (not image files): {sum(self.ignored.values())}  " + ", ".join(
                 f"{kind} {n}" for kind, n in self.ignored.most_common()))
+        if self.ocr:
+            out.append(self.ocr.line())
         out.append(f"time: {self.seconds:.1f} s  ({self.images_per_second:.1f} new images/s)")
         out += [f"note: {n}" for n in self.notes]
         return out
@@ -79,4 +83,5 @@ def build_manifest(enc: Encoder, items: pd.DataFrame, emb: np.ndarray, skipped: 
         "settings": {"trees": trees, "batch_size": batch, "extensions": sorted(extensions),
                      "max_pixels": max_pixels, "thumb_size": thumb_size},
         "versions": library_versions(),
+        "ocr": summary.ocr.manifest() if summary.ocr else None,  # text in images, --ocr
     }
