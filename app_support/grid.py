@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from app_support import loaders, state
+from app_support import keyboard, loaders, state
 from app_support.paging import chunk
 from core.index.items import label, ocr_text, short_name
 from core.index.store import Index
@@ -26,10 +26,12 @@ FILE_CHARS = 1000  # the alt text carries the whole file name
 
 
 def hit_cells(index: Index, hits: loaders.Hits, marks: dict[int, str] | None = None,
-              relevance: Sequence[float] | None = None, cosine: bool = False) -> list[Cell]:
+              relevance: Sequence[float] | None = None, cosine: bool = False,
+              near: dict[int, list[int]] | None = None) -> list[Cell]:
     """Captions: rank, then the calibrated relevance when the variant has a curve (or the raw
     cosine where only one scale is on screen, `cosine=True`; else ranks only), the image's
-    description, and how many exact copies were folded into this one."""
+    description, how many exact copies were folded into this one, and how many near-duplicates
+    it has in the index (`near`: core.query.duplicates.near_of), exact copies not counted."""
     cells = []
     for rank, (i, score, dups) in enumerate(hits, 1):
         parts = [f"{(marks or {}).get(i, '')}#{rank}"]
@@ -40,6 +42,9 @@ def hit_cells(index: Index, hits: loaders.Hits, marks: dict[int, str] | None = N
         parts.append(label(index, i))
         if dups:
             parts.append(f"×{len(dups) + 1} copies")
+        others = [j for j in (near or {}).get(i, []) if j not in dups]
+        if others:
+            parts.append(f"+{len(others)} near-duplicate{'s' if len(others) > 1 else ''}")
         cells.append((i, " · ".join(parts)))
     return cells
 
@@ -69,27 +74,33 @@ def ranked_grid(index: Index, cells: list[Cell], relevance: Sequence[float] | No
 def grid(index: Index, cells: list[Cell], key: str, action: Callable[[int], None],
          action_label: str = "View", columns: int = COLUMNS,
          action_icon: str = ":material/zoom_in:") -> None:
-    """Rows of fixed-size tiles, each with a caption and one button that calls `action(id)`."""
+    """Rows of fixed-size tiles, each with a caption and one button that calls `action(id)`;
+    the arrow keys move between the buttons (app_support.keyboard), Enter presses one."""
     if not cells:
         st.info("No images to show.")
         return
-    for row_no, row in enumerate(chunk(cells, columns)):
-        cols = st.columns(columns, gap="small")
-        for col, (i, caption) in zip(cols, row, strict=False):
-            with col:
-                st.image(loaders.tile(index, i), caption=caption, width="stretch",
-                         alt=f"{caption} · {short_name(index, i, FILE_CHARS)}")
-                st.button(action_label, key=f"{key}.{row_no}.{i}", on_click=action, args=(i,),
-                          icon=action_icon, type="tertiary", help=f"image {i}")
+    with st.container(key=keyboard.tiles_key(key, [i for i, _ in cells])):
+        for row_no, row in enumerate(chunk(cells, columns)):
+            cols = st.columns(columns, gap="small")
+            for col, (i, caption) in zip(cols, row, strict=False):
+                with col:
+                    st.image(loaders.tile(index, i), caption=caption, width="stretch",
+                             alt=f"{caption} · {short_name(index, i, FILE_CHARS)}")
+                    st.button(action_label, key=f"{key}.{row_no}.{i}", on_click=action,
+                              args=(i,), icon=action_icon, type="tertiary", help=f"image {i}")
+        keyboard.enable()
 
 
 def open_detail(page: str, entry_name: str, note: dict[int, str] | None = None,
-                more_like_key: str | None = None) -> Callable[[int], None]:
-    """An `action` for `grid` that opens the detail dialog for an image on this page."""
+                more_like_key: str | None = None,
+                near: dict[int, list[int]] | None = None) -> Callable[[int], None]:
+    """An `action` for `grid` that opens the detail dialog for an image on this page (`near`:
+    each image's near-duplicates, listed in the dialog)."""
     def action(i: int) -> None:
         st.session_state[DETAIL_KEY] = {"page": page, "index": entry_name, "id": int(i),
                                         "note": (note or {}).get(i, ""),
-                                        "more_like_key": more_like_key}
+                                        "more_like_key": more_like_key,
+                                        "near": list((near or {}).get(i, []))}
     return action
 
 
@@ -142,6 +153,10 @@ def _detail_dialog(entry_name: str, index: Index, detail: dict) -> None:
         if copies:
             st.markdown("**Exact copies:** " + ", ".join(
                 f"`{index.items.at[d, 'rel_path']}`" for d in copies[:10]))
+        near = [d for d in detail.get("near", []) if d not in copies and 0 <= d < index.n]
+        if near:
+            st.markdown("**Near-duplicates:** " + ", ".join(
+                f"`{index.items.at[d, 'rel_path']}` (#{d})" for d in near[:10]))
         if st.button("Find similar images", icon=":material/image_search:", type="primary",
                      key="detail.similar"):
             st.session_state[state.SEED_KEY] = str(item["hash"])

@@ -21,7 +21,13 @@ from core.index.store import Index, load_index
 from core.index.thumbs import preview_jpeg, tile_jpeg
 from core.paths import REPO_ROOT
 from core.query.compare import Hits  # (id, cosine, duplicate ids) in rank order
-from core.query.duplicates import search_collapsed, texts_collapsed
+from core.query.duplicates import (
+    near_groups,
+    pixel_signatures,
+    search_collapsed,
+    texts_collapsed,
+)
+from core.query.filters import NO_FILTERS, Filters, item_facts, keep_mask
 from core.query.search import Hit, Query
 from core.query.upload import MAX_UPLOAD_MB, Upload, decode_upload
 
@@ -113,10 +119,39 @@ def _hits(index: Index, found: list[Hit]) -> Hits:
     return [(h.id, h.score, list(h.duplicates)) for h in found]
 
 
+@st.cache_resource(max_entries=8, show_spinner="Reading the dates the photos were taken…")
+def _facts(path: str, stamp: float, read_dates: bool = True):
+    return item_facts(_index(path, stamp), read_dates)
+
+
+def facts(entry: IndexEntry, read_dates: bool = True):
+    """Per-item facts the filters test (core.query.filters.item_facts), once per index;
+    `read_dates=False`: an index built without dates does not open its files for them."""
+    return _facts(str(entry.path), entry.stamp, read_dates)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading the thumbnails' pixels…")
+def _signatures(path: str, stamp: float):
+    return pixel_signatures(_index(path, stamp))
+
+
+@st.cache_resource(max_entries=16, show_spinner="Finding near-duplicates…")
+def _near(path: str, stamp: float, threshold: float, source: str) -> list[list[int]]:
+    vectors = (_signatures(path, stamp) if source == "pixels"
+               else _index(path, stamp).embeddings)
+    return near_groups(vectors, threshold)
+
+
+def near(entry: IndexEntry, threshold: float, source: str = "pixels") -> list[list[int]]:
+    """Near-duplicate groups of an index at a cosine threshold over its thumbnails' pixels or
+    its embeddings (core.query.duplicates), computed once per threshold."""
+    return _near(str(entry.path), entry.stamp, round(float(threshold), 3), source)
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
                 negative_weight: float = 1.0, like: int | None = None,
-                like_weight: float = 1.0) -> Hits:
+                like_weight: float = 1.0, filters: Filters = NO_FILTERS) -> Hits:
     """A combined text query; repeated and shared queries come straight from this cache."""
     index = _index(path, stamp)
     query = Query(texts=[(text, 1.0)] if text else [],
@@ -124,7 +159,9 @@ def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
                   image_ids=[(like, like_weight)] if like is not None else [])
     needs_model = bool(text or negative)
     encoder = encoder_for(index, get_encoder) if needs_model else None
-    return _hits(index, search_collapsed(encoder, index, query, k))
+    dated = filters.taken_from is not None or filters.taken_to is not None
+    keep = keep_mask(_facts(path, stamp, dated), filters) if filters.active() else None
+    return _hits(index, search_collapsed(encoder, index, query, k, keep))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -156,10 +193,11 @@ def _upload_search(path: str, stamp: float, digest: str, k: int, _image: Image.I
 
 def text_search(entry: IndexEntry, text: str, k: int, negative: str = "",
                 negative_weight: float = 1.0, like: int | None = None,
-                like_weight: float = 1.0) -> Hits:
-    """A combined text query (rclip-style); raises UserError for what the model cannot take."""
+                like_weight: float = 1.0, filters: Filters = NO_FILTERS) -> Hits:
+    """A combined text query (rclip-style), filtered after ranking; raises UserError for what
+    the model cannot take."""
     return _text_search(str(entry.path), entry.stamp, text, k, negative, negative_weight, like,
-                        like_weight)
+                        like_weight, filters)
 
 
 def id_search(entry: IndexEntry, image_id: int, k: int) -> Hits:

@@ -9,7 +9,7 @@ import random
 import pandas as pd
 import streamlit as st
 
-from app_support import grid, loaders, state
+from app_support import grid, loaders, result_tools, state
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.paging import sample_ids
 from core.index.info import index_facts
@@ -63,6 +63,7 @@ if right.button("Shuffle", icon=":material/shuffle:", width="stretch") \
 ids = sample_ids(index.n, SAMPLE, st.session_state[SAMPLE_SEED_KEY])
 cells = named(index, ids)
 grid.grid(index, cells, key="home.sample", action=grid.open_detail(PAGE, entry.name))
+result_tools.near_duplicates_section(entry, index, PAGE)
 
 st.divider()
 st.subheader("Where to go next")

@@ -6,10 +6,10 @@ from time import perf_counter
 
 import streamlit as st
 
-from app_support import grid, loaders, state
+from app_support import grid, loaders, result_tools, state
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import clean_text, parse_float, parse_id, parse_int
-from core.query.calibration import THRESHOLD, relevance
+from core.query.calibration import THRESHOLD, load_curves, relevance
 
 leave_legacy_multipage()
 
@@ -43,6 +43,7 @@ if url:
     st.session_state["text.neg_w"] = parse_float(url.get("nw"), 1.0, 0.0, 2.0)
     st.session_state["text.like"] = parse_id(url.get("like"), index.n)
     st.session_state["text.like_w"] = parse_float(url.get("lw"), 1.0, 0.0, 2.0)
+    result_tools.filters_from_url(url, entry, PAGE)
 for key, value in DEFAULTS.items():
     st.session_state.setdefault(key, value)
 state.take_pending("text.like")
@@ -79,6 +80,13 @@ with st.expander("Refine: exclude a phrase, or add “more like this image”",
 
 query, negative = clean_text(query), clean_text(negative)
 like_id = parse_id(like, index.n) if like is not None else None
+# the curves describe plain text queries: a negative phrase or an image changes the score
+calibrated = (entry.spec in load_curves() and bool(query) and not negative
+              and like_id is None)
+with st.expander("Filters and similarity cut-off",
+                 expanded=result_tools.filters_active(PAGE)):
+    filters = result_tools.filter_controls(entry, PAGE)
+    minimum = result_tools.cutoff_control(PAGE, calibrated)
 if not query and like_id is None:
     st.markdown("Try an example:")
     cols = st.columns(len(EXAMPLES))
@@ -92,18 +100,27 @@ else:
         started = perf_counter()
         with st.spinner("Searching…"):
             hits = loaders.text_search(entry, query, int(k), negative, negative_weight, like_id,
-                                       like_weight)
+                                       like_weight, filters)
         ms = (perf_counter() - started) * 1000
         state.random_weights_banner(entry)
-        # the curves describe plain text queries: a negative phrase or an image changes the score
-        probs = (relevance(entry.spec, [score for _, score, _ in hits])
-                 if query and not negative and like_id is None else None)
+        probs = relevance(entry.spec, [score for _, score, _ in hits]) if calibrated else None
+        found = len(hits)
+        hits, probs = result_tools.cut(hits, probs, minimum)
         folded = sum(len(d) for _, _, d in hits)
         shown = (f"likely relevant = calibrated on the photo benchmark (cut-off "
                  f"{THRESHOLD:.0%})" if probs is not None else
                  "ranks only (no relevance curve for this query or model)")
         st.caption(f"{len(hits)} results in {ms:.0f} ms · {shown}"
-                   + (f" · {folded} exact duplicates folded" if folded else ""))
+                   + (f" · {folded} exact duplicates folded" if folded else "")
+                   + (f" · filtered: {filters.describe()}" if filters.active() else "")
+                   + (f" · {found - len(hits)} below the cut-off hidden" if found > len(hits)
+                      else ""))
+        if hits:
+            result_tools.download_buttons(index, hits, probs, PAGE,
+                                          stem=f"search-{entry.name}")
+        elif filters.active() or minimum > 0:
+            st.info("No image passes the filters and the cut-off: loosen them.",
+                    icon=":material/filter_alt_off:")
         if like_id is not None:
             st.caption(f"More like image {like_id} (`{index.items.at[like_id, 'rel_path']}`), "
                        f"weight {like_weight:.1f}")
@@ -112,12 +129,14 @@ else:
                        f"{probs[0]:.0%} likely to be relevant. The collection may not hold what "
                        "you describe; the closest images are below the line.",
                        icon=":material/search_off:")
-        cells = grid.hit_cells(index, hits, relevance=probs)
+        near = result_tools.near_map(entry)
+        cells = grid.hit_cells(index, hits, relevance=probs, near=near)
         grid.ranked_grid(index, cells, probs, key="text.results",
                          action=grid.open_detail(PAGE, entry.name, note=grid.hit_notes(hits, probs),
-                                                 more_like_key="text.like"))
+                                                 more_like_key="text.like", near=near))
 
 state.sync_url(q=query, k=int(k), neg=negative,
                nw=negative_weight if negative and negative_weight != 1.0 else None,
-               like=like_id, lw=like_weight if like_id is not None and like_weight != 1.0 else None)
+               like=like_id, lw=like_weight if like_id is not None and like_weight != 1.0 else None,
+               **result_tools.filter_params(filters, minimum, calibrated))
 grid.show_detail_if_open(PAGE)

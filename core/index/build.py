@@ -38,6 +38,7 @@ from core.index.versions import (
     staging_dir,
 )
 from core.ingest.crawl import DEFAULT_EXTENSIONS, Candidate, crawl
+from core.ingest.exif import taken_at
 from core.ingest.images import (
     DEFAULT_MAX_PIXELS,
     THUMB_SIZE,
@@ -73,8 +74,9 @@ def _row(cand: Candidate, digest: str, size: tuple[int, int]) -> dict:
     meta = cand.meta
     return {"path": str(cand.path), "rel_path": cand.rel_path, "root": str(cand.root),
             "hash": digest, "size": cand.size, "mtime": cand.mtime, "ctime_ns": cand.ctime_ns,
-            "inode": cand.inode, "width": size[0],
-            "height": size[1], "texts": list(cand.texts), "source": meta.get("source", ""),
+            "inode": cand.inode, "width": size[0], "height": size[1],
+            "taken": taken_at(cand.path),  # EXIF DateTimeOriginal (ISO) or None: date filters
+            "texts": list(cand.texts), "source": meta.get("source", ""),
             "licence": meta.get("licence", ""), "attribution": meta.get("attribution", ""),
             "split": meta.get("split", ""), "category": meta.get("category", ""),
             "extra": json.dumps(meta.get("extra", {}), ensure_ascii=False)}
