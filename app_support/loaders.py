@@ -14,6 +14,7 @@ from PIL import Image
 
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder
+from core.encoders.runtime import serve_many
 from core.index.catalogue import IndexEntry, indexes_root, scan_indexes
 from core.index.fingerprint import encoder_for
 from core.index.store import Index, load_index
@@ -31,6 +32,7 @@ from core.query.search import Hit, Query
 from core.query.upload import MAX_UPLOAD_MB, Upload, decode_upload
 
 __all__ = ["MAX_UPLOAD_MB", "Upload"]
+serve_many()  # one process serves every visitor (core.encoders.runtime)
 
 def root() -> Path:
     return indexes_root(REPO_ROOT)

@@ -86,16 +86,27 @@ def items_table(n: int, seed: int = 0) -> pd.DataFrame:
     })
 
 
-def write_index(folder: Path, vectors: np.ndarray, trees: int | None) -> float:
+def write_index(folder: Path, vectors: np.ndarray, trees: int | None, store: str = "annoy",
+                ann_min_rows: int | None = None) -> float:
     """A complete index folder (no thumbnails) as core.index.store writes it; returns Annoy build
-    seconds (0 when trees is None: exact search only)."""
+    seconds (0 when trees is None: exact search only). `store` 'lance' writes the Lance table
+    instead (with its ANN index from `ann_min_rows` rows, default the store's threshold) and
+    returns its build seconds."""
     import time
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / FILES["thumbs"]).mkdir(exist_ok=True)
-    if not (folder / FILES["embeddings"]).is_file():
+    extra: dict = {}
+    start = time.perf_counter()
+    if store == "lance":
+        from core.index.lance_store import ANN_MIN_ROWS
+
+        extra = write_tables(folder, items_table(len(vectors)), vectors, [], {}, store="lance",
+                             ann_min_rows=ann_min_rows or ANN_MIN_ROWS)
+        trees = None
+    elif not (folder / FILES["embeddings"]).is_file():
         write_tables(folder, items_table(len(vectors)), vectors, [], {})
-    seconds = 0.0
+    seconds = time.perf_counter() - start if store == "lance" else 0.0
     ann = folder / FILES["annoy"]
     ann.unlink(missing_ok=True)
     if trees:
@@ -105,7 +116,8 @@ def write_index(folder: Path, vectors: np.ndarray, trees: int | None) -> float:
     manifest = {"schema_version": SCHEMA_VERSION, "dim": int(vectors.shape[1]),
                 "metric": "cosine", "settings": {"trees": trees},
                 "encoder": {"spec": "conse:lite0,top=10,template=a photo of a {}",
-                            "random_weights": False}}
+                            "random_weights": False},
+                "counts": {"items": len(vectors)}, **extra}
     (folder / FILES["manifest"]).write_text(json.dumps(manifest), encoding="utf-8")
     return seconds
 

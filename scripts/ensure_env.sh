@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install a requirements file into it, once per change of that file.
-# Usage: source scripts/ensure_env.sh requirements-build.txt (the files chain: dev -> build -> app)
+# Usage: source scripts/ensure_env.sh requirements-build.txt (the files chain: dev -> build -> app,
+# dev -> scale -> app)
 set -euo pipefail
 REQ="${1:-requirements.txt}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -97,7 +97,7 @@ def test_capabilities_and_input_size_come_from_the_table() -> None:
 
 def test_build_decodes_at_the_tables_input_size() -> None:
     from core.encoders.openclip import OpenClipEncoder
-    from core.index.build import _input_side
+    from core.index.encode_step import input_side as _input_side
 
     torch_model = OpenClipEncoder(CLIP.split(":")[1].split("@")[0]).model
     assert _input_side(load_encoder(CLIP)) == 224 == torch_model.visual.image_size[0]

@@ -213,3 +213,34 @@ def test_a_sentence_transformers_folder_exports_with_its_tokenizer(tmp_path) -> 
         {"path": "2_Dense", "type": "sentence_transformers.models.Dense"}]))
     with pytest.raises(UserError, match="not Transformer \\+ Pooling"):
         sentence_layout(dense)
+
+def test_concurrent_forward_passes_queue_on_one_lock(monkeypatch):
+    """Passes from many visitors never overlap (each uses every core already); with
+    IMAGE_SEARCH_SERIAL=0 they may."""
+    import threading
+
+    from core.encoders import runtime
+
+    class Session:
+        active = peak = 0
+        guard = threading.Lock()
+
+        def run(self, outputs, feeds):
+            with self.guard:
+                Session.active += 1
+                Session.peak = max(Session.peak, Session.active)
+            threading.Event().wait(0.01)
+            with self.guard:
+                Session.active -= 1
+            return [feeds]
+
+    for serial, most in (("1", 1), ("0", 8)):
+        monkeypatch.setenv(runtime.SERIAL_ENV, serial)
+        Session.peak = 0
+        wrapped = runtime._Serial(Session())
+        threads = [threading.Thread(target=wrapped.run, args=(None, {})) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert (Session.peak == 1) if most == 1 else (Session.peak > 1)

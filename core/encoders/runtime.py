@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,11 @@ from core.paths import REPO_ROOT, cache_dir, models_dir
 
 RUNTIME_ENV = "IMAGE_SEARCH_RUNTIME"
 THREADS_ENV = "IMAGE_SEARCH_THREADS"
+SERIAL_ENV = "IMAGE_SEARCH_SERIAL"  # "0": let concurrent forward passes overlap (benchmarks)
+# One forward pass at a time per process: each pass already uses every core (model_threads), so
+# overlapping passes from concurrent visitors only fight over them (8 threads on demo-fusion:
+# 29 -> 17 queries/s before this lock; BENCHMARKS.md, concurrent clients).
+RUN_LOCK = threading.Lock()
 RUNTIMES = ("auto", "onnx", "torch")
 EXPORT_VERSION = 1
 KIND_VERSIONS = {"sentence": 2}  # 2: the tokenizer travels in the file (no weights package)
@@ -166,6 +172,36 @@ def _give_up(runtime: str, why: str) -> None:
     return None
 
 
+def serve_many() -> None:
+    """Set this process up to answer many visitors at once (the app calls it at import): query
+    time matrix products are small (one query against ≤ 40k rows, a two-branch head), and each
+    of them spreading over every core only makes concurrent queries fight over the cores (8
+    threads on demo-twobranch: 89 -> 31 q/s), so BLAS runs them on one thread each; the
+    onnxruntime passes, which do gain from every core, queue on RUN_LOCK instead."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
+class _Serial:
+    """An onnxruntime session whose `run` calls queue on RUN_LOCK (see there)."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.serial = os.environ.get(SERIAL_ENV, "1").strip() != "0"
+
+    def run(self, outputs, feeds):
+        if not self.serial:
+            return self.session.run(outputs, feeds)
+        with RUN_LOCK:
+            return self.session.run(outputs, feeds)
+
+    def __getattr__(self, name: str):  # get_outputs, get_modelmeta, ...: the session's own
+        if name == "session":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.session, name)
+
+
 def release_memory() -> None:
     """Give freed heap back to the OS after dropping a session: glibc keeps the freed weights
     of a closed ViT-B-32 tower (~160 of ~250 MB here) unless asked to trim. No-op elsewhere."""
@@ -183,7 +219,7 @@ def metadata(session) -> dict[str, str]:
     return dict(session.get_modelmeta().custom_metadata_map)
 
 
-def open_session(path: Path):
+def open_session(path: Path) -> _Serial:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -191,7 +227,7 @@ def open_session(path: Path):
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return _Serial(ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"]))
     except Exception as e:  # onnxruntime raises its own (non-exported) exception classes
         raise UserError(f"{path} is not a usable ONNX model ({type(e).__name__}); delete it and "
                         "it is exported again on next use") from e

@@ -11,22 +11,21 @@ import json
 import shutil
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from core.encoders.base import Encoder
 from core.encoders.registry import load_encoder, parse_spec
 from core.errors import UserError
+from core.index.encode_step import EncodeNew, local_encode_new
 from core.index.fingerprint import fingerprint
 from core.index.manifest import BuildSummary, build_manifest, reason_kind
 from core.index.reuse import content_hashes, previous_index
 from core.index.store import (
     FILES,
+    STORES,
     commit,
     write_annoy,
     write_tables,
@@ -43,65 +42,14 @@ from core.ingest.exif import taken_at
 from core.ingest.images import (
     DEFAULT_MAX_PIXELS,
     THUMB_SIZE,
-    ImageProblem,
-    make_thumbnail,
-    open_image,
 )
 from core.ingest.ocr import COLUMN as OCR_COLUMN
 from core.ingest.ocr import build_texts, require_ocr, skipped_row
-from core.ingest.prefetch import prefetch
 from core.progress import Progress
 
 DEFAULT_TREES = 16
 NO_TEXT = "no text to embed (captions model needs descriptions)"
-NOT_FINITE = "the model gave a non-finite vector (NaN or inf)"
-
-
-
-
-@dataclass
-class Decoded:
-    cand: Candidate
-    hash: str
-    image: Image.Image | None = None
-    size: tuple[int, int] = (0, 0)
-    problem: str | None = None
-
-
-
-
-
-
-
-
-
-
-def _decode(cand: Candidate, digest: str, max_pixels: int, draft: int, thumbs: Path,
-            thumb_size: int) -> Decoded:
-    """Decode and write the thumbnail, in a worker thread so it overlaps the encoder."""
-    try:
-        img, size = open_image(cand.path, max_pixels=max_pixels, draft=draft)
-    except ImageProblem as e:
-        return Decoded(cand, digest, problem=str(e))
-    make_thumbnail(img, thumb_size).save(thumbs / f"{digest}.jpg", "JPEG", quality=85)
-    return Decoded(cand, digest, img, size)
-
-
-def _input_side(enc: Encoder) -> int:
-    """The model's input side in pixels, from the registry's table (no peeking into the model);
-    0 when the model reads texts (decoding is then for the thumbnail only)."""
-    from core.encoders.registry import capabilities
-
-    return capabilities(enc.spec).input_size
-
-
-def _decoded_stream(todo: list[tuple[Candidate, str]], max_pixels: int, draft: int,
-                    workers: int, thumbs: Path, thumb_size: int) -> Iterator[Decoded]:
-    """Decode (and thumbnail) ahead of the encoder, in order, with bounded look-ahead."""
-    def decode(job: tuple[Candidate, str]) -> Decoded:
-        return _decode(job[0], job[1], max_pixels, draft, thumbs, thumb_size)
-
-    return prefetch(decode, todo, workers=workers, window=4 * workers + 8)
+ENGINES = ("local", "ray")
 
 
 def _item_texts(enc: Encoder, texts, rel_path: str, ocr_text: str = "") -> list[str]:
@@ -122,10 +70,6 @@ def item_key(enc: Encoder, digest: str, texts: list[str]) -> str:
     return f"{digest}:{hashlib.sha1(blob).hexdigest()[:16]}"
 
 
-def _encode(enc: Encoder, batch: list[tuple[Decoded, str, list[str]]]) -> np.ndarray:
-    return enc.encode_items([d.image for d, _, _ in batch], [t for _, _, t in batch])
-
-
 def _row(cand: Candidate, digest: str, size: tuple[int, int]) -> dict:
     meta = cand.meta
     return {"path": str(cand.path), "rel_path": cand.rel_path, "root": str(cand.root),
@@ -142,15 +86,27 @@ def build_index(
     roots: list[str | Path], spec: str, out: str | Path, *, extensions=DEFAULT_EXTENSIONS,
     trees: int = DEFAULT_TREES, batch_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
     thumb_size: int = THUMB_SIZE, workers: int = 2, force: bool = False,
-    progress: Progress | None = None, ocr: bool = False,
+    progress: Progress | None = None, store: str = "annoy", engine: str = "local",
+    ray_address: str | None = None, ocr: bool = False,
 ) -> BuildSummary:
     """Build (or incrementally refresh) the index at `out`; the old one stays until the end.
 
     Holds the build lock of `out` throughout, and refuses an `out` that is not an index of ours.
+    `store` 'lance' writes core.index.lance_store's table instead of embeddings.npy + Annoy;
+    `engine` 'ray' decodes and encodes on a Ray cluster (core.index.ray_engine), everything else
+    (crawl, hashes and reuse, skipped report, publish) staying this module's.
     """
     out = Path(out)
     parse_spec(spec)
     require_ocr(ocr)
+    if store not in STORES or engine not in ENGINES:
+        raise UserError(f"--store must be one of {', '.join(STORES)} and --engine one of "
+                        f"{', '.join(ENGINES)} (got {store!r}, {engine!r})")
+    encode_new: EncodeNew = local_encode_new
+    if engine == "ray":
+        from core.index.ray_engine import ray_encoder
+
+        encode_new = ray_encoder(ray_address)
     check_replaceable(out)
     with build_lock(out):
         check_replaceable(out)  # again under the lock: another build may have just finished
@@ -158,12 +114,13 @@ def build_index(
         return _build_locked(roots, spec, out, notes, extensions=extensions, trees=trees,
                              batch_size=batch_size, max_pixels=max_pixels,
                              thumb_size=thumb_size, workers=workers, force=force,
-                             progress=progress, ocr=ocr)
+                             progress=progress, store=store, encode_new=encode_new, ocr=ocr)
 
 
 def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, trees: int,
                   batch_size: int | None, max_pixels: int, thumb_size: int, workers: int,
-                  force: bool, progress: Progress | None, ocr: bool = False) -> BuildSummary:
+                  force: bool, progress: Progress | None, store: str,
+                  encode_new: EncodeNew, ocr: bool = False) -> BuildSummary:
     started = time.perf_counter()
     crawled = crawl(roots, extensions, skip=[out])  # a wrong folder fails before a slow model load
     fault_point("crawl")
@@ -190,6 +147,7 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         prev_by_key = {item_key(enc, h, _item_texts(enc, t, r, o)): i
                        for i, (h, t, r, o) in enumerate(zip(old["hash"], old["texts"], rels,
                                                             ocrs, strict=True))}
+        prev_emb = np.asarray(prev.embeddings)  # the mapping itself, or a Lance table read once
     stage = staging_dir(out)
     try:
         vectors: dict[str, np.ndarray] = {}
@@ -200,7 +158,7 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
                 continue
             if key in prev_by_key:
                 j = prev_by_key[key]
-                vectors[key] = prev.embeddings[j]
+                vectors[key] = prev_emb[j]
                 sizes[digest] = (int(prev.items.at[j, "width"]), int(prev.items.at[j, "height"]))
                 src = prev.thumb_path(j)  # None: a link out of the index, never copied
                 dest = stage / FILES["thumbs"] / f"{digest}.jpg"
@@ -209,8 +167,8 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
             else:
                 todo.setdefault(digest, (cand, {}))[1][key] = item_texts
         encode_started = time.perf_counter()
-        problems = _encode_new(enc, list(todo.items()), stage, batch, max_pixels, thumb_size,
-                               workers, vectors, sizes, progress)
+        problems = encode_new(enc, list(todo.items()), stage, batch, max_pixels, thumb_size,
+                              workers, vectors, sizes, progress)
         summary.encode_seconds = time.perf_counter() - encode_started
         rows, vecs = [], []
         for cand, digest, key, item_texts in zip(cands, hashes, keys, texts, strict=True):
@@ -234,10 +192,11 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         for i, h in enumerate(items["hash"]):
             groups[h].append(i)
         duplicates = {h: ids for h, ids in groups.items() if len(ids) > 1}
-        write_tables(stage, items, emb, skipped, duplicates)
-        if progress:
-            progress("annoy", 0, 1)
-        write_annoy(stage, emb, trees)
+        extra = write_tables(stage, items, emb, skipped, duplicates, store)
+        if store == "annoy":
+            if progress:
+                progress("annoy", 0, 1)
+            write_annoy(stage, emb, trees)
         fault_point("write")
         summary.items = len(items)
         summary.new = summary.items - summary.reused
@@ -248,53 +207,9 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         summary.seconds = time.perf_counter() - started
         manifest = build_manifest(enc, items, emb, skipped, roots, summary, trees, batch,
                                   extensions, max_pixels, thumb_size)
-        commit(stage, out, {**manifest, "fingerprint": probe})
+        commit(stage, out, {**manifest, **extra, "fingerprint": probe})
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return summary
 
-
-def _encode_new(enc: Encoder, todo: list[tuple[str, tuple[Candidate, dict[str, list[str]]]]],
-                stage: Path, batch: int, max_pixels: int, thumb_size: int, workers: int,
-                vectors: dict, sizes: dict, progress: Progress | None) -> dict[str, str]:
-    """Decode and thumbnail each new file once, and encode it once per item key (its texts);
-    return the problems by item key."""
-    problems: dict[str, str] = {}
-    pending: list[tuple[Decoded, str, list[str]]] = []
-    done = 0
-
-    def flush() -> None:
-        nonlocal done
-        if not pending:
-            return
-        for (_, key, _), vec in zip(pending, _encode(enc, pending), strict=True):
-            if np.isfinite(vec).all():
-                vectors[key] = vec
-            else:  # never store a vector that would score NaN against every query
-                problems[key] = NOT_FINITE
-        done += len({d.hash for d, _, _ in pending})
-        pending.clear()
-        fault_point("encode")
-        if progress:
-            progress("encode", done, len(todo))
-
-    wanted = dict(todo)
-    jobs = [(cand, digest) for digest, (cand, _) in todo]
-    # JPEGs decode at the smallest DCT scale that still covers the thumbnail and the model input
-    # (short side >= both): 2-4x less decode and resize work than a 2x margin, embeddings within
-    # 0.001 cosine (BENCHMARKS.md, indexing).
-    draft = max(thumb_size, _input_side(enc))
-    for d in _decoded_stream(jobs, max_pixels, draft, workers, stage / FILES["thumbs"],
-                             thumb_size):
-        keys = wanted[d.hash][1]
-        if d.problem is not None:
-            problems.update(dict.fromkeys(keys, d.problem))
-            done += 1
-            continue
-        sizes[d.hash] = d.size
-        pending += [(d, key, texts) for key, texts in keys.items()]
-        if len(pending) >= batch:
-            flush()
-    flush()
-    return problems

@@ -22,8 +22,13 @@ def index_facts(index: Index) -> dict[str, str | int]:
         "dimensions": index.dim,
         "built": m.get("built_at", "?"),
         "build time": f"{m.get('build_seconds', 0):.1f} s",
-        "annoy trees": m.get("settings", {}).get("trees", "?"),
     }
+    if index.store == "lance":
+        ann = (m.get("lance") or {}).get("ann")
+        facts["store"] = "lance" + (f" ({ann['type']}, {ann['partitions']} partitions)" if ann
+                                    else " (exact search)")
+    else:
+        facts["annoy trees"] = m.get("settings", {}).get("trees", "?")
     if "runtime" in m["encoder"]:
         facts["backbone runtime"] = m["encoder"]["runtime"]
     if index.random_weights:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
+from core.index.npy import all_finite
 from core.index.versions import FORMAT, fault_point, publish, sibling
 
 SCHEMA_VERSION = 1
@@ -31,7 +32,10 @@ FILES = {
     "skipped": "skipped.jsonl",
     "duplicates": "duplicates.json",
     "thumbs": "thumbs",
+    "lance": "items.lance",  # the Lance store's table (core.index.lance_store)
 }
+FOLDER_ONLY = ("items", "embeddings", "annoy")  # what the Lance table replaces
+STORES = ("annoy", "lance")
 VERSIONED = ("numpy", "torch", "annoy", "open_clip_torch", "sentence-transformers", "pillow",
              "scikit-learn", "pandas")
 
@@ -53,7 +57,7 @@ class Index:
     path: Path
     manifest: dict
     items: pd.DataFrame
-    embeddings: np.ndarray
+    embeddings: np.ndarray  # or a lance_store.LanceVectors: same row indexing and `@`
     skipped: list[dict] = field(default_factory=list)
     duplicates: dict[str, list[int]] = field(default_factory=dict)
     version: Path | None = None  # the version folder `path` pointed at when loaded
@@ -72,6 +76,11 @@ class Index:
     @property
     def dim(self) -> int:
         return int(self.embeddings.shape[1])
+
+    @property
+    def store(self) -> str:
+        """'annoy' (the folder store: embeddings.npy memory-mapped, annoy.ann) or 'lance'."""
+        return str(self.manifest.get("store", "annoy"))
 
     @property
     def spec(self) -> str:
@@ -137,13 +146,22 @@ def inside(path: Path, folders: list[Path]) -> Path | None:
 
 
 def write_tables(stage: Path, items: pd.DataFrame, embeddings: np.ndarray, skipped: list[dict],
-                 duplicates: dict[str, list[int]]) -> None:
-    np.save(stage / FILES["embeddings"], embeddings.astype(np.float32))
-    items.to_parquet(stage / FILES["items"], index=False)
+                 duplicates: dict[str, list[int]], store: str = "annoy", **lance_options) -> dict:
+    """Everything but Annoy and the manifest; returns what the manifest adds for the store."""
+    extra: dict = {}
+    if store == "lance":
+        from core.index.lance_store import write_lance
+
+        extra = {"store": "lance", "lance": write_lance(stage, items, embeddings,
+                                                        **lance_options)}
+    else:
+        np.save(stage / FILES["embeddings"], embeddings.astype(np.float32))
+        items.to_parquet(stage / FILES["items"], index=False)
     with (stage / FILES["skipped"]).open("w", encoding="utf-8") as fh:
         for row in skipped:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     (stage / FILES["duplicates"]).write_text(json.dumps(duplicates), encoding="utf-8")
+    return extra
 
 
 def write_annoy(stage: Path, embeddings: np.ndarray, trees: int, seed: int = 0) -> None:
@@ -197,9 +215,28 @@ def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
 
         if not same_model(expect_spec, spec):
             raise UserError(f"index {path} was built with '{spec}', not '{expect_spec}'")
-    missing = [f for k, f in FILES.items() if k != "annoy" and not (files / f).exists()]
+    if manifest.get("store", "annoy") not in STORES:
+        raise UserError(f"index {path} has store {manifest.get('store')!r}; this version reads "
+                        f"{', '.join(STORES)}: rebuild it")
+    lance = manifest.get("store") == "lance"
+    remote = lance and bool((manifest.get("lance") or {}).get("uri"))  # the table in a bucket
+    needed = [k for k in FILES if k != "annoy" and not (
+        (k in FOLDER_ONLY and lance) or (k == "lance" and (not lance or remote)))]
+    missing = [FILES[k] for k in needed if not (files / FILES[k]).exists()]
     if missing:
         raise UserError(f"index {path} is incomplete (missing {', '.join(missing)}): rebuild it")
+    items, embeddings = _read_lance(path, files, manifest) if lance else _read_folder(
+        path, files, manifest)
+    _check_items(path, items)
+    skipped = _read(path, "skipped", lambda: _skipped_rows(files / FILES["skipped"]))
+    duplicates = _read(path, "duplicates",
+                       lambda: _duplicates(files / FILES["duplicates"], n=len(items)))
+    return Index(path=path, manifest=manifest, items=items, embeddings=embeddings,
+                 skipped=skipped, duplicates=duplicates, version=files)
+
+
+def _read_folder(path: Path, files: Path, manifest: dict) -> tuple[pd.DataFrame, np.ndarray]:
+    """items.parquet, and embeddings.npy memory-mapped (checked finite without paging it in)."""
     embeddings = _read(path, "embeddings",
                        lambda: np.load(files / FILES["embeddings"], mmap_mode="r"))
     items = _read(path, "items", lambda: pd.read_parquet(files / FILES["items"]))
@@ -207,14 +244,16 @@ def load_index(path: str | Path, expect_spec: str | None = None) -> Index:
             or embeddings.shape[1] != manifest.get("dim")):
         raise UserError(f"index {path} is inconsistent (embeddings {embeddings.shape}, "
                         f"{len(items)} items, dim {manifest.get('dim')}): rebuild it")
-    _check_items(path, items)
-    if not np.isfinite(embeddings).all():
+    finite = _read(path, "embeddings", lambda: all_finite(files / FILES["embeddings"], embeddings))
+    if not finite:
         raise UserError(f"index {path}: {FILES['embeddings']} holds non-finite values: rebuild it")
-    skipped = _read(path, "skipped", lambda: _skipped_rows(files / FILES["skipped"]))
-    duplicates = _read(path, "duplicates",
-                       lambda: _duplicates(files / FILES["duplicates"], n=len(items)))
-    return Index(path=path, manifest=manifest, items=items, embeddings=np.asarray(embeddings),
-                 skipped=skipped, duplicates=duplicates, version=files)
+    return items, np.asarray(embeddings)  # a plain view of the mapping: no copy, no paging
+
+
+def _read_lance(path: Path, files: Path, manifest: dict):
+    from core.index.lance_store import read_lance
+
+    return _read(path, "lance", lambda: read_lance(files, manifest))
 
 
 HASH = re.compile(r"[0-9a-f]{40}")

@@ -1,7 +1,8 @@
 """Queries against a loaded index: text, image (by id or upload), combined with weights, negatives.
 
-Annoy proposes candidates; their scores are always recomputed exactly from the stored embeddings,
-so the cosine shown is the true one whichever path found the item. Small indexes skip Annoy.
+Annoy (or, for a Lance index, Lance's IVF-PQ) proposes candidates; their scores are always
+recomputed exactly from the stored embeddings, so the cosine shown is the true one whichever path
+found the item. Small indexes skip the approximate search.
 """
 
 from __future__ import annotations
@@ -144,6 +145,40 @@ def annoy_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
     return ranked_hits([Hit(int(ids[j]), float(s)) for j, s in zip(best, scores, strict=True)])
 
 
+def lance_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
+                nprobes: int | None = None) -> list[Hit]:
+    """Lance's IVF-PQ candidates (refined by Lance), rescored exactly from their stored vectors
+    here, so scores and tie order are the same as every other path's."""
+    from core.index.lance_store import ann_candidates
+
+    want = min(k + len(exclude), index.n)
+    partitions = int(index.manifest["lance"]["ann"]["partitions"])
+    ids, rows = ann_candidates(index.embeddings, vec, want, nprobes, partitions)
+    keep = np.array([i not in exclude for i in ids], bool)
+    ids, rows = ids[keep], rows[keep]
+    order = np.argsort(ids, kind="stable")  # ties go to the lower id
+    ids, rows = ids[order], rows[order]
+    if not len(ids):
+        return []
+    best, scores = top_k(rows @ vec, k)
+    return ranked_hits([Hit(int(ids[j]), float(s)) for j, s in zip(best, scores, strict=True)])
+
+
+def approx_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
+                 search_k: int | None = None) -> list[Hit]:
+    """The index's approximate search: Lance's ANN (`search_k` = partitions probed) or Annoy
+    (`search_k` = nodes inspected)."""
+    if index.store == "lance":
+        return lance_top_k(index, vec, k, exclude, search_k)
+    return annoy_top_k(index, vec, k, exclude, search_k)
+
+
+def has_ann(index: Index) -> bool:
+    if index.store == "lance":
+        return bool(index.manifest.get("lance", {}).get("ann"))
+    return (index.files / "annoy.ann").is_file()
+
+
 def ranked_hits(hits: list[Hit]) -> list[Hit]:
     for r, h in enumerate(hits, 1):
         h.rank = r
@@ -155,8 +190,8 @@ def search_vector(index: Index, vec: np.ndarray, k: int = 10, exclude=frozenset(
     if k < 1:
         raise UserError("k must be at least 1")
     use_annoy = method == "annoy" or (method == "auto" and index.n >= EXACT_BELOW)
-    if use_annoy and (index.path / "annoy.ann").is_file():
-        return annoy_top_k(index, vec, k, frozenset(exclude), search_k)
+    if use_annoy and has_ann(index):
+        return approx_top_k(index, vec, k, frozenset(exclude), search_k)
     return exact_top_k(index.embeddings, vec, k, frozenset(exclude))
 
 
@@ -172,10 +207,10 @@ def search(encoder: Encoder | None, index: Index, query: Query, k: int = 10,
 
 def recall_at_k(index: Index, queries: np.ndarray, k: int = 10,
                 search_k: int | None = None) -> float:
-    """Annoy's recall@k against exact search over a set of query vectors."""
+    """The approximate search's recall@k against exact search over a set of query vectors."""
     found = 0
     for vec in queries:
         truth = {h.id for h in exact_top_k(index.embeddings, vec, k)}
-        approx = {h.id for h in annoy_top_k(index, vec, k, search_k=search_k)}
+        approx = {h.id for h in approx_top_k(index, vec, k, search_k=search_k)}
         found += len(truth & approx)
     return found / (k * len(queries)) if len(queries) else 1.0

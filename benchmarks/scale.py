@@ -1,0 +1,216 @@
+"""Scaling out: build engines (local vs Ray with 1 and 2 workers, and a simulated two-node
+cluster through `--ray-address`), and stores at 1M+ synthetic vectors (Annoy folder vs Lance:
+build time, disk size, server RSS, text query p50/p95, recall@10 against exact), plus the RSS of
+loading the folder store (memory-mapped embeddings).
+
+    .venv/bin/python -m benchmarks.scale --part builds --count 60         # ~10 min on 2 cores
+    .venv/bin/python -m benchmarks.scale --part stores --sizes 1000000    # ~25 min, ~6 GB disk
+    .venv/bin/python -m benchmarks.scale --part clients                   # benchmarks.concurrency
+
+Every server figure comes from a fresh subprocess (`serve`), so RSS is that of a process that
+loaded one index and the text model, as the app would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._common import REPO, environment, log, median, percentile, record, table
+from benchmarks.photos import WORK, photo_folder, subset_folder
+from benchmarks.vectors import image_vectors, text_queries, write_index
+
+SPEC = "conse:lite0"
+K = 10
+
+
+def build_rate(folder: Path, engine: str, workers: int, address: str | None = None) -> str:
+    """New images per second of decode+encode (model load in the driver excluded); for Ray,
+    "steady rate (whole run's rate, start-up s, of it Ray init s)": the rate once the first
+    actor has its model loaded, the whole run's rate, and the start-up (Ray, actors, their model
+    loads) until then."""
+    from core.index.build import build_index
+    from core.index.ray_engine import LAST_RUN
+
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp, environment(
+            {"IMAGE_SEARCH_THREADS": str(workers)} if engine == "local" else {}):
+        s = build_index([folder], SPEC, Path(tmp) / "idx", engine=engine, workers=workers,
+                        ray_address=address)
+    if engine == "local":
+        return f"{s.images_per_second:.1f}"
+    steady = LAST_RUN["n"] / max(1e-9, LAST_RUN["total_s"] - LAST_RUN["ready_s"])
+    return (f"{steady:.1f} ({LAST_RUN['n'] / LAST_RUN['total_s']:.1f}, "
+            f"{LAST_RUN['ready_s']:.1f} s, {LAST_RUN['init_s']:.1f} s)")
+
+
+def _steady(cell: str) -> float:
+    return float(cell.split()[0])
+
+
+def cluster(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
+    """A head and `workers - 1` more nodes (`ray start --block`, one CPU each) on this machine;
+    stopped by `stop` (their own process groups: no `ray stop`, which ends every Ray here)."""
+    ray_bin = str(Path(sys.executable).parent / "ray")
+    port = 6390 + os.getpid() % 200
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    head = subprocess.Popen([ray_bin, "start", "--head", "--block", f"--port={port}",
+                             "--num-cpus=1", "--include-dashboard=false"], env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    procs = [head]
+    time.sleep(8)
+    for _ in range(workers - 1):
+        procs.append(subprocess.Popen([ray_bin, "start", "--block", f"--address=127.0.0.1:{port}",
+                                       "--num-cpus=1"], env=env, start_new_session=True,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(8)
+    return f"127.0.0.1:{port}", procs
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in reversed(procs):
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(timeout=60)
+
+
+def builds(count: int, limit: int) -> list[str]:
+    rows = []
+    for kind in ("gallery", "camera"):
+        folder, label = photo_folder(kind, count)
+        if kind == "gallery":
+            folder, label = subset_folder(folder, limit), f"{label}, {limit} of them"
+        log(f"builds on {label}")
+        local1 = build_rate(folder, "local", 1)
+        local2 = build_rate(folder, "local", 2)
+        ray1 = build_rate(folder, "ray", 1)
+        ray2 = build_rate(folder, "ray", 2)
+        address, procs = cluster(2)
+        try:
+            two_nodes = build_rate(folder, "ray", 2, address)
+        finally:
+            stop(procs)
+        r1, r2 = _steady(ray1), _steady(ray2)
+        rows.append([label, local1, local2, ray1, ray2, two_nodes, r2 / (2 * r1),
+                     1 - r1 / float(local1)])
+    return [
+        f"{SPEC}, new images/s of decode+encode (BuildSummary.images_per_second). local N: "
+        "IMAGE_SEARCH_THREADS=N, N decode threads. ray N: a local Ray of N CPUs (N actors, "
+        "each a one-thread model with one decode thread ahead of it). cluster: `ray start "
+        "--head` + one `ray start --address` node, one CPU each, the build joining through "
+        "--ray-address. Ray cells: steady rate once the first actor has its model loaded "
+        "(whole run's rate, start-up seconds until then, of which Ray init).",
+        table(["photos", "local 1", "local 2", "ray 1", "ray 2", "cluster 2 nodes",
+               "ray efficiency 1→2 (steady)", "ray 1 overhead vs local 1 (steady)"], rows,
+              digits=2)]
+
+
+SERVE = r"""
+import json, sys, time, numpy as np, psutil
+from core.encoders.registry import load_encoder
+from core.index.store import load_index
+from core.query.search import Query, search
+t = time.perf_counter(); index = load_index(sys.argv[1]); load_s = time.perf_counter() - t
+enc = load_encoder(index.spec); texts = json.loads(sys.argv[2])
+for q in texts[:5]: search(enc, index, Query.text(q))
+lat, ids = [], []
+for q in texts:
+    t = time.perf_counter(); hits = search(enc, index, Query.text(q))
+    rows = [index.item(h.id) for h in hits]
+    lat.append(time.perf_counter() - t); ids.append([h.id for h in hits])
+rss = psutil.Process().memory_info()
+print(json.dumps({"load_s": load_s, "lat": lat, "ids": ids, "rss": rss.rss, "shared": rss.shared}))
+"""
+
+
+def serve(folder: Path, texts: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, "-c", SERVE, str(folder), json.dumps(texts)],
+                          cwd=REPO, capture_output=True, text=True, timeout=3600,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def disk_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+
+
+def stores(n: int, n_queries: int, cache: Path | None) -> tuple[list[list[object]], dict]:
+    from core.encoders.registry import load_encoder
+
+    if cache is not None and cache.is_file():
+        vecs = np.load(cache, mmap_mode="r")[:n]
+    else:
+        log(f"{n:,} synthetic vectors")
+        vecs = image_vectors(n)
+    texts = text_queries(n_queries)
+    enc = load_encoder(SPEC)
+    truth = [set(np.argsort(-(vecs @ v))[:K].tolist()) for v in enc.encode_texts(texts)]
+    rows, raw = [], {}
+    for store in ("annoy", "lance"):
+        folder = WORK / "scale" / f"{store}-{n}"
+        if not (folder / "manifest.json").is_file():
+            log(f"writing the {store} store")
+            t = time.perf_counter()
+            write_index(folder, np.asarray(vecs), 16 if store == "annoy" else None, store=store)
+            build_s = time.perf_counter() - t
+            (folder / "build_s").write_text(f"{build_s}")
+        build_s = float((folder / "build_s").read_text())
+        log(f"serving {store}")
+        r = serve(folder, texts)
+        recall = np.mean([len(truth[i] & set(ids)) / K for i, ids in enumerate(r["ids"])])
+        size = disk_mb(folder)
+        rows.append([f"{n:,}", store, build_s, size, r["rss"] / 2**20, r["shared"] / 2**20,
+                     r["load_s"], 1000 * median(r["lat"]), 1000 * percentile(r["lat"], 95),
+                     recall])
+        raw[store] = r
+    return rows, raw
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--part", choices=["builds", "stores", "clients"], required=True)
+    ap.add_argument("--count", type=int, default=60, help="camera-size photos")
+    ap.add_argument("--limit", type=int, default=120, help="demo gallery photos")
+    ap.add_argument("--sizes", default="1000000")
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--vectors-cache", type=Path, default=None,
+                    help="an .npy of image_vectors(n) from an earlier run (3-4 min saved at 1M)")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    WORK.mkdir(parents=True, exist_ok=True)
+    if args.part == "clients":
+        from benchmarks.concurrency import main as clients
+
+        return clients(["--no-write"] if args.no_write else [])
+    if args.part == "builds":
+        blocks = builds(args.count, args.limit)
+    else:
+        rows = []
+        for n in (int(s) for s in args.sizes.split(",")):
+            rows += stores(n, args.queries, args.vectors_cache)[0]
+        blocks = [
+            f"{args.queries} text queries (real MiniLM phrases, ConSE's text side) end to end in "
+            "a fresh server process (load_index + the ConSE encoder, then `search` + `item` for "
+            "10 hits); recall@10 against exact search over the same vectors. Annoy: 16 trees, "
+            "core's default search_k; Lance: IVF-PQ (sqrt(n) partitions, 48 sub-vectors), "
+            "core.index.lance_store's nprobes and refine factor, candidates re-scored exactly. "
+            "RSS includes file-backed pages the queries touched (shared column).",
+            table(["items", "store", "build s", "disk MB", "server RSS MB", "of it shared MB",
+                   "load s", "text p50 ms", "text p95 ms", "recall@10"], rows, digits=2)]
+    blocks.append(f"Run time {time.perf_counter() - started:.0f} s.")
+    record(f"Scale ({args.part})", blocks, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""`--store lance`: the items' columns and their vectors in one LanceDB table, disk-resident.
+
+Layout of a Lance index version folder (published by core.index.versions like any other, so the
+build lock, the ownership check and the atomic symlink flip still apply):
+`manifest.json` (`"store": "lance"`), `items.lance/` (the LanceDB table `items`: every column of
+items.parquet, `id` = row offset, `vector` fixed-size float32 list; an IVF-PQ index on `vector`
+above `ANN_MIN_ROWS`), `skipped.jsonl`, `duplicates.json`, `thumbs/`.
+
+Reading keeps the vectors on disk: `LanceVectors` is the `Index.embeddings` of a Lance index, an
+array-like that fetches only the rows asked for, so the app, neighbours, clusters and the
+recommender work unchanged, and `ann_top_k` asks Lance for candidates and re-scores them exactly
+from their stored vectors. lancedb is imported here only, and only for Lance indexes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.errors import UserError
+
+TABLE = "items"
+FOLDER = f"{TABLE}.lance"
+ANN_MIN_ROWS = 40_000  # below this, exact search over the table (as core.query.search does)
+CACHE_ROWS = 40_000  # a table this small is read into memory once for exact scans (≤ 61 MB)
+SCAN_ROWS = 65_536  # rows per chunk when a larger table is streamed
+# Measured at 1M ConSE-shaped vectors (BENCHMARKS.md, scale): text queries lie away from the
+# image cloud, so they need many partitions probed; PQ distances are refined exactly by Lance.
+NPROBE_SHARE = 0.1  # of the partitions (sqrt(n) of them), at least MIN_NPROBES
+MIN_NPROBES = 16
+REFINE_FACTOR = 100  # 1M sweep: 20 -> recall@10 0.85, 60 -> 0.94, 100 -> 0.98 (nprobes 100)
+
+
+def _lancedb():
+    """lancedb, imported on first use (the app's default install and memory never see it)."""
+    for name in ("LANCE_LOG", "LANCEDB_LOG"):  # lance logs k-means notes as warnings
+        os.environ.setdefault(name, "error")
+    try:
+        import lancedb
+    except ImportError as e:
+        raise UserError("this is a Lance index (--store lance): install lancedb to read it "
+                        "(pip install -r requirements-scale.txt; docs/DEPLOY.md)") from e
+    return lancedb
+
+
+def write_lance(stage: Path | str, items: pd.DataFrame, emb: np.ndarray,
+                ann_min_rows: int = ANN_MIN_ROWS) -> dict:
+    """Write the table into `stage` (a version folder or an object-store URI); returns the
+    manifest's `lance` section (index kind and settings)."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(items.assign(id=np.arange(len(items), dtype=np.int64)),
+                                 preserve_index=False)
+    flat = pa.array(np.ascontiguousarray(emb, np.float32).ravel())
+    table = table.append_column("vector", pa.FixedSizeListArray.from_arrays(flat, emb.shape[1]))
+    tbl = _lancedb().connect(str(stage)).create_table(TABLE, table)
+    info: dict = {"table": TABLE, "ann": None}
+    if len(items) >= ann_min_rows:
+        from lancedb.index import IvfPq
+
+        partitions = max(1, int(math.sqrt(len(items))))
+        sub_vectors = emb.shape[1] // 8 if emb.shape[1] % 8 == 0 else emb.shape[1]
+        tbl.create_index("vector", config=IvfPq(  # the column: lancedb's new-style call
+            distance_type="cosine", num_partitions=partitions, num_sub_vectors=sub_vectors))
+        info["ann"] = {"type": "IVF_PQ", "partitions": partitions, "sub_vectors": sub_vectors}
+    return info
+
+
+class LanceVectors:
+    """The vectors of a Lance table as a read-only (n, d) float32 array-like: indexing fetches
+    only those rows (in the order asked), `@` streams the table in chunks, `np.asarray` reads it
+    whole (what clustering or the recommender over a whole collection needs anyway)."""
+
+    dtype = np.dtype(np.float32)
+    ndim = 2
+
+    def __init__(self, table, n: int, dim: int) -> None:
+        self.table, self.shape = table, (int(n), int(dim))
+        self._cached: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def take(self, ids) -> np.ndarray:
+        """Rows `ids` (any order, repeats allowed) as an (len(ids), d) array."""
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        if self._cached is not None or not len(ids):
+            return self.array()[ids] if len(ids) else np.zeros((0, self.shape[1]), np.float32)
+        if ids.min() < 0 or ids.max() >= self.shape[0]:
+            raise IndexError(f"row ids must lie in 0..{self.shape[0] - 1}")
+        unique = np.unique(ids)
+        got = self.table.take_offsets(unique.tolist()).select(["id", "vector"]).to_arrow()
+        rows = _vectors(got, self.shape[1])  # Lance returns them by offset, not as asked
+        order = np.asarray(got.column("id").to_numpy(), np.int64)
+        return rows[np.searchsorted(order, ids)] if not np.array_equal(order, ids) else rows
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            return self.take([int(key) % self.shape[0]])[0]
+        if isinstance(key, slice):
+            return self.take(np.arange(self.shape[0])[key])
+        key = np.asarray(key)
+        if key.dtype == bool:
+            return self.take(np.flatnonzero(key))
+        return self.take(key)
+
+    def chunks(self):
+        """(start, rows) over the whole table, SCAN_ROWS at a time, in row order."""
+        if self._cached is not None or self.shape[0] <= CACHE_ROWS:
+            yield 0, self.array()
+            return
+        for start in range(0, self.shape[0], SCAN_ROWS):
+            stop = min(self.shape[0], start + SCAN_ROWS)
+            got = self.table.take_offsets(list(range(start, stop))).select(["vector"]).to_arrow()
+            yield start, _vectors(got, self.shape[1])
+
+    def __matmul__(self, vec: np.ndarray) -> np.ndarray:
+        out = np.empty(self.shape[0], np.float32)
+        for start, rows in self.chunks():
+            out[start:start + len(rows)] = rows @ vec
+        return out
+
+    def array(self) -> np.ndarray:
+        """The whole matrix; kept for small tables (exact search scans it every query)."""
+        if self._cached is not None:
+            return self._cached
+        got = self.table.search().select(["vector"]).limit(None).to_arrow()
+        arr = _vectors(got, self.shape[1])
+        if self.shape[0] <= CACHE_ROWS:
+            self._cached = arr
+        return arr
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        arr = self.array()
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+
+def _vectors(table, dim: int) -> np.ndarray:
+    column = table.column("vector").combine_chunks()
+    if not len(column):
+        return np.zeros((0, dim), np.float32)
+    return np.asarray(column.values.to_numpy(zero_copy_only=False), np.float32).reshape(-1, dim)
+
+
+def read_lance(files: Path | str, manifest: dict) -> tuple[pd.DataFrame, LanceVectors]:
+    """(items without the vectors, the lazy vectors) of a Lance index; checks the table's shape
+    against the manifest (vectors were checked finite when the build wrote them)."""
+    where = (manifest.get("lance") or {}).get("uri") or str(files)  # s3://…: README, Scaling out
+    tbl = _lancedb().connect(where).open_table(TABLE)
+    vec_type = tbl.schema.field("vector").type
+    dim = int(getattr(vec_type, "list_size", -1))
+    columns = [f.name for f in tbl.schema if f.name != "vector"]
+    items = tbl.search().select(columns).limit(None).to_pandas()
+    if "id" in items.columns:
+        if not np.array_equal(items["id"].to_numpy(), np.arange(len(items))):
+            raise ValueError("the table's rows are out of order (id column)")
+        items = items.drop(columns="id")
+    if dim != manifest.get("dim") or len(items) != manifest.get("counts", {}).get(
+            "items", len(items)):
+        raise ValueError(f"table holds {len(items)} × {dim}-d vectors, manifest says "
+                         f"{manifest.get('counts', {}).get('items')} × {manifest.get('dim')}")
+    return items, LanceVectors(tbl, len(items), dim)
+
+
+def default_nprobes(partitions: int) -> int:
+    return max(1, min(partitions, max(MIN_NPROBES, math.ceil(NPROBE_SHARE * partitions))))
+
+
+def ann_candidates(vectors: LanceVectors, vec: np.ndarray, want: int, nprobes: int | None,
+                   partitions: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, stored vectors) of Lance's `want` best candidates for `vec` (PQ, refined)."""
+    probes = nprobes if nprobes is not None else default_nprobes(partitions)
+    got = (vectors.table.search(np.asarray(vec, np.float32), vector_column_name="vector")
+           .distance_type("cosine").nprobes(probes).refine_factor(REFINE_FACTOR)
+           .limit(want).select(["id", "vector"]).to_arrow())
+    return np.asarray(got.column("id").to_numpy(), np.int64), _vectors(got, vectors.shape[1])

@@ -1,0 +1,197 @@
+"""core.index.lance_store: a Lance index is read through the same `Index` interface, answers as
+the folder index does, and its ANN path re-scores candidates exactly."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from core.errors import UserError
+from core.index.build import build_index
+from core.index.store import load_index
+from core.index.versions import owned_index
+from core.query.search import Query, exact_top_k, recall_at_k, search, search_vector
+
+pytest.importorskip("lancedb")
+QUERIES = ["a cat", "a rocket", "a cup of coffee", "a flower", "a motorcycle", "galaxies"]
+
+
+@pytest.fixture(scope="module")
+def lance_index_path(tmp_path_factory, photo_dir):
+    out = tmp_path_factory.mktemp("lance") / "conse-lance"
+    build_index([photo_dir], "conse:lite0", out, store="lance")
+    return out
+
+
+def test_lance_answers_the_same_top_10_as_the_folder_index(conse_index_path, lance_index_path):
+    from core.encoders.registry import load_encoder
+
+    folder, lance = load_index(conse_index_path), load_index(lance_index_path)
+    assert (folder.store, lance.store) == ("annoy", "lance")
+    assert lance.n == folder.n and lance.dim == folder.dim
+    assert list(lance.items["hash"]) == list(folder.items["hash"])
+    assert lance.item(3)["texts"] == folder.item(3)["texts"]
+    assert np.allclose(np.asarray(lance.embeddings), folder.embeddings, atol=1e-6)
+    enc = load_encoder(folder.spec)
+    for text in QUERIES:
+        a, b = search(enc, folder, Query.text(text)), search(enc, lance, Query.text(text))
+        assert [h.id for h in a] == [h.id for h in b]
+        assert np.allclose([h.score for h in a], [h.score for h in b], atol=1e-6)
+    for i in range(folder.n):
+        a, b = search(None, folder, Query.image_id(i)), search(None, lance, Query.image_id(i))
+        assert [h.id for h in a] == [h.id for h in b]
+    assert lance.thumb_path(0) is not None and lance.thumb_path(0).is_file()
+
+
+def test_a_lance_index_is_owned_and_refreshed_incrementally(tmp_path, photo_dir):
+    out = tmp_path / "refresh"
+    build_index([photo_dir], "conse:lite0", out, store="lance")
+    assert owned_index(out.resolve())
+    again = build_index([photo_dir], "conse:lite0", out, store="lance")
+    assert (again.reused, again.new) == (8, 0)
+    to_folder = build_index([photo_dir], "conse:lite0", out)  # a store switch reuses too
+    assert to_folder.reused == 8 and load_index(out).store == "annoy"
+    assert owned_index(out.resolve())
+
+
+def test_a_damaged_table_is_one_clear_error(lance_index_path, tmp_path, photo_dir):
+    out = tmp_path / "damaged"
+    build_index([photo_dir], "conse:lite0", out, store="lance")
+    version = out.resolve()
+    for data in (version / "items.lance" / "data").iterdir():
+        data.write_bytes(b"not a lance file")
+    with pytest.raises(UserError, match="items.lance is damaged"):
+        load_index(out)
+    shutil.rmtree(version / "items.lance")
+    with pytest.raises(UserError, match="missing items.lance"):
+        load_index(out)
+
+
+def test_lance_vectors_take_rows_in_the_order_asked(lance_index_path):
+    index = load_index(lance_index_path)
+    emb = np.asarray(index.embeddings)
+    for ids in ([5, 1, 5, 0], [7], []):
+        assert np.array_equal(index.embeddings[ids], emb[ids])
+    assert np.array_equal(index.embeddings[2], emb[2])
+    assert np.array_equal(index.embeddings[emb[:, 0] > 0], emb[emb[:, 0] > 0])
+    assert np.allclose(index.embeddings @ emb[3], emb @ emb[3], atol=1e-6)
+    with pytest.raises(IndexError):
+        index.embeddings.take([index.n])
+
+
+def test_ann_recall_and_exact_rescoring(tmp_path):
+    """A few thousand clustered vectors with the IVF-PQ index forced on: Lance's candidates come
+    back with their exact cosines, and recall@10 against exact search stays high."""
+    from benchmarks.vectors import image_vectors, write_index
+
+    vecs = image_vectors(3000, seed=5)
+    write_index(tmp_path / "ann", vecs, None, store="lance", ann_min_rows=1000)
+    index = load_index(tmp_path / "ann")
+    assert index.manifest["lance"]["ann"]["type"] == "IVF_PQ"
+    queries = vecs[np.random.default_rng(1).choice(len(vecs), 30, replace=False)] + \
+        np.random.default_rng(2).normal(0, 0.02, (30, vecs.shape[1])).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    for vec in queries[:5]:
+        hits = search_vector(index, vec, 10, method="annoy")
+        assert np.allclose([h.score for h in hits], vecs[[h.id for h in hits]] @ vec, atol=1e-5)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        exact = exact_top_k(vecs, vec, 10)
+        assert hits[0].id == exact[0].id
+    assert recall_at_k(index, queries, 10) >= 0.9
+    assert recall_at_k(index, queries, 10, search_k=1) < recall_at_k(index, queries, 10) or \
+        recall_at_k(index, queries, 10, search_k=1) == 1.0
+
+
+def test_neighbours_clusters_and_the_recommender_read_a_lance_index(conse_index_path,
+                                                                     lance_index_path):
+    """They take `Index.embeddings` as the folder store's array: same answers on both."""
+    from core.analysis import explore
+    from core.analysis.clusters_view import fit_clusters
+    from core.analysis.recommend import Recommender
+
+    folder, lance = load_index(conse_index_path), load_index(lance_index_path)
+    for i in range(folder.n):
+        got = search(None, lance, Query.image_id(i), k=5)
+        want = search(None, folder, Query.image_id(i), k=5)
+        assert [h.id for h in got] == [h.id for h in want]
+    assert list(explore.neighbourhood(lance.embeddings, 0, 4)) == list(
+        explore.neighbourhood(folder.embeddings, 0, 4))
+    (res_l, sum_l), (res_f, sum_f) = fit_clusters(lance, None, 2), fit_clusters(folder, None, 2)
+    assert list(res_l.labels) == list(res_f.labels)
+    assert [s.label for s in sum_l] == [s.label for s in sum_f]
+    recs = [Recommender(ix.embeddings, min_votes_per_class=1) for ix in (lance, folder)]
+    for rec in recs:
+        rec.vote(0, True)
+        rec.vote(1, False)
+    np.testing.assert_allclose(recs[0].scores(), recs[1].scores(), atol=1e-5)
+
+
+def test_the_cli_and_the_app_search_a_lance_index(lance_index_path, tmp_path, monkeypatch,
+                                                   capsys):
+    from streamlit.testing.v1 import AppTest
+
+    from core.cli import main
+    from core.encoders.registry import load_encoder
+    from core.index.catalogue import ENV_INDEXES
+    from core.paths import REPO_ROOT
+
+    index = load_index(lance_index_path)
+    hits = search(load_encoder(index.spec), index, Query.text("a ginger cat"), k=3)
+    paths = [index.items.at[h.id, "path"] for h in hits]
+    assert main(["search", "--index", str(lance_index_path), "-k", "3", "a ginger cat"]) == 0
+    printed = [line.split()[-1] for line in capsys.readouterr().out.splitlines()[-3:]]
+    assert printed == paths
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "lance").symlink_to(lance_index_path, target_is_directory=True)
+    monkeypatch.setenv(ENV_INDEXES, str(root))
+    at = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=300).run()
+    at = at.switch_page("pages/text_search.py").run()
+    at.number_input(key="text.k").set_value(3)
+    at = at.text_input(key="text.q").set_value("a ginger cat").run()
+    assert not at.exception and not at.error
+    shown = [img.alt.rsplit(" · ", 1)[-1] for image in at.image for img in image.proto.imgs
+             if img.caption.startswith(("#", "★", "◆"))]
+    assert shown == [index.items.at[h.id, "rel_path"] for h in hits]
+
+
+def test_without_lancedb_a_lance_index_is_one_clear_line(lance_index_path):
+    import subprocess
+    import sys
+
+    from core.paths import REPO_ROOT
+
+    code = ("import sys; sys.modules['lancedb'] = None\n"
+            "from core.errors import UserError\nfrom core.index.store import load_index\n"
+            f"try:\n    load_index({str(lance_index_path)!r})\n"
+            "except UserError as e:\n    print(e)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines() == [
+        "this is a Lance index (--store lance): install lancedb to read it "
+        "(pip install -r requirements-scale.txt; docs/DEPLOY.md)"]
+
+
+def test_the_table_can_live_elsewhere_as_in_a_bucket(lance_index_path, tmp_path):
+    """A folder of the small files whose manifest names the table's location (`lance.uri`, an
+    s3:// URI in a deployment; a path here) loads and answers as the whole index does."""
+    import json
+
+    src = load_index(lance_index_path)
+    bucket = tmp_path / "bucket" / "photos"
+    shutil.copytree(src.files / "items.lance", bucket / "items.lance")
+    app = tmp_path / "app-index"
+    shutil.copytree(src.files, app, ignore=shutil.ignore_patterns("items.lance"))
+    manifest = json.loads((app / "manifest.json").read_text(encoding="utf-8"))
+    manifest["lance"]["uri"] = str(bucket)
+    (app / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert owned_index(app)
+    got = load_index(app)
+    assert list(got.items["path"]) == list(src.items["path"])
+    np.testing.assert_array_equal(np.asarray(got.embeddings), np.asarray(src.embeddings))
+    shutil.rmtree(bucket)
+    with pytest.raises(UserError):
+        load_index(app)
