@@ -83,3 +83,19 @@ def test_back_leaves_a_page_in_one_press(site: str) -> None:
         page.go_back()
         settle(page)
         assert page.locator("h1").first.inner_text() == "Image search", page.url
+
+
+def test_use_in_the_picker_closes_it_and_the_query_is_in_view(site: str) -> None:
+    with browser() as b:
+        page = b.new_page(viewport=DESKTOP)
+        page.goto(f"{site}/neighbours?id=0&k=4", wait_until="domcontentloaded")
+        settle(page)
+        page.get_by_text("Pick an image from the collection").click()
+        settle(page)
+        assert page.evaluate("() => document.querySelector('details').open")
+        page.locator('[class*="st-key-nb-browse-"] button:visible').nth(3).click()  # id 3
+        settle(page)
+        assert not page.evaluate("() => document.querySelector('details').open")
+        assert "id=3" in page.url, page.url
+        query = page.get_by_text("Query", exact=True).first.bounding_box()
+        assert query is not None and query["y"] < DESKTOP["height"] - 200, query  # above the fold
