@@ -52,7 +52,7 @@ def test_explorer_k3_shows_clusters_and_charts(app: AppTest, conse_index_path: P
     sizes = [int(line.split(" · ")[1].split()[0]) for line in lines]
     assert sum(sizes) == index.n and sizes == sorted(sizes, reverse=True)
     assert all(" · _" in line for line in lines)  # the photos have captions: labelled clusters
-    assert len(charts(at)) == 3  # scatter, inertia/silhouette over k, explained variance
+    assert len(charts(at)) == 4  # scatter, inertia and silhouette over k, explained variance
     scatter = json.loads(charts(at)[0].proto.spec)
     assert {p["name"] for p in scatter["params"]} == {"picked", "region"}
     assert any("at their PCA coordinates" in c for im in at.image for c in im.captions)
