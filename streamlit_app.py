@@ -9,15 +9,22 @@ every page file) switches that off so deep links always go through this entrypoi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.debug import record_modules
 from app_support.state import begin_run, sidebar_selector
 
+STYLE = Path(__file__).resolve().parent / ".streamlit" / "app.css"
+
 leave_legacy_multipage()
+# "auto": the sidebar opens on a wide screen and starts closed on a phone, where it would cover
+# 300 of 390 px (tests/test_browser_layout.py checks both).
 st.set_page_config(page_title="Image search", page_icon=":material/image_search:",
-                   layout="wide", initial_sidebar_state="expanded")
+                   layout="wide", initial_sidebar_state="auto")
+st.html(STYLE)
 
 # The page registry: one line per page; the first is the default (Home).
 PAGES = [

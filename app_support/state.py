@@ -31,6 +31,26 @@ NEIGHBOURS_PAGE = "pages/neighbours.py"
 BUILD_DEMO = "python -m core demo"
 BUILD_OWN = "python -m core build --images DIR --model conse:lite0 --out indexes/NAME"
 
+# Streamlit's browser side pushes a history entry each time a script sets st.query_params. A
+# page switch pushes the new path, then the page writes its state into the URL (`sync_url`): a
+# second entry, so Back first went to the bare path, whose rerun wrote the same parameters back,
+# and seemed to do nothing. This makes a push that keeps the path (only the query changes) a
+# replace: one entry per page visit, and a page switch still pushes. Installed once per tab.
+HISTORY_JS = """<script>
+if (!window.imageSearchReplacesQueryPushes) {
+  window.imageSearchReplacesQueryPushes = true;
+  const push = window.history.pushState.bind(window.history);
+  window.history.pushState = (data, unused, url) => {
+    const next = url == null ? window.location : new URL(url, window.location.href);
+    if (next.pathname === window.location.pathname) {
+      window.history.replaceState(data, unused, url);
+    } else {
+      push(data, unused, url);
+    }
+  };
+}
+</script>"""
+
 
 def entry_by_name(name: str | None) -> IndexEntry | None:
     return next((e for e in loaders.entries() if e.name == name), None)
@@ -71,10 +91,19 @@ def sidebar_selector() -> IndexEntry | None:
     return entry
 
 
-def select_index(name: str) -> None:
-    """Callback for other pickers (Home) that change the global selection."""
-    if entry_by_name(name) is not None:
-        st.session_state[INDEX_KEY] = name
+def indexes_that_can(text: bool = False, image: bool = False, shown: int = 4) -> str:
+    """The end of a "this index cannot" message: the indexes here that can, the app's default
+    first and marked, in one sentence (never a model family that is not installed here)."""
+    found = loaders.entries()
+    able = [e.name for e in found if (e.can_text or not text) and (e.can_image or not image)]
+    if not able:
+        return f"No index here can; build one, e.g. `{BUILD_OWN}`."
+    default = default_index(found)
+    ordered = sorted(able, key=lambda n: n != default)  # stable: scan order after the default
+    named = [f"**{n}** (the default)" if n == default else f"**{n}**" for n in ordered[:shown]]
+    more = f" and {len(ordered) - shown} more" if len(ordered) > shown else ""
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" or {named[-1]}"
+    return f"Pick one that can in the sidebar: {listed}{more}."
 
 
 def current_entry() -> IndexEntry | None:
@@ -138,7 +167,9 @@ def random_weights_banner(entry: IndexEntry) -> None:
 
 
 def begin_run(page_url_path: str) -> None:
-    """Called by the entrypoint: remember the page this run shows, and the session's first page."""
+    """Called by the entrypoint: remember the page this run shows, and the session's first page;
+    and make URL updates within a page replace the history entry (HISTORY_JS)."""
+    st.sidebar.html(HISTORY_JS, unsafe_allow_javascript=True)
     st.session_state[PAGE_KEY] = page_url_path
     st.session_state.setdefault(FIRST_PAGE_KEY, page_url_path)
 

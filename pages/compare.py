@@ -40,9 +40,18 @@ for key, value in defaults.items():
     st.session_state.setdefault(key, value)
 url = state.url_params_once()
 if url.get("with"):
-    chosen = compare.valid_selection(str(url["with"]).split(",")[: compare.MAX_INDEXES], names)
-    if chosen:
-        st.session_state["cmp.with"] = chosen
+    asked = [n.strip() for n in str(url["with"]).split(",")[: compare.MAX_INDEXES] if n.strip()]
+    chosen = compare.valid_selection(asked, names)
+    unknown = [n[:80] for n in asked if n not in names]
+    if chosen:  # a link naming one good index still compares it (with the next ones)
+        st.session_state["cmp.with"] = (chosen if len(chosen) >= 2 else
+                                        compare.default_selection(chosen[0], names))
+    if unknown:
+        st.warning("The link names " + ", ".join(f"'{n}'" for n in unknown)
+                   + (", which is" if len(unknown) == 1 else ", which are")
+                   + " not an index here; comparing "
+                   + ", ".join(st.session_state["cmp.with"]) + " instead.",
+                   icon=":material/link_off:")
 if url.get("q"):
     st.session_state["cmp.q"], st.session_state["cmp.mode"] = clean_text(url["q"]), TEXT
 if url.get("k"):
@@ -57,7 +66,7 @@ mode = mode_col.radio("Query", [TEXT, IMAGE], key="cmp.mode", persist_state="ses
 k = int(k_col.number_input("Top k", 1, K_MAX, key="cmp.k", persist_state="session"))
 if len(chosen) < 2:
     st.info("Pick two or three indexes to compare.")
-    state.sync_url(k=k)
+    state.sync_url(q=clean_text(st.session_state["cmp.q"]) if mode == TEXT else "", k=k)
     st.stop()
 
 

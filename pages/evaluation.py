@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_support import loaders
+from app_support import charts, loaders
 from app_support.bootstrap import leave_legacy_multipage
 from core.errors import UserError
 from core.eval.report import load_report
@@ -24,6 +24,11 @@ COMMAND = ("python -m core evaluate --sets data/sets/* --photos --models conse:l
            "--markdown reports/evaluation.md")
 DIRECTIONS = {"t2i": "Text → image", "i2t": "Image → text"}
 KS = (1, 5, 10)
+BARS_PX = 260  # the bars' own height; the legend under them adds its own
+# The model column stays in view (pinned, narrow) while the metrics scroll beside it, so a
+# phone shows the model and its numbers together; the note wraps in a wider column.
+TABLE_COLUMNS = {"model": st.column_config.TextColumn("model", width=150, pinned=True),
+                 "note": st.column_config.TextColumn("note", width="large")}
 
 
 def report_path() -> Path:
@@ -77,24 +82,26 @@ def bars(rows: list[dict], direction: str) -> alt.LayerChart | None:
     if not data:
         return None
     df = pd.DataFrame(data)
-    models = list(dict.fromkeys(df["model"]))  # report order: random first
+    df["label"] = df["model"].map(charts.wrapped)  # the legend's lines; the tooltip has it whole
+    models = list(dict.fromkeys(df["label"]))  # report order: random first
     palette = ["#9ca3af", "#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#06b6d4", "#8b5cf6"]
     base = alt.Chart(df).encode(
         x=alt.X("metric:N", title=None, sort=[f"R@{k}" for k in KS],
                 axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("model:N", sort=models),
-        color=alt.Color("model:N", sort=models,
+        xOffset=alt.XOffset("label:N", sort=models),
+        color=alt.Color("label:N", sort=models,
                         scale=alt.Scale(domain=models, range=palette[:len(models)]),
-                        legend=alt.Legend(orient="bottom", columns=2, title=None, labelLimit=400)))
+                        legend=charts.legend_below()))
     bar = base.mark_bar().encode(
         y=alt.Y("value:Q", title="recall (%)", scale=alt.Scale(domain=[0, 100])),
         tooltip=["model", "metric", "value", "lo", "hi"])
     rule = base.mark_rule(color="#333333").encode(y="lo:Q", y2="hi:Q")
-    return alt.layer(bar, rule).properties(height=320)
+    return alt.layer(bar, rule).properties(height=BARS_PX + charts.legend_height(models))
 
 
-def curves(history: list[dict], best: int | None) -> list[alt.Chart | alt.LayerChart]:
-    """Training loss and validation R@sum, one chart each, so each fits its own column."""
+def curves(history: list[dict], best: int | None) -> list[alt.LayerChart]:
+    """The training loss and the validation R@sum as two charts, each as wide as its column
+    (side by side on a wide screen, one above the other on a phone)."""
     df = pd.DataFrame([{"epoch": h["epoch"], "training loss": h["train_loss"],
                         "validation R@sum": h["val_rsum"]} for h in history])
     long = df.melt("epoch", var_name="series", value_name="value")
@@ -102,15 +109,15 @@ def curves(history: list[dict], best: int | None) -> list[alt.Chart | alt.LayerC
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", legend=None), tooltip=["epoch", "series", "value"])
-    charts = []
+    parts = []
     for series in ("training loss", "validation R@sum"):
         layer = line.transform_filter(alt.datum.series == series)
         if best:
             marker = alt.Chart(pd.DataFrame({"epoch": [best]})).mark_rule(
                 strokeDash=[4, 4], color="#888888").encode(x="epoch:Q")
             layer = alt.layer(layer, marker)
-        charts.append(layer.properties(title=series, height=220))
-    return charts
+        parts.append(layer.properties(title=series, height=220))
+    return parts
 
 
 st.title("Evaluation")
@@ -144,7 +151,8 @@ for tab, s in zip(tabs, sets, strict=True):
                     f"{s['n_text_queries']} distinct captions as text queries{folds}")
         if s.get("note"):
             st.caption(s["note"])
-        st.dataframe(table(s["rows"]), hide_index=True, width="stretch")
+        st.dataframe(table(s["rows"]), hide_index=True, width="stretch",
+                     column_config=TABLE_COLUMNS)
         notes = [f"**{r['model']}**: {r['reason']}" for r in s["rows"] if r.get("reason")]
         labels = {r["spec"]: r["model"] for r in s["rows"]}
         notes += [f"**{c['metric']}, {labels.get(c['a'], c['a'])} minus "
@@ -169,9 +177,9 @@ if training:
         st.markdown(f"`{spec}` · best epoch **{info.get('best_epoch')}** of {len(history)} · "
                     f"validation R@sum {info.get('best_val_rsum', 0):.1f} · "
                     f"{info.get('train_seconds', 0):.0f} s of training")
-        for column, chart in zip(st.columns(2), curves(history, info.get("best_epoch")),
-                                 strict=True):
-            column.altair_chart(chart, width="stretch")
+        for col, chart in zip(st.columns(2), curves(history, info.get("best_epoch")),
+                              strict=True):
+            col.altair_chart(chart, width="stretch")
         with st.expander("Hyper-parameters and training sets"):
             st.json({"hyperparameters": info.get("hyperparameters"), "sets": info.get("sets")},
                     expanded=False)

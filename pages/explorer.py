@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_support import grid, loaders, state
+from app_support import charts, grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import parse_id, parse_int
 from core.analysis import clusters_view as view
@@ -72,26 +72,24 @@ def scatter(df: pd.DataFrame, axes: tuple[str, str], order: list[str]) -> alt.Ch
                 axis=alt.Axis(labels=False, ticks=False, grid=False)),
         color=alt.Color("cluster:N", title="Cluster", sort=order,
                         scale=alt.Scale(scheme="tableau10" if len(order) <= 10 else "tableau20"),
-                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
+                        legend=charts.legend_below("Cluster")),
         opacity=alt.when(picked & region).then(alt.value(0.9)).otherwise(alt.value(0.2)),
         tooltip=[alt.Tooltip("image:N"), alt.Tooltip("name:N", title="file"),
                  alt.Tooltip("cluster:N"), alt.Tooltip("texts:N")],
-    ).add_params(picked, region).properties(height=560)
+    ).add_params(picked, region).properties(height=560 + charts.legend_height(order, title=True))
 
 
-def sweep_charts(sweep: pd.DataFrame, k: int) -> list[alt.LayerChart]:
-    """Inertia and silhouette over k, one chart each, so each can fit its own column."""
+def sweep_chart(sweep: pd.DataFrame, k: int) -> list[alt.LayerChart]:
     base = alt.Chart(sweep).encode(x=alt.X("k:Q", axis=alt.Axis(tickMinStep=1)))
     marker = alt.Chart(pd.DataFrame({"k": [k]})).mark_rule(color="#e4572e", strokeDash=[4, 4])
-    charts = []
+    parts = []
     for field, title in (("inertia", "Inertia (lower = tighter; look for the elbow)"),
                          ("silhouette", "Silhouette (higher = better separated)")):
         line = base.mark_line(point=True).encode(y=alt.Y(f"{field}:Q", title=None,
                                                          scale=alt.Scale(zero=False)),
                                                  tooltip=["k", alt.Tooltip(field, format=".3f")])
-        charts.append(alt.layer(line, marker.encode(x="k:Q")).properties(
-            title=alt.TitleParams(title, fontSize=12), height=220))
-    return charts
+        parts.append(alt.layer(line, marker.encode(x="k:Q")).properties(title=title, height=240))
+    return parts  # one per column: side by side when wide, stacked on a phone
 
 
 def variance_chart(ratio: np.ndarray) -> alt.LayerChart:
@@ -235,7 +233,7 @@ with state.user_errors():
             st.session_state["ex.sweep"] = (lo, hi)
             lo, hi = st.slider("Range of k to compare", 2, top, key="ex.sweep")
         sweep = _sweep(path, stamp, scope, int(lo), int(hi), index)
-        for column, chart in zip(st.columns(2), sweep_charts(sweep, k), strict=True):
-            column.altair_chart(chart, width="stretch")
+        for col, chart in zip(st.columns(2), sweep_chart(sweep, k), strict=True):
+            col.altair_chart(chart, width="stretch")
         st.altair_chart(variance_chart(ratio), width="stretch")
 grid.show_detail_if_open(PAGE)

@@ -1,4 +1,5 @@
-"""Home: pick the index (model variant), see its manifest at a glance and a sample of its images."""
+"""Home: which index (model variant) is in use, its manifest at a glance and a sample of its
+images."""
 
 from __future__ import annotations
 
@@ -32,14 +33,11 @@ if not found:
     st.stop()
 
 entry, index = state.require_index()
-names = [e.name for e in found]
-st.session_state["home.pick"] = entry.name
-labels = {e.name: e for e in found}
-st.radio("Model variant", names, key="home.pick", horizontal=True,
-         format_func=lambda n: f"{n} ({labels[n].family})",
-         captions=[f"{e.items} images · {e.queries} queries" for e in found],
-         on_change=lambda: state.select_index(st.session_state["home.pick"]),
-         help="The same choice as the sidebar's: every page uses it.")
+# The index is picked in one place, the sidebar (every page has it); Home says which is current.
+st.markdown(f"Searching **{entry.name}** ({entry.family}, {entry.items} images, "
+            f"{entry.queries} queries). Every page uses this index; pick another under "
+            "**Index (model variant)** in the sidebar (on a phone, open it with **»** at the "
+            "top left).")
 state.random_weights_banner(entry)
 
 facts = index_facts(index)

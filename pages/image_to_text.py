@@ -45,8 +45,7 @@ st.caption("Pick an image of the collection, or upload one, to see the captions 
 entry, index = state.require_index()
 if not (entry.can_text and entry.can_image):
     st.info(f"The **{entry.name}** index ({entry.family}) cannot put images and texts in one "
-            "space. Pick a ConSE, two-branch or OpenCLIP index in the sidebar.",
-            icon=":material/info:")
+            "space. " + state.indexes_that_can(text=True, image=True), icon=":material/info:")
     st.stop()
 names = describe.sets_by_name(loaders.REPO_ROOT)
 if not names:

@@ -18,6 +18,7 @@ DEFAULT_K = 15
 K_MAX = 100
 BROWSE = 15
 GALLERY, UPLOAD = "Gallery image", "Upload an image"
+PICKER = "nb.picker"  # the picker expander's open state
 
 st.title("Image neighbours")
 st.caption("Start from an image of the collection, or upload one, to see the most similar "
@@ -44,8 +45,11 @@ if parse_id(st.session_state["nb.id"], index.n) is None:
 
 
 def _use(i: int) -> None:
+    """Image `i` becomes the query. The picker closes, so the query and its results show right
+    under the controls, not below a page of thumbnails where "Use" seemed to do nothing."""
     st.session_state["nb.id"] = int(i)
     st.session_state["nb.source"] = GALLERY
+    st.session_state[PICKER] = False
 
 
 def _random() -> None:
@@ -64,23 +68,24 @@ if source == GALLERY:
     image_id = int(c_id.number_input(f"Image id (0–{index.n - 1})", 0, index.n - 1, step=1,
                                      key="nb.id", persist_state="session"))
     c_rand.button("Random image", icon=":material/casino:", on_click=_random, width="stretch")
-    with st.expander("Pick an image from the collection"):
-        pages = page_count(index.n, BROWSE)
-        st.session_state["nb.page"] = min(max(1, int(st.session_state["nb.page"])), pages)
-        page_no = st.number_input(f"Page (1–{pages})", 1, pages, key="nb.page")
-        cells = [(i, f"{i} · {grid.short_name(index, i)}")
-                 for i in page_ids(index.n, int(page_no), BROWSE)]
-        grid.grid(index, cells, key="nb.browse", action=_use, action_label="Use",
-                  action_icon=":material/check:")
+    picker = st.expander("Pick an image from the collection", key=PICKER, on_change="rerun")
+    if picker.open:  # its thumbnails are drawn only while it is open
+        with picker:
+            pages = page_count(index.n, BROWSE)
+            st.session_state["nb.page"] = min(max(1, int(st.session_state["nb.page"])), pages)
+            page_no = st.number_input(f"Page (1–{pages})", 1, pages, key="nb.page")
+            cells = [(i, f"{i} · {grid.short_name(index, i)}")
+                     for i in page_ids(index.n, int(page_no), BROWSE)]
+            grid.grid(index, cells, key="nb.browse", action=_use, action_label="Use",
+                      action_icon=":material/check:")
     query_image = loaders.tile(index, image_id)
     query_label = f"Image {image_id} · `{index.items.at[image_id, 'rel_path']}`"
     with state.user_errors():
         hits = loaders.id_search(entry, image_id, k)
 elif not entry.can_image:
     st.info(f"The **{entry.name}** index ({entry.family}) embeds images from their captions, so "
-            "it cannot take an uploaded image. Pick an image-capable index in the sidebar "
-            "(EfficientNet, ConSE, OpenCLIP or two-branch), or start from a gallery image.",
-            icon=":material/info:")
+            "it cannot take an uploaded image: start from a gallery image. "
+            + state.indexes_that_can(image=True), icon=":material/info:")
 else:
     query_image, hits = uploads.uploaded_query(
         c_id, "nb.upload", "Upload a photo or drawing to find the closest images.",

@@ -28,8 +28,8 @@ st.caption("Describe what you are looking for. Results are ranked by cosine simi
 entry, index = state.require_index()
 if not entry.can_text:
     st.info(f"The **{entry.name}** index ({entry.family}) embeds images only, so it cannot "
-            "answer text queries. Pick a text-capable index in the sidebar (ConSE, captions, "
-            "OpenCLIP or two-branch), or search by example image.", icon=":material/info:")
+            "answer text queries: search by example image instead. "
+            + state.indexes_that_can(text=True), icon=":material/info:")
     st.page_link(state.NEIGHBOURS_PAGE, label="Image neighbours", icon=":material/image_search:")
     state.sync_url()
     grid.show_detail_if_open(PAGE)

@@ -125,7 +125,8 @@ def test_selection_is_shared_by_pages(app: AppTest) -> None:
     assert "images only" in texts(at.info)  # image-only index: clear message, no search box
     assert not at.text_input
     at = ok(at.switch_page("pages/home.py").run())
-    assert at.radio(key="home.pick").value == "efficientnet"
+    assert not at.radio  # one picker, the sidebar's; Home says which index is current
+    assert "Searching **efficientnet**" in texts(at.markdown)
 
 
 def test_neighbours_chain_and_detail(app: AppTest, conse_index_path: Path) -> None:
