@@ -27,6 +27,7 @@ from core.errors import UserError
 FORMAT = "nl-image-search index"  # the manifest's marker: this folder was written by a build
 INDEX_FILES = ("manifest.json", "items.parquet", "embeddings.npy", "annoy.ann", "skipped.jsonl",
                "duplicates.json", "thumbs")
+OPTIONAL_FILES = ("cache",)  # results computed after the build (core.index.cache)
 KEEP_VERSIONS = 2  # the current one and the one before it (still open in a running app)
 FAULT_ENV = "IMAGE_SEARCH_FAULT"  # fault injection for tests/test_faults.py and the benchmark
 STAGES = ("crawl", "hash", "encode", "write", "commit", "swap")
@@ -61,7 +62,7 @@ def owned_index(folder: Path) -> bool:
         and isinstance(manifest.get("encoder"), dict)
         and isinstance(manifest["encoder"].get("spec"), str))
     required = set(INDEX_FILES) - {"annoy.ann"}  # an index may have been written without Annoy
-    return ours and required <= names <= set(INDEX_FILES)
+    return ours and required <= names <= set(INDEX_FILES) | set(OPTIONAL_FILES)
 
 
 def check_replaceable(out: Path) -> None:
