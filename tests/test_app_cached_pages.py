@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_app import APP, TIMEOUT, ok
@@ -52,12 +53,15 @@ def test_image_to_text_reads_the_stored_caption_bank(roots, monkeypatch) -> None
     assert len(stored) >= 3 and stored.equals(computed)  # every distinct caption of the set
 
 
-def explorer_view(index: str, **params: str) -> tuple[str, list[str]]:
+def explorer_view(index: str, **params: str) -> tuple[list, list[str]]:
+    """(the scatter's points: id, x, y, cluster, tooltip thumbnail..., the cluster lines)."""
     at = page("pages/explorer.py", index, **params)
-    silhouette = next(str(m.value) for m in at.metric if m.label == "Silhouette")
+    (dataset,) = at.get("vega_lite_chart")[0].proto.datasets
+    points = pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+    assert len(points) > 0 and points["image"].str.startswith("data:image/jpeg").all()
     lines = [m.value for m in at.markdown if m.value.startswith("**Cluster ")]
     assert any("coordinates" in c for im in at.image for c in im.captions)  # the map is drawn
-    return silhouette, lines
+    return points.to_dict("records"), lines
 
 
 def test_explorer_reads_the_stored_clusters_and_maps(roots, monkeypatch) -> None:

@@ -56,7 +56,7 @@ def test_demo_step_writes_every_first_page_result(setup, conse_index_path: Path)
     names = sorted(p.name for p in (index.files / cache.FOLDER).iterdir())
     top = view.sweep_bounds(index.n, None)[0]
     assert names == sorted([
-        "captionbank-animals-all.npz", "captionbank-animals-test.npz", "kmeans-k6.npz",
+        "captionbank-animals-all.npz", "kmeans-k6.npz",
         "map-PCA-56.npz", "map-t-SNE-56.npz", "pca.npz", f"sweep-2-{top}.npz",
         "tooltips.npz", "tsne.npz"]), names
     assert not list((index.files / cache.FOLDER).glob(".*"))  # no temp files left over
@@ -90,7 +90,9 @@ def test_stored_results_are_reused_without_computing(setup, monkeypatch) -> None
     assert all(u.startswith("data:image/jpeg;base64,") for u in urls)
     assert precompute.map_jpeg(index, np.arange(index.n), coords, precompute.DEFAULT_THUMB,
                                "t-SNE")[:2] == b"\xff\xd8"
-    assert caption_bank_for(index, sets / "animals", "test", refuse("the model")).texts
+    assert caption_bank_for(index, sets / "animals", None, refuse("the model")).texts
+    with pytest.raises(AssertionError, match="the model"):  # the test split is not stored
+        caption_bank_for(index, sets / "animals", "test", refuse("the model"))
     with pytest.raises(AssertionError, match="kmeans"):  # another k is not stored: computed
         view.fit_clusters(index, None, 3)
 

@@ -20,7 +20,7 @@ from core.index.fingerprint import encoder_for
 from core.index.store import Index
 from core.query.captionbank import caption_bank_for, find_sets
 
-SPLITS = (None, "test")  # the image-to-text page's "all captions" (its default) and test split
+SPLITS = (None,)  # the image-to-text page's default, "all captions" (its test split is a choice)
 
 
 def _stored(index: Index) -> set[str]:
