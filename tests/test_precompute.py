@@ -137,3 +137,29 @@ def test_a_damaged_cache_file_is_computed_again(setup) -> None:
     path.write_bytes(b"not a zip")
     assert cache.read(index, "pca") is None
     assert np.allclose(precompute.pca(index).coords, explore.pca_2d(index.embeddings).coords)
+
+
+def test_the_stored_path_never_imports_scikit_learn(setup) -> None:
+    """Importing scikit-learn took 1-8 s of a cold explorer: with its results stored, a fresh
+    process clusters, projects and labels the whole collection without loading it."""
+    import subprocess
+    import sys
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from core.analysis import labels
+    from core.paths import REPO_ROOT
+
+    assert ENGLISH_STOP_WORDS <= labels.STOP_WORDS  # the same list, read without the package
+    out, _ = setup
+    code = ("import sys\nfrom core.analysis import clusters_view as v\n"
+            "from core.index.store import load_index\n"
+            f"i = load_index({str(out)!r})\n"
+            "result, summaries = v.fit_clusters(i, None, 6)\n"
+            "v.fit_projection(i, None, tsne=True)\n"
+            "v.sweep_table(i, None, 2, v.sweep_bounds(i.n, None)[0])\n"
+            "assert sum(s.size for s in summaries) == i.n\n"
+            "assert 'sklearn' not in sys.modules, 'scikit-learn was imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
