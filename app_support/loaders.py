@@ -19,7 +19,9 @@ from core.index.catalogue import IndexEntry, indexes_root, scan_indexes
 from core.index.fingerprint import encoder_for
 from core.index.store import Index, load_index
 from core.index.thumbs import preview_jpeg, tile_jpeg
+from core.ingest.sidecar import SIDECAR_NAME
 from core.paths import REPO_ROOT
+from core.query.captionbank import CaptionBank, caption_bank_for
 from core.query.compare import Hits  # (id, cosine, duplicate ids) in rank order
 from core.query.duplicates import (
     near_groups,
@@ -207,3 +209,45 @@ def id_search(entry: IndexEntry, image_id: int, k: int) -> Hits:
 def upload_search(entry: IndexEntry, up: Upload, k: int) -> Hits:
     """Neighbours of an uploaded image (already decoded by `upload`)."""
     return _upload_search(str(entry.path), entry.stamp, up.digest, k, up.image)
+
+
+BANKS_KEPT = 12  # caption banks held in memory (a few MB each on the demo)
+
+
+@st.cache_resource(show_spinner=False)
+def _banks() -> dict[tuple, CaptionBank]:
+    """One dict for the process: every session shares the banks (like st.cache_resource)."""
+    return {}
+
+
+def caption_banks(entry: IndexEntry, folders: list[Path], split: str | None
+                  ) -> list[CaptionBank]:
+    """The sets' caption banks in the index's model space: from memory, else from the index's
+    cache (stored by `python -m core demo`: no model needed), else embedded here with a progress
+    bar (model loading, then captions done of total) that goes away when done."""
+    index = get_index(entry)
+    banks, memo, bar = [], _banks(), None
+
+    def load() -> Encoder:
+        nonlocal bar
+        if bar is None:
+            bar = st.progress(0.0, text="Loading the model to embed the captions (once)…")
+        return encoder_for(index, get_encoder)
+
+    for folder in folders:
+        sidecar = folder / SIDECAR_NAME
+        key = (str(index.files), str(folder), sidecar.stat().st_mtime if sidecar.is_file()
+               else 0.0, split)
+        if key not in memo:
+            def show(_phase: str, done: int, total: int, name: str = folder.name) -> None:
+                if bar is not None:
+                    bar.progress(done / max(total, 1), text=f"Embedding the captions of "
+                                 f"*{name}* (once per server): {done} of {total}…")
+
+            memo[key] = caption_bank_for(index, folder, split, load, show)
+            while len(memo) > BANKS_KEPT:
+                memo.pop(next(iter(memo)))
+        banks.append(memo[key])
+    if bar is not None:
+        bar.empty()
+    return banks

@@ -15,7 +15,7 @@ from app_support import charts, grid, loaders, state
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import parse_id, parse_int
 from core.analysis import clusters_view as view
-from core.analysis import explore, labels, maps
+from core.analysis import explore, labels, maps, precompute
 from core.analysis.clusters_view import DEFAULT_K, DEFAULT_SIZE, K_MAX, MIN_IMAGES, TSNE_MAX, Scope
 from core.index.items import named
 from core.index.store import Index
@@ -24,8 +24,8 @@ leave_legacy_multipage()
 
 PAGE = "explorer"
 WHOLE, AROUND = "Whole collection", "Around one image"
-PCA, TSNE = "PCA", "t-SNE"
-MAX_POINTS = 1500  # points on the scatter (each carries a ~4 KB thumbnail for its tooltip)
+PCA, TSNE = precompute.METHODS
+MAX_POINTS = precompute.MAX_POINTS  # points on the scatter (the demo stores their tooltips)
 MAX_SELECTED = 40
 
 
@@ -50,14 +50,14 @@ def _projection(path: str, stamp: float, scope: Scope, method: str,
 
 @st.cache_data(max_entries=8, show_spinner="Preparing thumbnails for the chart…")
 def _image_urls(path: str, stamp: float, ids: tuple[int, ...], _index: Index) -> list[str]:
-    return maps.tooltip_urls(_index, ids)
+    return precompute.tooltip_urls(_index, ids)
 
 
 @st.cache_data(max_entries=8, show_spinner="Drawing the thumbnail map…")
 def _map_jpeg(path: str, stamp: float, scope: Scope, method: str, thumb: int,
               _index: Index) -> bytes:
     coords, _ = _projection(path, stamp, scope, method, _index)
-    return maps.map_jpeg(_index, view.scope_rows(_index, scope), coords, thumb)
+    return precompute.map_jpeg(_index, view.scope_rows(_index, scope), coords, thumb, method)
 
 
 def scatter(df: pd.DataFrame, axes: tuple[str, str], order: list[str]) -> alt.Chart:
@@ -118,7 +118,7 @@ if index.n < MIN_IMAGES:
     st.stop()
 
 defaults = {"ex.scope": WHOLE, "ex.method": PCA, "ex.k": DEFAULT_K, "ex.centre": 0,
-            "ex.size": min(DEFAULT_SIZE, index.n), "ex.thumb": 56}
+            "ex.size": min(DEFAULT_SIZE, index.n), "ex.thumb": precompute.DEFAULT_THUMB}
 for key, value in defaults.items():
     st.session_state.setdefault(key, value)
 url = state.url_params_once()

@@ -1,5 +1,6 @@
 """Image to text: the captions of a captioned set closest to an image, as image-to-text
-retrieval systems show them. The set's captions are embedded once per (model, set)."""
+retrieval systems show them. The set's captions are embedded once per (index, set), and read
+from the index's cache where the demo stored them (app_support.loaders.caption_banks)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,13 @@ from app_support import loaders, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.params import parse_id
 from core.query import describe
-from core.query.captionbank import CaptionBank, build_caption_bank, image_vector
+from core.query.captionbank import CaptionBank, image_vector
 
 leave_legacy_multipage()
 
 GALLERY, UPLOAD = "Gallery image", "Upload an image"
 ALL, TEST = "all captions", "test split only"
 K_MAX = 50
-
-
-@st.cache_resource(max_entries=8, show_spinner="Embedding the set's captions (once)…")
-def caption_bank(spec: str, set_path: str, split: str | None) -> CaptionBank:
-    return build_caption_bank(loaders.get_encoder(spec), set_path, split)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -88,8 +84,8 @@ else:
 with right:
     banks: list[CaptionBank] = []
     with state.user_errors():
-        banks = [caption_bank(entry.spec, str(names[n]), "test" if split == TEST else None)
-                 for n in describe.chosen_sets(set_choice, list(names))]
+        banks = loaders.caption_banks(entry, [names[n] for n in describe.chosen_sets(
+            set_choice, list(names))], "test" if split == TEST else None)
     if banks and vec is not None:
         with state.user_errors():
             hits = describe.nearest_in_sets(banks, vec, k)

@@ -35,10 +35,15 @@ def test_demo_indexes_carry_the_gallery_texts(tmp_path: Path, capsys) -> None:
     hits = search(load_encoder(index.spec), index, Query.text(by_file[coffee][0]), k=1)
     assert Path(index.items.at[hits[0].id, "path"]).name == coffee
 
+    # what a fresh server's first pages need is stored with each index (core.demo.caches)
+    assert (index.files / "cache" / "kmeans-k6.npz").is_file()
+    assert (index.files / "cache" / "map-PCA-56.npz").is_file()
+
     capsys.readouterr()
     assert cmd_demo(_args(tmp_path)) == 0  # second run: assets and indexes found, nothing rebuilt
     err = capsys.readouterr().err
     assert "demo assets: found" in err and err.count(": found") >= 4
+    assert err.count(": cache complete") == 4  # and their caches: nothing computed again
 
 
 def test_a_demo_index_of_an_older_default_model_is_rebuilt(tmp_path: Path, capsys,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.analysis import explore, labels, maps, visual_names
+from core.analysis import explore, labels, maps, precompute, visual_names
 from core.errors import UserError
 from core.index.items import short_name, texts_of
 from core.index.store import Index
@@ -46,7 +46,7 @@ def fit_clusters(index: Index, scope: Scope, k: int, nearest: int = NEAREST
     """k-means on the scope, and each cluster summarised in the collection's own ids."""
     ids = scope_rows(index, scope)
     emb = index.embeddings[ids]
-    result = explore.kmeans(emb, k)
+    result = explore.kmeans(emb, k) if scope else precompute.kmeans(index, k)
     return result, labels.summarise_clusters(emb, result, label_rows(index, ids), ids, nearest)
 
 
@@ -75,15 +75,16 @@ def fit_projection(index: Index, scope: Scope, tsne: bool) -> tuple[np.ndarray, 
     if tsne and not can_tsne(len(emb)):
         raise UserError(f"t-SNE maps at most {TSNE_MAX} images (this scope holds {len(emb)}): "
                         "use PCA, or a neighbourhood.")
-    pca = explore.pca_2d(emb)
-    coords = explore.tsne_2d(emb).coords if tsne else pca.coords
+    pca = explore.pca_2d(emb) if scope else precompute.pca(index)  # the whole: maybe stored
+    coords = ((explore.tsne_2d(emb) if scope else precompute.tsne(index)).coords if tsne
+              else pca.coords)
     return coords, pca.explained_variance_ratio
 
 
 def sweep_table(index: Index, scope: Scope, lo: int, hi: int) -> pd.DataFrame:
     """Inertia and silhouette for k = lo..hi, one row per k, for choosing k."""
     emb = index.embeddings[scope_rows(index, scope)]
-    rows = explore.k_sweep(emb, range(lo, hi + 1))
+    rows = explore.k_sweep(emb, range(lo, hi + 1)) if scope else precompute.sweep(index, lo, hi)
     return pd.DataFrame(rows, columns=["k", "inertia", "silhouette"])
 
 

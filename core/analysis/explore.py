@@ -1,7 +1,8 @@
 """Exploring a collection as a whole: clusters, 2-D projections and a map of thumbnails.
 
 Everything here works on plain arrays (row i = image id i) so the pages only lay out results and
-the tests can check them on small real data.
+the tests can check them on small real data. scikit-learn is imported where it is used: a
+page that finds these results in the index's cache (core.analysis.precompute) never loads it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
-from sklearn.metrics import silhouette_score
 
 from core.encoders.base import l2_normalise
 from core.errors import UserError
@@ -62,6 +59,8 @@ def _check_k(k: int, n: int) -> None:
 
 def _silhouette(arr: np.ndarray, labels: np.ndarray, sample: int, seed: int) -> float:
     """Silhouette is O(n^2); a sample keeps it interactive and is accurate enough to compare k."""
+    from sklearn.metrics import silhouette_score
+
     if len(np.unique(labels)) < 2:
         return 0.0
     size = min(sample, arr.shape[0]) if sample > 0 else None
@@ -76,6 +75,8 @@ def _silhouette(arr: np.ndarray, labels: np.ndarray, sample: int, seed: int) -> 
 
 def kmeans(emb: np.ndarray, k: int, seed: int = 0, sample: int = 2000) -> ClusterResult:
     """Cluster the images; a fixed seed gives the same labels every time (pages re-run a lot)."""
+    from sklearn.cluster import KMeans
+
     arr = check_embeddings(emb)
     _check_k(k, arr.shape[0])
     model = KMeans(n_clusters=k, random_state=seed, n_init=10).fit(arr)
@@ -95,6 +96,8 @@ def k_sweep(
 
     ks outside [2, n-1] are dropped rather than failing the whole chart.
     """
+    from sklearn.cluster import KMeans
+
     arr = check_embeddings(emb)
     n = arr.shape[0]
     usable = sorted({int(k) for k in ks if 2 <= int(k) <= n - 1})
@@ -110,6 +113,8 @@ def k_sweep(
 
 def pca_2d(emb: np.ndarray, n_components: int = 2, spectrum: int = 10) -> Projection:
     """Linear projection: fast, deterministic, and its variance spectrum tells how flat it is."""
+    from sklearn.decomposition import PCA
+
     arr = check_embeddings(emb, min_rows=2)
     m = min(max(spectrum, n_components), arr.shape[0], arr.shape[1])
     if n_components > m:
@@ -121,6 +126,8 @@ def pca_2d(emb: np.ndarray, n_components: int = 2, spectrum: int = 10) -> Projec
 
 def tsne_2d(emb: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> Projection:
     """Non-linear projection that keeps local neighbourhoods; perplexity is clamped for small n."""
+    from sklearn.manifold import TSNE
+
     arr = check_embeddings(emb, min_rows=3)
     n = arr.shape[0]
     perp = float(max(1.0, min(perplexity, (n - 1) / 3.0)))

@@ -11,14 +11,15 @@ so a word every cluster uses scores near zero and one only this cluster uses sco
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from core.analysis.explore import ClusterResult, check_embeddings, cluster_members_near_centre
 from core.errors import UserError
@@ -40,7 +41,25 @@ _SOURCES = """gcompris imagenet wallpaper wallpapers openclipart clipart debian 
     gnome mate xfce lxde budgie backgrounds background tuxpaint stamp stamps foolbox skimage
     scikit sklearn ifct class sample samples dataset database"""
 NOISE = frozenset(" ".join([_BOILERPLATE, _CREDITS, _SOURCES]).split()) | GENERIC
-STOP_WORDS = ENGLISH_STOP_WORDS | NOISE
+def _english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop-word list, read from its own (import-free) module file:
+    importing `sklearn.feature_extraction.text` loads all of scikit-learn (1-8 s on a busy
+    2-core server), which the explorer no longer needs when its results are stored
+    (core.analysis.precompute)."""
+    try:
+        origin = importlib.util.find_spec("sklearn").origin  # finds, does not import
+        path = Path(origin).parent / "feature_extraction" / "_stop_words.py"
+        spec = importlib.util.spec_from_file_location("_sklearn_stop_words", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return frozenset(module.ENGLISH_STOP_WORDS)
+    except (AttributeError, ImportError, OSError, TypeError):  # another layout: the slow way
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        return ENGLISH_STOP_WORDS
+
+
+STOP_WORDS = _english_stop_words() | NOISE
 
 SHORT_TEXT = 6  # words: a title, a name or a category rather than a paragraph
 LONG_WEIGHT = 0.5

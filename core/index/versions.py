@@ -28,6 +28,7 @@ FORMAT = "nl-image-search index"  # the manifest's marker: this folder was writt
 INDEX_FILES = ("manifest.json", "items.parquet", "embeddings.npy", "annoy.ann", "skipped.jsonl",
                "duplicates.json", "thumbs")
 LANCE_FILES = ("manifest.json", "items.lance", "skipped.jsonl", "duplicates.json", "thumbs")
+OPTIONAL_FILES = ("cache",)  # results computed after the build (core.index.cache)
 KEEP_VERSIONS = 2  # the current one and the one before it (still open in a running app)
 FAULT_ENV = "IMAGE_SEARCH_FAULT"  # fault injection for tests/test_faults.py and the benchmark
 STAGES = ("crawl", "hash", "encode", "write", "commit", "swap")
@@ -63,9 +64,10 @@ def owned_index(folder: Path) -> bool:
         and isinstance(manifest["encoder"].get("spec"), str))
     if manifest.get("store") == "lance":  # core.index.lance_store's layout
         remote = bool((manifest.get("lance") or {}).get("uri"))  # its table in a bucket
-        return ours and names == set(LANCE_FILES) - ({"items.lance"} if remote else set())
+        return ours and names - set(OPTIONAL_FILES) == set(LANCE_FILES) - (
+            {"items.lance"} if remote else set())
     required = set(INDEX_FILES) - {"annoy.ann"}  # an index may have been written without Annoy
-    return ours and required <= names <= set(INDEX_FILES)
+    return ours and required <= names <= set(INDEX_FILES) | set(OPTIONAL_FILES)
 
 
 def check_replaceable(out: Path) -> None:

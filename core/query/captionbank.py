@@ -3,11 +3,13 @@
 A caption bank holds the distinct captions of a set (identical captions of several images are
 one entry that remembers all its images) embedded once by a text-capable model; an image is
 embedded by the same model and its nearest captions are the answer, as Flickr30k image-to-text
-systems show them.
+systems show them. Embedding a set's captions takes seconds, so `caption_bank_for` keeps the
+vectors in the index's cache (core.index.cache), written by `python -m core demo`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +18,11 @@ from PIL import Image
 
 from core.encoders.base import Encoder, batched
 from core.errors import UserError
+from core.index import cache
+from core.index.store import Index
 from core.ingest.sidecar import SIDECAR_NAME, build_queries, load_set
 from core.paths import child_folders, sets_dir
+from core.progress import Progress
 from core.query.topk import top_k
 
 
@@ -43,11 +48,9 @@ class CaptionHit:
     set_name: str = ""
 
 
-def build_caption_bank(encoder: Encoder, set_root: str | Path, split: str | None = None,
-                       batch: int = 256) -> CaptionBank:
-    """Embed the distinct captions of a set folder (optionally one split) with `encoder`."""
-    if not encoder.can_text:
-        raise UserError(f"model '{encoder.spec}' cannot embed texts, so it cannot rank captions")
+def _bank_rows(set_root: str | Path, split: str | None) -> tuple[str, Path, list[str],
+                                                                 list[list[str]]]:
+    """(set name, root, distinct captions, the images each describes): no model involved."""
     cset = load_set(set_root)
     if split:
         cset = cset.split(split)
@@ -56,10 +59,55 @@ def build_caption_bank(encoder: Encoder, set_root: str | Path, split: str | None
     texts = [t for ts in cset.texts for t in ts]
     owner = np.repeat(np.arange(len(cset)), [len(ts) for ts in cset.texts])
     q = build_queries(texts, owner, len(cset))
-    vecs = [encoder.encode_texts(chunk) for chunk in batched(q.texts, batch)]
     files = [[cset.files[i] for i in imgs] for imgs in q.images_of_text]
-    return CaptionBank(encoder.spec, cset.name, cset.root, q.texts, files,
-                       np.concatenate(vecs).astype(np.float32))
+    return cset.name, cset.root, q.texts, files
+
+
+def _embed(encoder: Encoder, texts: list[str], batch: int, progress: Progress | None
+           ) -> np.ndarray:
+    if not encoder.can_text:
+        raise UserError(f"model '{encoder.spec}' cannot embed texts, so it cannot rank captions")
+    vecs = []
+    for chunk in batched(texts, batch):
+        vecs.append(encoder.encode_texts(chunk))
+        if progress is not None:
+            progress("captions", sum(len(v) for v in vecs), len(texts))
+    return np.concatenate(vecs).astype(np.float32)
+
+
+def build_caption_bank(encoder: Encoder, set_root: str | Path, split: str | None = None,
+                       batch: int = 256, progress: Progress | None = None) -> CaptionBank:
+    """Embed the distinct captions of a set folder (optionally one split) with `encoder`."""
+    name, root, texts, files = _bank_rows(set_root, split)
+    return CaptionBank(encoder.spec, name, root, texts, files,
+                       _embed(encoder, texts, batch, progress))
+
+
+def _stored_name(name: str, split: str | None) -> str:
+    return f"captionbank-{name}-{split or 'all'}"
+
+
+def caption_bank_for(index: Index, set_root: str | Path, split: str | None,
+                     load: Callable[[], Encoder], progress: Progress | None = None,
+                     store: bool = False, batch: int = 256) -> CaptionBank:
+    """The set's caption bank in the index's model space: read from the index's cache when it
+    was stored for exactly these captions (and this index), else embedded with `load()` (the
+    model is only loaded then) and, with `store`, written there for the next server."""
+    name, root, texts, files = _bank_rows(set_root, split)
+    key = cache.digest(index.spec, texts, files)
+    found = cache.read(index, _stored_name(name, split), key)
+    if found is not None and found["vectors"].shape == (len(texts), index.dim):
+        return CaptionBank(index.spec, name, root, texts, files, found["vectors"])
+    vectors = _embed(load(), texts, batch, progress)
+    if store:
+        cache.write(index, _stored_name(name, split), {"vectors": vectors}, key)
+    return CaptionBank(index.spec, name, root, texts, files, vectors)
+
+
+def caption_bank_stored(index: Index, set_root: str | Path, split: str | None) -> bool:
+    """Whether `caption_bank_for` would read this bank from the index's cache."""
+    name, _, texts, files = _bank_rows(set_root, split)
+    return cache.has(index, _stored_name(name, split), cache.digest(index.spec, texts, files))
 
 
 def image_vector(encoder: Encoder, image: Image.Image) -> np.ndarray:
