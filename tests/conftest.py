@@ -121,3 +121,21 @@ def warm_server(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def start(monkeypatch, index_root: Path):
+    """Opens a page of a fresh AppTest session with URL parameters, over the three test indexes
+    (conse: text + image, efficientnet: image only, captions: text only)."""
+    from streamlit.testing.v1 import AppTest
+    from test_app import APP, TIMEOUT, ok
+
+    from core.index.catalogue import ENV_INDEXES
+
+    monkeypatch.setenv(ENV_INDEXES, str(index_root))
+
+    def run(page: str, **params: str):
+        app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        app.query_params.update(params)
+        return ok(app.switch_page(page).run())
+    return run

@@ -5,28 +5,11 @@ sidebar. The browser side (Back, phone layout) is tests/test_browser_layout.py."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
-from test_app import APP, TIMEOUT, captions, ok, texts
-
-from core.index.catalogue import ENV_INDEXES
+from test_app import captions, ok, texts
 
 pytestmark = pytest.mark.usefixtures("warm_server")  # see conftest.warm_server
 
-
-@pytest.fixture
-def start(monkeypatch, index_root: Path):
-    """Opens a page of a fresh app session with URL parameters, over the three test indexes
-    (conse: text + image, efficientnet: image only, captions: text only)."""
-    monkeypatch.setenv(ENV_INDEXES, str(index_root))
-
-    def run(page: str, **params: str) -> AppTest:
-        app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-        app.query_params.update(params)
-        return ok(app.switch_page(page).run())
-    return run
 
 
 def test_use_in_the_picker_closes_it_and_shows_the_query(start) -> None:

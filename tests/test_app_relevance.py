@@ -9,28 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-from test_app import APP, TIMEOUT, captions, names, ok, texts
+from test_app import captions, names, ok, texts
 
 from core.encoders.registry import load_encoder
-from core.index.catalogue import ENV_INDEXES
 from core.index.store import load_index
 from core.query.calibration import THRESHOLD, load_curves, strong_count
 from core.query.search import Query, search
 
 pytestmark = pytest.mark.usefixtures("warm_server")
 
-
-@pytest.fixture
-def start(monkeypatch, index_root: Path):
-    """Opens a page of a fresh app session with URL parameters, over the three test indexes."""
-    monkeypatch.setenv(ENV_INDEXES, str(index_root))
-
-    def run(page: str, **params: str) -> AppTest:
-        app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-        app.query_params.update(params)
-        return ok(app.switch_page(page).run())
-    return run
 
 
 def test_curves_are_committed_for_the_test_spec() -> None:
