@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from sklearn.svm import SVC
 
 from core.analysis.selection import diverse_top, wilson
 from core.analysis.votes_file import FORMAT, VERSION, check_params, read_votes
@@ -86,7 +85,7 @@ class Recommender:
         # (id, prediction before the vote or None, actual vote) for the honest running accuracy.
         self.history: list[tuple[int, bool | None, bool]] = []
         self._rng = np.random.default_rng(self.seed)
-        self._model: SVC | None = None
+        self._model = None  # an sklearn SVC once both classes have votes
         self._all_scores: np.ndarray | None = None
         self._want_like = True
         self._current: int | None = None
@@ -122,6 +121,9 @@ class Recommender:
             return
         ids = np.fromiter(self.votes.keys(), dtype=np.int64)
         y = np.fromiter(self.votes.values(), dtype=np.int64)
+        from sklearn.svm import SVC  # lazily: importing scikit-learn costs the page's first
+        # render ~1.2 s, and a visitor needs it only after six votes
+
         self._model = SVC(kernel="rbf", C=self.C, gamma=self.gamma, class_weight="balanced")
         self._model.fit(self._emb[ids], y)
 
