@@ -370,7 +370,6 @@ def test_set_params_refits_and_keeps_votes(real_emb: np.ndarray) -> None:
 
 def test_an_import_is_bounded_and_fits_once(real_emb: np.ndarray, monkeypatch) -> None:
     """A votes file is a visitor's input: its votes cost a neighbour search each and one SVM."""
-    from core.analysis import recommend
     from core.analysis.votes_file import MAX_VOTES
 
     big = np.concatenate([real_emb] * (MAX_VOTES // len(real_emb) + 2))  # the photos, repeated
@@ -390,14 +389,16 @@ def test_an_import_is_bounded_and_fits_once(real_emb: np.ndarray, monkeypatch) -
     with pytest.raises(UserError, match=f"at most {len(real_emb)} "):  # one per image
         Recommender.from_json(small, real_emb)
 
-    class CountingSVC(recommend.SVC):
+    import sklearn.svm  # the recommender imports it when it first fits
+
+    class CountingSVC(sklearn.svm.SVC):
         fits = 0
 
         def fit(self, X, y):  # noqa: ANN001, ANN201, N803
             CountingSVC.fits += 1
             return super().fit(X, y)
 
-    monkeypatch.setattr(recommend, "SVC", CountingSVC)
+    monkeypatch.setattr(sklearn.svm, "SVC", CountingSVC)
     rec = Recommender.from_json(file(range(MAX_VOTES)), big)
     assert len(rec.votes) == MAX_VOTES and rec.is_trained and CountingSVC.fits == 1
     scores = rec.scores()
