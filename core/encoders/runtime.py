@@ -180,7 +180,10 @@ def serve_many() -> None:
     onnxruntime passes, which do gain from every core, queue on RUN_LOCK instead."""
     from threadpoolctl import threadpool_limits
 
+    from core.heap import cap_arenas
+
     threadpool_limits(limits=1, user_api="blas")
+    cap_arenas()  # fewer malloc arenas for the visitors' threads (core.heap)
 
 
 class _Serial:

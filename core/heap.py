@@ -1,0 +1,21 @@
+"""The served app's heap: glibc gives every thread that allocates its own malloc arena (up to
+8 per core), and a Streamlit server runs a script thread per visitor plus onnxruntime's pool, so
+freed blocks scatter over many arenas that are never returned. Two arenas measured 443 MB peak
+for one server through which a visitor tries all six demo variants, against 464 MB with glibc's
+default (benchmarks.memory, BENCHMARKS.md). The same as MALLOC_ARENA_MAX=2, which a Streamlit
+Community Cloud app cannot set before its process starts."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+ARENAS = 2
+
+
+def cap_arenas(arenas: int = ARENAS) -> bool:
+    """Cap the number of malloc arenas of this process; False where there is no glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, int(arenas)))
+    return False
