@@ -2,8 +2,9 @@
 8 per core), and a Streamlit server runs a script thread per visitor plus onnxruntime's pool, so
 freed blocks scatter over many arenas that are never returned. Two arenas measured 443 MB peak
 for one server through which a visitor tries all six demo variants, against 464 MB with glibc's
-default (benchmarks.memory, BENCHMARKS.md). The same as MALLOC_ARENA_MAX=2, which a Streamlit
-Community Cloud app cannot set before its process starts."""
+default (benchmarks.memory, BENCHMARKS.md; the ViT-B-32 app's peak, 757-821 MB over runs, did
+not come down). The same as MALLOC_ARENA_MAX=2, which a Streamlit Community Cloud app cannot set
+before its process starts."""
 
 from __future__ import annotations
 
