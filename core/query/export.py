@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import filecmp
 import io
+import itertools
 import json
 import shutil
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -61,13 +62,16 @@ def to_csv(rows: list[dict]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def free_name(name: str, taken: set[str]) -> str:
-    """`name`, or `stem-2.ext`, `stem-3.ext`… : the first one not in `taken` (which it joins)."""
+def numbered(name: str) -> Iterator[str]:
+    """`name`, then `stem-2.ext`, `stem-3.ext`…: the names a clash walks through (zip and copy)."""
     path = PurePosixPath(name)
-    candidate, n = name, 1
-    while candidate.lower() in taken:
-        n += 1
-        candidate = f"{path.stem}-{n}{path.suffix}"
+    yield name
+    yield from (f"{path.stem}-{n}{path.suffix}" for n in itertools.count(2))
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """The first of `numbered(name)` not in `taken` (which it joins)."""
+    candidate = next(c for c in numbered(name) if c.lower() not in taken)
     taken.add(candidate.lower())
     return candidate
 
@@ -107,15 +111,13 @@ class Copied:
 def _place(original: Path, folder: Path, name: str) -> tuple[Path, bool]:
     """Where `original` goes in `folder`: (path, already there). Walks name, name-2, name-3…:
     the first with the same bytes is already there, else the first free one is used."""
-    stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix
-    n = 1
-    while True:
-        target = folder / (name if n == 1 else f"{stem}-{n}{suffix}")
+    for candidate in numbered(name):
+        target = folder / candidate
         if not target.exists():
             return target, False
         if target.is_file() and filecmp.cmp(original, target, shallow=False):
             return target, True
-        n += 1
+    raise AssertionError("unreachable: numbered() never ends")
 
 
 def copy_results(index: Index, ids: Sequence[int], folder: str | Path) -> list[Copied]:
