@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.encoders.registry import _hybrid_parts, normalised
+from core.encoders.registry import hybrid_parts, normalised
 from core.encoders.weights import imagenet_classes
 
 TOP = 3  # classes per image
@@ -31,7 +31,7 @@ def _class_vectors(template: str, prompt: str) -> np.ndarray:
 def _conse_options(spec: str) -> dict[str, str] | None:
     parsed = normalised(spec)
     if parsed.family == "hybrid":
-        parsed = normalised(_hybrid_parts(parsed)[0])
+        parsed = normalised(hybrid_parts(parsed)[0])
     return parsed.options if parsed.family == "conse" else None
 
 

@@ -156,7 +156,7 @@ FUSION = Family("fusion", "fusion:[W*]SPEC+[W*]SPEC",
 HYBRID_KEYS = ("text", "names")
 
 
-def _hybrid_parts(s: Spec) -> tuple[str, float, str]:
+def hybrid_parts(s: Spec) -> tuple[str, float, str]:
     """(image spec, text weight, names) from `CONSE_SPEC[,text=W][,names=fallback|on|off]`: the
     hybrid's own keys are taken out wherever they stand, the rest is the image spec."""
     from core.encoders.hybrid import DEFAULT_TEXT_WEIGHT, NAMES
@@ -186,19 +186,19 @@ def _hybrid_parts(s: Spec) -> tuple[str, float, str]:
 
 
 def _parse_hybrid(s: Spec) -> Spec:
-    image, weight, names = _hybrid_parts(s)
+    image, weight, names = hybrid_parts(s)
     return Spec("hybrid", f"{image},text={weight:.3g},names={names}")
 
 
 def _hybrid_capabilities(s: Spec) -> Capabilities:
-    caps = capabilities(_hybrid_parts(s)[0])
+    caps = capabilities(hybrid_parts(s)[0])
     return Capabilities(caps.queries, "pixels+texts", caps.input_size)
 
 
 def _build_hybrid(s: Spec) -> Encoder:
     from core.encoders.hybrid import TEXT_SPEC, HybridEncoder
 
-    image, weight, names = _hybrid_parts(s)
+    image, weight, names = hybrid_parts(s)
     return HybridEncoder(load_encoder(TEXT_SPEC), load_encoder(image), weight, names)
 
 
