@@ -15,8 +15,21 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 ARENAS = 2
 
 
+def _libc():
+    """glibc, or None elsewhere (then both calls below are no-ops)."""
+    with contextlib.suppress(OSError):
+        return ctypes.CDLL("libc.so.6")
+    return None
+
+
 def cap_arenas(arenas: int = ARENAS) -> bool:
     """Cap the number of malloc arenas of this process; False where there is no glibc."""
-    with contextlib.suppress(OSError, AttributeError):
-        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, int(arenas)))
-    return False
+    libc = _libc()
+    return bool(libc.mallopt(M_ARENA_MAX, int(arenas))) if libc is not None else False
+
+
+def trim() -> None:
+    """Give freed heap back to the OS (glibc keeps it otherwise)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)

@@ -208,13 +208,12 @@ class _Serial:
 def release_memory() -> None:
     """Give freed heap back to the OS after dropping a session: glibc keeps the freed weights
     of a closed ViT-B-32 tower (~160 of ~250 MB here) unless asked to trim. No-op elsewhere."""
-    import contextlib
-    import ctypes
     import gc
 
+    from core.heap import trim
+
     gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    trim()
 
 
 def metadata(session) -> dict[str, str]:
