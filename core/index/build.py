@@ -35,7 +35,7 @@ from core.index.versions import (
     check_replaceable,
     fault_point,
     remove_leftovers,
-    staging_dir,
+    staged,
 )
 from core.ingest.crawl import DEFAULT_EXTENSIONS, Candidate, crawl
 from core.ingest.exif import taken_at
@@ -148,8 +148,7 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
                        for i, (h, t, r, o) in enumerate(zip(old["hash"], old["texts"], rels,
                                                             ocrs, strict=True))}
         prev_emb = np.asarray(prev.embeddings)  # the mapping itself, or a Lance table read once
-    stage = staging_dir(out)
-    try:
+    with staged(out) as stage:
         vectors: dict[str, np.ndarray] = {}
         sizes: dict[str, tuple[int, int]] = {}
         todo: dict[str, tuple[Candidate, dict[str, list[str]]]] = {}  # digest -> keys to encode
@@ -208,8 +207,5 @@ def _build_locked(roots, spec: str, out: Path, notes: list[str], *, extensions, 
         manifest = build_manifest(enc, items, emb, skipped, roots, summary, trees, batch,
                                   extensions, max_pixels, thumb_size)
         commit(stage, out, {**manifest, **extra, "fingerprint": probe})
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
     return summary
 

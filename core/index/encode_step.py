@@ -12,6 +12,7 @@ the same helpers on a Ray cluster.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,17 +113,19 @@ def encode_files(enc: Encoder, files: Files, thumbs: Path, batch: int, max_pixel
 
     wanted = {digest: keys for _, digest, keys in files}
     draft = draft_side(enc, thumb_size)
-    for d in _decoded_stream([(path, digest) for path, digest, _ in files], max_pixels, draft,
-                             workers, thumbs, thumb_size):
-        keys = wanted[d.hash]
-        if d.problem is not None:
-            problems.update(dict.fromkeys(keys, d.problem))
-            done += 1
-            continue
-        sizes[d.hash] = d.size
-        pending += [(d, key, texts) for key, texts in keys.items()]
-        if len(pending) >= batch:
-            flush()
+    stream = _decoded_stream([(path, digest) for path, digest, _ in files], max_pixels, draft,
+                             workers, thumbs, thumb_size)
+    with closing(stream):  # stopped early (Ctrl-C, SIGTERM): no thumbnail written after this
+        for d in stream:
+            keys = wanted[d.hash]
+            if d.problem is not None:
+                problems.update(dict.fromkeys(keys, d.problem))
+                done += 1
+                continue
+            sizes[d.hash] = d.size
+            pending += [(d, key, texts) for key, texts in keys.items()]
+            if len(pending) >= batch:
+                flush()
     flush()
     return problems
 

@@ -160,12 +160,20 @@ def leftovers(out: Path) -> list[str]:
     return sorted(found + [v.name for v in _unpublished(out)])
 
 
-def staging_dir(out: Path) -> Path:
-    """A fresh hidden sibling of `out` to build into."""
+@contextlib.contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A fresh hidden sibling of `out` to build into, removed if the build stops for any reason.
+
+    The folder is made inside the guard, so a signal that lands between `mkdir` and the
+    build's first line still removes it."""
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = out.parent / f"{sibling(out, 'building-')}{os.getpid()}-{time.time_ns()}"
-    (stage / "thumbs").mkdir(parents=True)
-    return stage
+    try:
+        (stage / "thumbs").mkdir(parents=True)
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -160,15 +161,16 @@ def read_texts(jobs: Sequence[tuple[Path, str]], known: dict[str, str], *, max_p
             return job[0], None
 
     started = time.perf_counter()
-    for n, (digest, image) in enumerate(prefetch(decode, list(todo.items()), workers,
-                                                 window=2 * workers + 2), 1):
-        if image is None:
-            stats.failed += 1
-        else:
-            texts[digest] = reader(image)
-            stats.read += 1
-        if progress:
-            progress("ocr", n, len(todo))
+    stream = prefetch(decode, list(todo.items()), workers, window=2 * workers + 2)
+    with closing(stream):
+        for n, (digest, image) in enumerate(stream, 1):
+            if image is None:
+                stats.failed += 1
+            else:
+                texts[digest] = reader(image)
+                stats.read += 1
+            if progress:
+                progress("ocr", n, len(todo))
     stats.seconds = time.perf_counter() - started
     stats.with_text = sum(1 for t in texts.values() if t)
     return texts, stats

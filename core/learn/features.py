@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,13 +100,15 @@ def compute_image_features(paths: Sequence[Path], image_spec: str = IMAGE_SPEC,
             pooled[rows], logits[rows], ok[rows] = p, lg, True
             pending.clear()
 
-    for i, img in enumerate(_decoded(paths, 2 * EFFICIENTNET_SIZES[variant])):
-        if img is not None:
-            pending.append((i, img))
-        if len(pending) >= batch:
-            flush()
-        if progress and (i + 1) % 64 == 0:
-            progress(i + 1, n)
+    stream = _decoded(paths, 2 * EFFICIENTNET_SIZES[variant])
+    with closing(stream):
+        for i, img in enumerate(stream):
+            if img is not None:
+                pending.append((i, img))
+            if len(pending) >= batch:
+                flush()
+            if progress and (i + 1) % 64 == 0:
+                progress(i + 1, n)
     flush()
     if progress:
         progress(n, n)
