@@ -180,10 +180,11 @@ def serve_many() -> None:
     onnxruntime passes, which do gain from every core, queue on RUN_LOCK instead."""
     from threadpoolctl import threadpool_limits
 
-    from core.heap import cap_arenas
+    from core.heap import cap_arenas, fix_mmap_threshold
 
     threadpool_limits(limits=1, user_api="blas")
     cap_arenas()  # fewer malloc arenas for the visitors' threads (core.heap)
+    fix_mmap_threshold()  # freed model weights go back to the OS (core.heap)
 
 
 class _Serial:
