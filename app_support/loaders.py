@@ -161,9 +161,15 @@ def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
                   image_ids=[(like, like_weight)] if like is not None else [])
     needs_model = bool(text or negative)
     encoder = encoder_for(index, get_encoder) if needs_model else None
+    return _hits(index, search_collapsed(encoder, index, query, k, _keep(path, stamp, filters)))
+
+
+def _keep(path: str, stamp: float, filters: Filters):
+    """The filters' mask over the index (None: no filter); dates are read only when asked."""
+    if not filters.active():
+        return None
     dated = filters.taken_from is not None or filters.taken_to is not None
-    keep = keep_mask(_facts(path, stamp, dated), filters) if filters.active() else None
-    return _hits(index, search_collapsed(encoder, index, query, k, keep))
+    return keep_mask(_facts(path, stamp, dated), filters)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -179,18 +185,22 @@ def text_batch(entry: IndexEntry, texts: tuple[str, ...], k: int) -> list[Hits]:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _id_search(path: str, stamp: float, image_id: int, k: int) -> Hits:
+def _id_search(path: str, stamp: float, image_id: int, k: int,
+               filters: Filters = NO_FILTERS) -> Hits:
     """Neighbours of a gallery image, from its stored embedding (no model needed)."""
     index = _index(path, stamp)
-    return _hits(index, search_collapsed(None, index, Query.image_id(image_id), k))
+    return _hits(index, search_collapsed(None, index, Query.image_id(image_id), k,
+                                         _keep(path, stamp, filters)))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _upload_search(path: str, stamp: float, digest: str, k: int, _image: Image.Image) -> Hits:
+def _upload_search(path: str, stamp: float, digest: str, k: int, _image: Image.Image,
+                   filters: Filters = NO_FILTERS) -> Hits:
     """Keyed by the upload's digest; the decoded image itself is not hashed (`_image`)."""
     index = _index(path, stamp)
     encoder = encoder_for(index, get_encoder)
-    return _hits(index, search_collapsed(encoder, index, Query(images=[(_image, 1.0)]), k))
+    return _hits(index, search_collapsed(encoder, index, Query(images=[(_image, 1.0)]), k,
+                                         _keep(path, stamp, filters)))
 
 
 def text_search(entry: IndexEntry, text: str, k: int, negative: str = "",
@@ -202,13 +212,13 @@ def text_search(entry: IndexEntry, text: str, k: int, negative: str = "",
                         like_weight, filters)
 
 
-def id_search(entry: IndexEntry, image_id: int, k: int) -> Hits:
-    return _id_search(str(entry.path), entry.stamp, image_id, k)
+def id_search(entry: IndexEntry, image_id: int, k: int, filters: Filters = NO_FILTERS) -> Hits:
+    return _id_search(str(entry.path), entry.stamp, image_id, k, filters)
 
 
-def upload_search(entry: IndexEntry, up: Upload, k: int) -> Hits:
+def upload_search(entry: IndexEntry, up: Upload, k: int, filters: Filters = NO_FILTERS) -> Hits:
     """Neighbours of an uploaded image (already decoded by `upload`)."""
-    return _upload_search(str(entry.path), entry.stamp, up.digest, k, up.image)
+    return _upload_search(str(entry.path), entry.stamp, up.digest, k, up.image, filters)
 
 
 BANKS_KEPT = 12  # caption banks held in memory (a few MB each on the demo)
