@@ -27,10 +27,11 @@ from core.query.duplicates import (
     near_groups,
     pixel_signatures,
     search_collapsed,
-    texts_collapsed,
+    vector_collapsed,
 )
 from core.query.filters import NO_FILTERS, Filters, item_facts, keep_mask
 from core.query.search import Hit, Query
+from core.query.stored_texts import text_vectors_for
 from core.query.upload import MAX_UPLOAD_MB, Upload, decode_upload
 
 __all__ = ["MAX_UPLOAD_MB", "Upload"]
@@ -174,10 +175,11 @@ def _keep(path: str, stamp: float, filters: Filters):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _text_batch(path: str, stamp: float, texts: tuple[str, ...], k: int) -> list[Hits]:
-    """A review's query set on one index: the texts encoded in one batch, cached as a whole."""
+    """A review's query set on one index, cached as a whole: the texts' vectors stored with the
+    index (the shipped sets, by the demo step), else encoded in one batch."""
     index = _index(path, stamp)
-    found = texts_collapsed(encoder_for(index, get_encoder), index, list(texts), k)
-    return [_hits(index, hits) for hits in found]
+    vectors = text_vectors_for(index, texts, lambda: encoder_for(index, get_encoder))
+    return [_hits(index, vector_collapsed(index, vec, k)) for vec in vectors]
 
 
 def text_batch(entry: IndexEntry, texts: tuple[str, ...], k: int) -> list[Hits]:

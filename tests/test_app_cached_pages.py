@@ -1,6 +1,6 @@
-"""The Image to text and Cluster explorer pages read what the demo step stored in the index's
-cache: with it they open without the model and without k-means/PCA/t-SNE, and show exactly what
-the computing path shows on a copy of the same index without a cache."""
+"""The Image to text, Cluster explorer and Review pages read what the demo step stored in the
+index's cache: with it they open without the model and without k-means/PCA/t-SNE, and show
+exactly what the computing path shows on a copy of the same index without a cache."""
 
 from __future__ import annotations
 
@@ -72,3 +72,22 @@ def test_explorer_reads_the_stored_clusters_and_maps(roots, monkeypatch) -> None
     monkeypatch.setattr(maps, "map_jpeg", refuse("map_jpeg"))
     stored = explorer_view("conse"), explorer_view("conse", proj="tsne")
     assert stored == computed and len(stored[0][1]) == 6
+
+
+def review_tiles(index: str) -> list[str]:
+    """The captions of the shipped set's first query's results (rank, cosine, file) and the
+    compact view's strips (one per query: nDCG and unmarked count)."""
+    at = page("pages/review.py", index, **{"with": index, "k": "5"})
+    full = [c for im in at.image for c in im.captions]
+    at = page("pages/review.py", index, **{"with": index, "k": "5", "view": "compact"})
+    return full + [c for im in at.image for c in im.captions]
+
+
+def test_review_runs_the_shipped_set_from_the_stored_text_vectors(roots, monkeypatch) -> None:
+    computed = review_tiles("plain")  # loads the model and encodes the 30 queries
+    from app_support import loaders
+
+    monkeypatch.setattr(loaders, "encoder_for", refuse("the model"))
+    monkeypatch.setattr(loaders, "get_encoder", refuse("the model"))
+    stored = review_tiles("conse")
+    assert len(stored) == 5 + 30 and stored == computed
