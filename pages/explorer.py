@@ -26,6 +26,8 @@ WHOLE, AROUND = "Whole collection", "Around one image"
 PCA, TSNE = precompute.METHODS
 MAX_POINTS = precompute.MAX_POINTS  # points on the scatter (the demo stores their tooltips)
 MAX_SELECTED = 40
+TABS = ("Scatter", "Thumbnail map", "Clusters", "Choosing k")
+TAB_KEY = "ex.tab"
 
 
 # Cached on (index path, manifest time, settings); `_index` is the loaded index, not hashed.
@@ -141,52 +143,58 @@ with state.user_errors():
                     f"- **Inertia** {result.inertia:.1f} (k-means' sum of squared distances)")
 
     names = view.cluster_names(summaries)
-    t_map, t_thumbs, t_clusters, t_k = st.tabs(["Scatter", "Thumbnail map", "Clusters",
-                                                "Choosing k"])
-    with t_map:
-        sample = view.chart_sample(ids, coords, MAX_POINTS)
-        urls = _image_urls(path, stamp, tuple(int(i) for i in sample.ids), index)
-        df = view.scatter_frame(index, sample, result.labels, names, urls)
-        if len(sample.ids) < len(ids):
-            st.caption(f"Showing a fixed random sample of {len(sample.ids)} of {len(ids)} "
-                       "images.")
-        chart = charts.scatter(df, view.axis_titles(method == TSNE), list(names.values()))
-        event = st.vega_lite_chart(chart, width="stretch", on_select="rerun",
-                                   key=f"ex.chart.{scope}.{method}.{k}")
-        picked_ids = view.picked_ids(sample, event.selection if event else None)
-        if picked_ids:
-            more = f" (showing the first {MAX_SELECTED})" if len(picked_ids) > MAX_SELECTED else ""
-            st.markdown(f"**{len(picked_ids)} selected image{'s' * (len(picked_ids) != 1)}**"
-                        f"{more}")
-            grid.grid(index, named(index, picked_ids[:MAX_SELECTED]),
-                      key="ex.selected", action=grid.open_detail(PAGE, entry.name))
-        else:
-            st.caption("Click a point (shift-click to add more) or drag a box to list the "
-                       "images here.")
-    with t_thumbs:
-        thumb = st.select_slider("Thumbnail size (px)", [32, 40, 48, 56, 64, 80, 96],
-                                 key="ex.thumb")
-        st.image(_map_jpeg(path, stamp, scope, str(method), int(thumb), index),
-                 width="stretch", caption=f"The images drawn at their {method} coordinates"
-                 + (f" (a sample of {maps.MAX_MAP})" if len(ids) > maps.MAX_MAP else ""))
-    with t_clusters:
-        st.caption("Clusters largest first; the images are those nearest the cluster centre"
-                   + (". Labels are the words its members' descriptions share more than other "
-                      "clusters' (credits and source names left out); an image without texts "
-                      "counts with the classes the model sees in it."
-                      if any(s.label for s in summaries) else "."))
-        for rank, s in enumerate(summaries, 1):
-            label = f" · _{s.label}_" if s.label else ""
-            st.markdown(f"**Cluster {rank}** · {s.size} images{label}")
-            grid.grid(index, named(index, s.nearest),
-                      key=f"ex.cluster.{rank}", action=grid.open_detail(PAGE, entry.name))
-    with t_k:
-        top, lo, hi = view.sweep_bounds(n_scope, st.session_state.get("ex.sweep"))
-        if top > 2:
-            st.session_state["ex.sweep"] = (lo, hi)
-            lo, hi = st.slider("Range of k to compare", 2, top, key="ex.sweep")
-        sweep = _sweep(path, stamp, scope, int(lo), int(hi), index)
-        for col, chart in zip(st.columns(2), charts.sweep(sweep, k), strict=True):
-            col.vega_lite_chart(chart, width="stretch")
-        st.vega_lite_chart(charts.variance(view.variance_table(ratio)), width="stretch")
+    # Only the open tab is drawn (a tab switch reruns): the other three held 30 tiles, a large
+    # JPEG and three charts that a first render computed, sent and drew for nobody.
+    t_map, t_thumbs, t_clusters, t_k = st.tabs(list(TABS), key=TAB_KEY, on_change="rerun")
+    if t_map.open:
+        with t_map:
+            sample = view.chart_sample(ids, coords, MAX_POINTS)
+            urls = _image_urls(path, stamp, tuple(int(i) for i in sample.ids), index)
+            df = view.scatter_frame(index, sample, result.labels, names, urls)
+            if len(sample.ids) < len(ids):
+                st.caption(f"Showing a fixed random sample of {len(sample.ids)} of {len(ids)} "
+                           "images.")
+            chart = charts.scatter(df, view.axis_titles(method == TSNE), list(names.values()))
+            event = st.vega_lite_chart(chart, width="stretch", on_select="rerun",
+                                       key=f"ex.chart.{scope}.{method}.{k}")
+            picked_ids = view.picked_ids(sample, event.selection if event else None)
+            if picked_ids:
+                more = (f" (showing the first {MAX_SELECTED})"
+                        if len(picked_ids) > MAX_SELECTED else "")
+                st.markdown(f"**{len(picked_ids)} selected image{'s' * (len(picked_ids) != 1)}**"
+                            f"{more}")
+                grid.grid(index, named(index, picked_ids[:MAX_SELECTED]),
+                          key="ex.selected", action=grid.open_detail(PAGE, entry.name))
+            else:
+                st.caption("Click a point (shift-click to add more) or drag a box to list the "
+                           "images here.")
+    if t_thumbs.open:
+        with t_thumbs:
+            thumb = st.select_slider("Thumbnail size (px)", [32, 40, 48, 56, 64, 80, 96],
+                                     key="ex.thumb")
+            st.image(_map_jpeg(path, stamp, scope, str(method), int(thumb), index),
+                     width="stretch", caption=f"The images drawn at their {method} coordinates"
+                     + (f" (a sample of {maps.MAX_MAP})" if len(ids) > maps.MAX_MAP else ""))
+    if t_clusters.open:
+        with t_clusters:
+            st.caption("Clusters largest first; the images are those nearest the cluster centre"
+                       + (". Labels are the words its members' descriptions share more than other "
+                          "clusters' (credits and source names left out); an image without texts "
+                          "counts with the classes the model sees in it."
+                          if any(s.label for s in summaries) else "."))
+            for rank, s in enumerate(summaries, 1):
+                label = f" · _{s.label}_" if s.label else ""
+                st.markdown(f"**Cluster {rank}** · {s.size} images{label}")
+                grid.grid(index, named(index, s.nearest),
+                          key=f"ex.cluster.{rank}", action=grid.open_detail(PAGE, entry.name))
+    if t_k.open:
+        with t_k:
+            top, lo, hi = view.sweep_bounds(n_scope, st.session_state.get("ex.sweep"))
+            if top > 2:
+                st.session_state["ex.sweep"] = (lo, hi)
+                lo, hi = st.slider("Range of k to compare", 2, top, key="ex.sweep")
+            sweep = _sweep(path, stamp, scope, int(lo), int(hi), index)
+            for col, chart in zip(st.columns(2), charts.sweep(sweep, k), strict=True):
+                col.vega_lite_chart(chart, width="stretch")
+            st.vega_lite_chart(charts.variance(view.variance_table(ratio)), width="stretch")
 grid.show_detail_if_open(PAGE)

@@ -59,8 +59,10 @@ def explorer_view(index: str, **params: str) -> tuple[list, list[str]]:
     (dataset,) = at.get("vega_lite_chart")[0].proto.datasets
     points = pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
     assert len(points) > 0 and points["image"].str.startswith("data:image/jpeg").all()
-    lines = [m.value for m in at.markdown if m.value.startswith("**Cluster ")]
-    assert any("coordinates" in c for im in at.image for c in im.captions)  # the map is drawn
+    at.session_state["ex.tab"] = "Clusters"  # only the open tab is drawn
+    lines = [m.value for m in ok(at.run()).markdown if m.value.startswith("**Cluster ")]
+    at.session_state["ex.tab"] = "Thumbnail map"
+    assert any("coordinates" in c for im in ok(at.run()).image for c in im.captions)
     return points.to_dict("records"), lines
 
 
