@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP, TIMEOUT, ok
 from test_precompute import COMPUTED, cached_setup, refuse
 
-from core.analysis import explore, maps
+from core.analysis import explore, labels, maps
 from core.index import cache
 
 pytestmark = pytest.mark.usefixtures("warm_server")  # see conftest.warm_server
@@ -72,6 +72,7 @@ def test_explorer_reads_the_stored_clusters_and_maps(roots, monkeypatch) -> None
         monkeypatch.setattr(explore, name, refuse(name))
     monkeypatch.setattr(maps, "tooltip_urls", refuse("tooltip_urls"))
     monkeypatch.setattr(maps, "map_jpeg", refuse("map_jpeg"))
+    monkeypatch.setattr(labels, "summarise_clusters", refuse("summarise_clusters"))
     stored = explorer_view("conse"), explorer_view("conse", proj="tsne")
     assert stored == computed and len(stored[0][1]) == 6
 

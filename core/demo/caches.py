@@ -35,7 +35,7 @@ def warm_explorer(index: Index) -> None:
     """The explorer's default view (whole collection, k = DEFAULT_K, both projections)."""
     if index.n < view.MIN_IMAGES:
         return
-    precompute.kmeans(index, view.DEFAULT_K, store=True)
+    view.fit_clusters(index, None, view.DEFAULT_K, store=True)  # k-means and its labels
     _, lo, hi = view.sweep_bounds(index.n, None)
     precompute.sweep(index, lo, hi, store=True)
     ids = view.scope_rows(index, None)
