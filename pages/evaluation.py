@@ -107,8 +107,12 @@ sets = report["sets"]
 if not sets:
     st.info("The report holds no test set.")
     st.stop()
-tabs = st.tabs([s["name"] for s in sets])
+# only the open set's tab is drawn (a tab switch reruns): four tables and charts were built on
+# the first render for one on screen
+tabs = st.tabs([s["name"] for s in sets], key="ev.set", on_change="rerun")
 for tab, s in zip(tabs, sets, strict=True):
+    if not tab.open:
+        continue
     with tab:
         folds = f" · mean of {s['folds']} folds" if s.get("folds") else ""
         st.markdown(f"**{s['split']} split** · {s['n_images']} images · "
