@@ -23,11 +23,15 @@ def test_chart_pages_render_without_importing_altair(index_root: Path, tmp_path:
     code = (
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
-        "for page, least in (('pages/explorer.py', 4), ('pages/evaluation.py', 3)):\n"
+        "for page, tab, least in (('pages/explorer.py', None, 1),\n"
+        "                         ('pages/explorer.py', 'Choosing k', 3),\n"
+        "                         ('pages/evaluation.py', None, 3)):\n"
         f"    at = AppTest.from_file({str(APP)!r}, default_timeout=120)\n"
+        "    if tab:\n"
+        "        at.session_state['ex.tab'] = tab  # the explorer draws only its open tab\n"
         "    at.switch_page(page).run()\n"
         "    assert not at.exception, [e.value for e in at.exception]\n"
-        "    assert len(at.get('vega_lite_chart')) >= least, page\n"
+        "    assert len(at.get('vega_lite_chart')) >= least, (page, tab)\n"
         "assert 'altair' not in sys.modules, 'altair was imported'\n")
     env = {"IMAGE_SEARCH_INDEXES": str(index_root), "IMAGE_SEARCH_REPORT": str(report),
            "IMAGE_SEARCH_SETS": str(tiny_set_dir().parent), "PATH": "/usr/bin:/bin"}
