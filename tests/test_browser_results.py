@@ -58,7 +58,8 @@ def test_arrow_keys_move_across_result_cards_and_enter_opens_one(server: str) ->
         dialog = page.get_by_role("dialog")
         dialog.wait_for(timeout=30_000)
         assert dialog.get_by_text("Image details").count() >= 1
-        assert alt.rsplit(" · ", 1)[-1] in dialog.inner_text()
+        # the dialog's frame can be on screen before its body: wait for the file name in it
+        dialog.get_by_text(alt.rsplit(" · ", 1)[-1]).first.wait_for(timeout=30_000)
         page.keyboard.press("Escape")
         dialog.wait_for(state="detached", timeout=30_000)
         page.keyboard.press("ArrowRight")  # typing in a text box never moves the focus
