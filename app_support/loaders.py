@@ -27,10 +27,11 @@ from core.query.duplicates import (
     near_groups,
     pixel_signatures,
     search_collapsed,
-    texts_collapsed,
+    vector_collapsed,
 )
 from core.query.filters import NO_FILTERS, Filters, item_facts, keep_mask
 from core.query.search import Hit, Query
+from core.query.stored_texts import text_vectors_for
 from core.query.upload import MAX_UPLOAD_MB, Upload, decode_upload
 
 __all__ = ["MAX_UPLOAD_MB", "Upload"]
@@ -161,17 +162,24 @@ def _text_search(path: str, stamp: float, text: str, k: int, negative: str = "",
                   image_ids=[(like, like_weight)] if like is not None else [])
     needs_model = bool(text or negative)
     encoder = encoder_for(index, get_encoder) if needs_model else None
+    return _hits(index, search_collapsed(encoder, index, query, k, _keep(path, stamp, filters)))
+
+
+def _keep(path: str, stamp: float, filters: Filters):
+    """The filters' mask over the index (None: no filter); dates are read only when asked."""
+    if not filters.active():
+        return None
     dated = filters.taken_from is not None or filters.taken_to is not None
-    keep = keep_mask(_facts(path, stamp, dated), filters) if filters.active() else None
-    return _hits(index, search_collapsed(encoder, index, query, k, keep))
+    return keep_mask(_facts(path, stamp, dated), filters)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _text_batch(path: str, stamp: float, texts: tuple[str, ...], k: int) -> list[Hits]:
-    """A review's query set on one index: the texts encoded in one batch, cached as a whole."""
+    """A review's query set on one index, cached as a whole: the texts' vectors stored with the
+    index (the shipped sets, by the demo step), else encoded in one batch."""
     index = _index(path, stamp)
-    found = texts_collapsed(encoder_for(index, get_encoder), index, list(texts), k)
-    return [_hits(index, hits) for hits in found]
+    vectors = text_vectors_for(index, texts, lambda: encoder_for(index, get_encoder))
+    return [_hits(index, vector_collapsed(index, vec, k)) for vec in vectors]
 
 
 def text_batch(entry: IndexEntry, texts: tuple[str, ...], k: int) -> list[Hits]:
@@ -179,18 +187,22 @@ def text_batch(entry: IndexEntry, texts: tuple[str, ...], k: int) -> list[Hits]:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _id_search(path: str, stamp: float, image_id: int, k: int) -> Hits:
+def _id_search(path: str, stamp: float, image_id: int, k: int,
+               filters: Filters = NO_FILTERS) -> Hits:
     """Neighbours of a gallery image, from its stored embedding (no model needed)."""
     index = _index(path, stamp)
-    return _hits(index, search_collapsed(None, index, Query.image_id(image_id), k))
+    return _hits(index, search_collapsed(None, index, Query.image_id(image_id), k,
+                                         _keep(path, stamp, filters)))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _upload_search(path: str, stamp: float, digest: str, k: int, _image: Image.Image) -> Hits:
+def _upload_search(path: str, stamp: float, digest: str, k: int, _image: Image.Image,
+                   filters: Filters = NO_FILTERS) -> Hits:
     """Keyed by the upload's digest; the decoded image itself is not hashed (`_image`)."""
     index = _index(path, stamp)
     encoder = encoder_for(index, get_encoder)
-    return _hits(index, search_collapsed(encoder, index, Query(images=[(_image, 1.0)]), k))
+    return _hits(index, search_collapsed(encoder, index, Query(images=[(_image, 1.0)]), k,
+                                         _keep(path, stamp, filters)))
 
 
 def text_search(entry: IndexEntry, text: str, k: int, negative: str = "",
@@ -202,13 +214,13 @@ def text_search(entry: IndexEntry, text: str, k: int, negative: str = "",
                         like_weight, filters)
 
 
-def id_search(entry: IndexEntry, image_id: int, k: int) -> Hits:
-    return _id_search(str(entry.path), entry.stamp, image_id, k)
+def id_search(entry: IndexEntry, image_id: int, k: int, filters: Filters = NO_FILTERS) -> Hits:
+    return _id_search(str(entry.path), entry.stamp, image_id, k, filters)
 
 
-def upload_search(entry: IndexEntry, up: Upload, k: int) -> Hits:
+def upload_search(entry: IndexEntry, up: Upload, k: int, filters: Filters = NO_FILTERS) -> Hits:
     """Neighbours of an uploaded image (already decoded by `upload`)."""
-    return _upload_search(str(entry.path), entry.stamp, up.digest, k, up.image)
+    return _upload_search(str(entry.path), entry.stamp, up.digest, k, up.image, filters)
 
 
 BANKS_KEPT = 12  # caption banks held in memory (a few MB each on the demo)

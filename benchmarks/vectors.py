@@ -42,13 +42,17 @@ def _subjects(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return subjects, weights / weights.sum()
 
 
-def image_vectors(n: int, seed: int = 0, chunk: int = 20_000) -> np.ndarray:
-    """(n, 384) float32 unit vectors, clustered like a ConSE gallery (see module doc)."""
+def image_vectors(n: int, seed: int = 0, chunk: int = 20_000,
+                  out: np.ndarray | None = None) -> np.ndarray:
+    """(n, 384) float32 unit vectors, clustered like a ConSE gallery (see module doc). `out`
+    (e.g. an on-disk memmap) is filled chunk by chunk instead of a new in-RAM array; the rows do
+    not depend on n, so the first m rows of a larger set are image_vectors(m) when m is a
+    multiple of `chunk` (1M and 10M are)."""
     class_vecs, _ = _classes()
     sim = class_vecs @ class_vecs.T
     rng = np.random.default_rng(seed)
     subjects, weights = _subjects(np.random.default_rng(12345))  # same gallery for every seed
-    out = np.empty((n, class_vecs.shape[1]), np.float32)
+    out = np.empty((n, class_vecs.shape[1]), np.float32) if out is None else out
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         subject = subjects[rng.choice(SUBJECTS, m, p=weights)]
@@ -56,6 +60,21 @@ def image_vectors(n: int, seed: int = 0, chunk: int = 20_000) -> np.ndarray:
         logits = confidence * sim[subject] + rng.normal(0, NOISE, (m, 1000)).astype(np.float32)
         out[start:start + m] = conse_vectors(logits, class_vecs, DEFAULT_TOP)
     return out
+
+
+def vectors_file(path: Path, n: int, seed: int = 0) -> np.ndarray:
+    """image_vectors(n) as a read-only memmap of the .npy at `path`, generated straight into it
+    on first use (10M x 384 is 15 GB: more than a build should hold in RAM). A file without its
+    `.done` marker is from an interrupted run and is written again."""
+    done = path.with_name(path.name + ".done")
+    if not done.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, 384))
+        image_vectors(n, seed, out=out)
+        out.flush()
+        del out
+        done.write_text(f"{n}\n")
+    return np.load(path, mmap_mode="r")
 
 
 def text_queries(n: int, seed: int = 1) -> list[str]:
@@ -72,10 +91,11 @@ def text_queries(n: int, seed: int = 1) -> list[str]:
     return out
 
 
-def items_table(n: int, seed: int = 0) -> pd.DataFrame:
-    """An items table with the real columns and realistic values (what a fetch returns)."""
-    rng = np.random.default_rng(seed)
-    ids = np.arange(n)
+def items_table(n: int, seed: int = 0, start: int = 0) -> pd.DataFrame:
+    """An items table with the real columns and realistic values (what a fetch returns): rows
+    start..start + n of it, so a writer can build a large one slice by slice."""
+    rng = np.random.default_rng([seed, start])
+    ids = np.arange(start, start + n)
     rel = [f"photos/{i // 1000:04d}/IMG_{i:07d}.jpg" for i in ids]
     return pd.DataFrame({
         "path": [f"/home/user/{r}" for r in rel], "rel_path": rel, "root": "/home/user",
@@ -101,8 +121,8 @@ def write_index(folder: Path, vectors: np.ndarray, trees: int | None, store: str
     if store == "lance":
         from core.index.lance_store import ANN_MIN_ROWS
 
-        extra = write_tables(folder, items_table(len(vectors)), vectors, [], {}, store="lance",
-                             ann_min_rows=ann_min_rows or ANN_MIN_ROWS)
+        extra = write_tables(folder, lambda a, b: items_table(b - a, start=a), vectors, [], {},
+                             store="lance", ann_min_rows=ann_min_rows or ANN_MIN_ROWS)
         trees = None
     elif not (folder / FILES["embeddings"]).is_file():
         write_tables(folder, items_table(len(vectors)), vectors, [], {})

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -23,8 +22,7 @@ COMMAND = ("python -m core evaluate --sets data/sets/* --photos --models conse:l
            "twobranch:models/twobranch --json reports/evaluation.json "
            "--markdown reports/evaluation.md")
 DIRECTIONS = {"t2i": "Text → image", "i2t": "Image → text"}
-KS = (1, 5, 10)
-BARS_PX = 260  # the bars' own height; the legend under them adds its own
+KS = charts.KS
 # The model column stays in view (pinned, narrow) while the metrics scroll beside it, so a
 # phone shows the model and its numbers together; the note wraps in a wider column.
 TABLE_COLUMNS = {"model": st.column_config.TextColumn("model", width=150, pinned=True),
@@ -68,7 +66,7 @@ def table(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def bars(rows: list[dict], direction: str) -> alt.LayerChart | None:
+def bars(rows: list[dict], direction: str) -> dict | None:
     """Grouped bars of R@1/5/10 per model, with the R@k interval as a rule."""
     data = []
     for r in rows:
@@ -83,41 +81,7 @@ def bars(rows: list[dict], direction: str) -> alt.LayerChart | None:
         return None
     df = pd.DataFrame(data)
     df["label"] = df["model"].map(charts.wrapped)  # the legend's lines; the tooltip has it whole
-    models = list(dict.fromkeys(df["label"]))  # report order: random first
-    palette = ["#9ca3af", "#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#06b6d4", "#8b5cf6"]
-    base = alt.Chart(df).encode(
-        x=alt.X("metric:N", title=None, sort=[f"R@{k}" for k in KS],
-                axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("label:N", sort=models),
-        color=alt.Color("label:N", sort=models,
-                        scale=alt.Scale(domain=models, range=palette[:len(models)]),
-                        legend=charts.legend_below()))
-    bar = base.mark_bar().encode(
-        y=alt.Y("value:Q", title="recall (%)", scale=alt.Scale(domain=[0, 100])),
-        tooltip=["model", "metric", "value", "lo", "hi"])
-    rule = base.mark_rule(color="#333333").encode(y="lo:Q", y2="hi:Q")
-    return alt.layer(bar, rule).properties(height=BARS_PX + charts.legend_height(models))
-
-
-def curves(history: list[dict], best: int | None) -> list[alt.LayerChart]:
-    """The training loss and the validation R@sum as two charts, each as wide as its column
-    (side by side on a wide screen, one above the other on a phone)."""
-    df = pd.DataFrame([{"epoch": h["epoch"], "training loss": h["train_loss"],
-                        "validation R@sum": h["val_rsum"]} for h in history])
-    long = df.melt("epoch", var_name="series", value_name="value")
-    line = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", legend=None), tooltip=["epoch", "series", "value"])
-    parts = []
-    for series in ("training loss", "validation R@sum"):
-        layer = line.transform_filter(alt.datum.series == series)
-        if best:
-            marker = alt.Chart(pd.DataFrame({"epoch": [best]})).mark_rule(
-                strokeDash=[4, 4], color="#888888").encode(x="epoch:Q")
-            layer = alt.layer(layer, marker)
-        parts.append(layer.properties(title=series, height=220))
-    return parts
+    return charts.recall_bars(df)
 
 
 st.title("Evaluation")
@@ -143,8 +107,12 @@ sets = report["sets"]
 if not sets:
     st.info("The report holds no test set.")
     st.stop()
-tabs = st.tabs([s["name"] for s in sets])
+# only the open set's tab is drawn (a tab switch reruns): four tables and charts were built on
+# the first render for one on screen
+tabs = st.tabs([s["name"] for s in sets], key="ev.set", on_change="rerun")
 for tab, s in zip(tabs, sets, strict=True):
+    if not tab.open:
+        continue
     with tab:
         folds = f" · mean of {s['folds']} folds" if s.get("folds") else ""
         st.markdown(f"**{s['split']} split** · {s['n_images']} images · "
@@ -165,7 +133,7 @@ for tab, s in zip(tabs, sets, strict=True):
                                          default="t2i", format_func=DIRECTIONS.get) or "t2i"
         chart = bars(s["rows"], direction)
         if chart is not None:
-            st.altair_chart(chart, width="stretch")
+            st.vega_lite_chart(chart, width="stretch")
 
 training = report.get("training") or {}
 if training:
@@ -177,9 +145,10 @@ if training:
         st.markdown(f"`{spec}` · best epoch **{info.get('best_epoch')}** of {len(history)} · "
                     f"validation R@sum {info.get('best_val_rsum', 0):.1f} · "
                     f"{info.get('train_seconds', 0):.0f} s of training")
-        for col, chart in zip(st.columns(2), curves(history, info.get("best_epoch")),
+        for col, chart in zip(st.columns(2),
+                              charts.training_curves(history, info.get("best_epoch")),
                               strict=True):
-            col.altair_chart(chart, width="stretch")
+            col.vega_lite_chart(chart, width="stretch")
         with st.expander("Hyper-parameters and training sets"):
             st.json({"hyperparameters": info.get("hyperparameters"), "sets": info.get("sets")},
                     expanded=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -27,6 +26,8 @@ WHOLE, AROUND = "Whole collection", "Around one image"
 PCA, TSNE = precompute.METHODS
 MAX_POINTS = precompute.MAX_POINTS  # points on the scatter (the demo stores their tooltips)
 MAX_SELECTED = 40
+TABS = ("Scatter", "Thumbnail map", "Clusters", "Choosing k")
+TAB_KEY = "ex.tab"
 
 
 # Cached on (index path, manifest time, settings); `_index` is the loaded index, not hashed.
@@ -58,52 +59,6 @@ def _map_jpeg(path: str, stamp: float, scope: Scope, method: str, thumb: int,
               _index: Index) -> bytes:
     coords, _ = _projection(path, stamp, scope, method, _index)
     return precompute.map_jpeg(_index, view.scope_rows(_index, scope), coords, thumb, method)
-
-
-def scatter(df: pd.DataFrame, axes: tuple[str, str], order: list[str]) -> alt.Chart:
-    """Points coloured by cluster; the tooltip shows the thumbnail (Vega-Lite draws a field named
-    `image` as a picture). Click (shift-click for more) or drag a box to select images."""
-    picked = alt.selection_point(name="picked", fields=["id"], on="click")
-    region = alt.selection_interval(name="region", encodings=["x", "y"])
-    return alt.Chart(df).mark_circle(size=110, stroke="white", strokeWidth=0.6).encode(
-        x=alt.X("x:Q", title=axes[0], scale=alt.Scale(zero=False, padding=12),
-                axis=alt.Axis(labels=False, ticks=False, grid=False)),
-        y=alt.Y("y:Q", title=axes[1], scale=alt.Scale(zero=False, padding=12),
-                axis=alt.Axis(labels=False, ticks=False, grid=False)),
-        color=alt.Color("cluster:N", title="Cluster", sort=order,
-                        scale=alt.Scale(scheme="tableau10" if len(order) <= 10 else "tableau20"),
-                        legend=charts.legend_below("Cluster")),
-        opacity=alt.when(picked & region).then(alt.value(0.9)).otherwise(alt.value(0.2)),
-        tooltip=[alt.Tooltip("image:N"), alt.Tooltip("name:N", title="file"),
-                 alt.Tooltip("cluster:N"), alt.Tooltip("texts:N")],
-    ).add_params(picked, region).properties(height=560 + charts.legend_height(order, title=True))
-
-
-def sweep_chart(sweep: pd.DataFrame, k: int) -> list[alt.LayerChart]:
-    base = alt.Chart(sweep).encode(x=alt.X("k:Q", axis=alt.Axis(tickMinStep=1)))
-    marker = alt.Chart(pd.DataFrame({"k": [k]})).mark_rule(color="#e4572e", strokeDash=[4, 4])
-    parts = []
-    for field, title in (("inertia", "Inertia (lower = tighter; look for the elbow)"),
-                         ("silhouette", "Silhouette (higher = better separated)")):
-        line = base.mark_line(point=True).encode(y=alt.Y(f"{field}:Q", title=None,
-                                                         scale=alt.Scale(zero=False)),
-                                                 tooltip=["k", alt.Tooltip(field, format=".3f")])
-        parts.append(alt.layer(line, marker.encode(x="k:Q")).properties(title=title, height=240))
-    return parts  # one per column: side by side when wide, stacked on a phone
-
-
-def variance_chart(ratio: np.ndarray) -> alt.LayerChart:
-    df = view.variance_table(ratio)
-    order = list(df["component"])
-    base = alt.Chart(df).encode(x=alt.X("component:N", sort=order, title=None,
-                                        axis=alt.Axis(labelAngle=0)))
-    bars = base.mark_bar(color="#4c78a8").encode(
-        y=alt.Y("explained:Q", title="variance explained (%)"),
-        tooltip=["component", alt.Tooltip("explained:Q", format=".1f"),
-                 alt.Tooltip("cumulative:Q", format=".1f")])
-    line = base.mark_line(point=True, color="#e4572e").encode(y="cumulative:Q")
-    return alt.layer(bars, line).properties(height=260, title=alt.TitleParams(
-        "PCA spectrum: bars per component, line cumulative", fontSize=12))
 
 
 st.title("Cluster explorer")
@@ -188,52 +143,58 @@ with state.user_errors():
                     f"- **Inertia** {result.inertia:.1f} (k-means' sum of squared distances)")
 
     names = view.cluster_names(summaries)
-    t_map, t_thumbs, t_clusters, t_k = st.tabs(["Scatter", "Thumbnail map", "Clusters",
-                                                "Choosing k"])
-    with t_map:
-        sample = view.chart_sample(ids, coords, MAX_POINTS)
-        urls = _image_urls(path, stamp, tuple(int(i) for i in sample.ids), index)
-        df = view.scatter_frame(index, sample, result.labels, names, urls)
-        if len(sample.ids) < len(ids):
-            st.caption(f"Showing a fixed random sample of {len(sample.ids)} of {len(ids)} "
-                       "images.")
-        chart = scatter(df, view.axis_titles(method == TSNE), list(names.values()))
-        event = st.altair_chart(chart, width="stretch", on_select="rerun",
-                                key=f"ex.chart.{scope}.{method}.{k}")
-        picked_ids = view.picked_ids(sample, event.selection if event else None)
-        if picked_ids:
-            more = f" (showing the first {MAX_SELECTED})" if len(picked_ids) > MAX_SELECTED else ""
-            st.markdown(f"**{len(picked_ids)} selected image{'s' * (len(picked_ids) != 1)}**"
-                        f"{more}")
-            grid.grid(index, named(index, picked_ids[:MAX_SELECTED]),
-                      key="ex.selected", action=grid.open_detail(PAGE, entry.name))
-        else:
-            st.caption("Click a point (shift-click to add more) or drag a box to list the "
-                       "images here.")
-    with t_thumbs:
-        thumb = st.select_slider("Thumbnail size (px)", [32, 40, 48, 56, 64, 80, 96],
-                                 key="ex.thumb")
-        st.image(_map_jpeg(path, stamp, scope, str(method), int(thumb), index),
-                 width="stretch", caption=f"The images drawn at their {method} coordinates"
-                 + (f" (a sample of {maps.MAX_MAP})" if len(ids) > maps.MAX_MAP else ""))
-    with t_clusters:
-        st.caption("Clusters largest first; the images are those nearest the cluster centre"
-                   + (". Labels are the words its members' descriptions share more than other "
-                      "clusters' (credits and source names left out); an image without texts "
-                      "counts with the classes the model sees in it."
-                      if any(s.label for s in summaries) else "."))
-        for rank, s in enumerate(summaries, 1):
-            label = f" · _{s.label}_" if s.label else ""
-            st.markdown(f"**Cluster {rank}** · {s.size} images{label}")
-            grid.grid(index, named(index, s.nearest),
-                      key=f"ex.cluster.{rank}", action=grid.open_detail(PAGE, entry.name))
-    with t_k:
-        top, lo, hi = view.sweep_bounds(n_scope, st.session_state.get("ex.sweep"))
-        if top > 2:
-            st.session_state["ex.sweep"] = (lo, hi)
-            lo, hi = st.slider("Range of k to compare", 2, top, key="ex.sweep")
-        sweep = _sweep(path, stamp, scope, int(lo), int(hi), index)
-        for col, chart in zip(st.columns(2), sweep_chart(sweep, k), strict=True):
-            col.altair_chart(chart, width="stretch")
-        st.altair_chart(variance_chart(ratio), width="stretch")
+    # Only the open tab is drawn (a tab switch reruns): the other three held 30 tiles, a large
+    # JPEG and three charts that a first render computed, sent and drew for nobody.
+    t_map, t_thumbs, t_clusters, t_k = st.tabs(list(TABS), key=TAB_KEY, on_change="rerun")
+    if t_map.open:
+        with t_map:
+            sample = view.chart_sample(ids, coords, MAX_POINTS)
+            urls = _image_urls(path, stamp, tuple(int(i) for i in sample.ids), index)
+            df = view.scatter_frame(index, sample, result.labels, names, urls)
+            if len(sample.ids) < len(ids):
+                st.caption(f"Showing a fixed random sample of {len(sample.ids)} of {len(ids)} "
+                           "images.")
+            chart = charts.scatter(df, view.axis_titles(method == TSNE), list(names.values()))
+            event = st.vega_lite_chart(chart, width="stretch", on_select="rerun",
+                                       key=f"ex.chart.{scope}.{method}.{k}")
+            picked_ids = view.picked_ids(sample, event.selection if event else None)
+            if picked_ids:
+                more = (f" (showing the first {MAX_SELECTED})"
+                        if len(picked_ids) > MAX_SELECTED else "")
+                st.markdown(f"**{len(picked_ids)} selected image{'s' * (len(picked_ids) != 1)}**"
+                            f"{more}")
+                grid.grid(index, named(index, picked_ids[:MAX_SELECTED]),
+                          key="ex.selected", action=grid.open_detail(PAGE, entry.name))
+            else:
+                st.caption("Click a point (shift-click to add more) or drag a box to list the "
+                           "images here.")
+    if t_thumbs.open:
+        with t_thumbs:
+            thumb = st.select_slider("Thumbnail size (px)", [32, 40, 48, 56, 64, 80, 96],
+                                     key="ex.thumb")
+            st.image(_map_jpeg(path, stamp, scope, str(method), int(thumb), index),
+                     width="stretch", caption=f"The images drawn at their {method} coordinates"
+                     + (f" (a sample of {maps.MAX_MAP})" if len(ids) > maps.MAX_MAP else ""))
+    if t_clusters.open:
+        with t_clusters:
+            st.caption("Clusters largest first; the images are those nearest the cluster centre"
+                       + (". Labels are the words its members' descriptions share more than other "
+                          "clusters' (credits and source names left out); an image without texts "
+                          "counts with the classes the model sees in it."
+                          if any(s.label for s in summaries) else "."))
+            for rank, s in enumerate(summaries, 1):
+                label = f" · _{s.label}_" if s.label else ""
+                st.markdown(f"**Cluster {rank}** · {s.size} images{label}")
+                grid.grid(index, named(index, s.nearest),
+                          key=f"ex.cluster.{rank}", action=grid.open_detail(PAGE, entry.name))
+    if t_k.open:
+        with t_k:
+            top, lo, hi = view.sweep_bounds(n_scope, st.session_state.get("ex.sweep"))
+            if top > 2:
+                st.session_state["ex.sweep"] = (lo, hi)
+                lo, hi = st.slider("Range of k to compare", 2, top, key="ex.sweep")
+            sweep = _sweep(path, stamp, scope, int(lo), int(hi), index)
+            for col, chart in zip(st.columns(2), charts.sweep(sweep, k), strict=True):
+                col.vega_lite_chart(chart, width="stretch")
+            st.vega_lite_chart(charts.variance(view.variance_table(ratio)), width="stretch")
 grid.show_detail_if_open(PAGE)

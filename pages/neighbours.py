@@ -6,7 +6,7 @@ import random
 
 import streamlit as st
 
-from app_support import grid, loaders, state, uploads
+from app_support import grid, loaders, result_tools, state, uploads
 from app_support.bootstrap import leave_legacy_multipage
 from app_support.paging import page_count, page_ids
 from app_support.params import parse_id, parse_int
@@ -33,6 +33,8 @@ if url.get("id") is not None:
     st.session_state["nb.source"] = GALLERY
 if url.get("k") is not None:
     st.session_state["nb.k"] = parse_int(url.get("k"), DEFAULT_K, 1, K_MAX)
+if url:
+    result_tools.filters_from_url(url, entry, PAGE)
 seed = st.session_state.pop(state.SEED_KEY, None)
 if seed is not None:
     found = loaders.hash_to_id(entry).get(seed)
@@ -78,10 +80,15 @@ if source == GALLERY:
                      for i in page_ids(index.n, int(page_no), BROWSE)]
             grid.grid(index, cells, key="nb.browse", action=_use, action_label="Use",
                       action_icon=":material/check:")
+# under the picker: it chooses the query, the filters what may answer it
+with st.expander("Filters and similarity cut-off", expanded=result_tools.filters_active(PAGE)):
+    filters = result_tools.filter_controls(entry, PAGE)
+    minimum = result_tools.cutoff_control(PAGE, calibrated=False)
+if source == GALLERY:
     query_image = loaders.tile(index, image_id)
     query_label = f"Image {image_id} · `{index.items.at[image_id, 'rel_path']}`"
     with state.user_errors():
-        hits = loaders.id_search(entry, image_id, k)
+        hits = loaders.id_search(entry, image_id, k, filters)
 elif not entry.can_image:
     st.info(f"The **{entry.name}** index ({entry.family}) embeds images from their captions, so "
             "it cannot take an uploaded image: start from a gallery image. "
@@ -89,11 +96,13 @@ elif not entry.can_image:
 else:
     query_image, hits = uploads.uploaded_query(
         c_id, "nb.upload", "Upload a photo or drawing to find the closest images.",
-        lambda up: loaders.upload_search(entry, up, k))
+        lambda up: loaders.upload_search(entry, up, k, filters))
     query_label = "Your upload (used only for this search; nothing is stored)"
 
 if query_image is not None and hits is not None:
     state.random_weights_banner(entry)
+    found = len(hits)
+    hits, _ = result_tools.cut(hits, None, minimum)
     left, right = st.columns([1, 4], gap="medium")
     with left:
         st.markdown("**Query**")
@@ -103,12 +112,16 @@ if query_image is not None and hits is not None:
             st.button("Details", icon=":material/zoom_in:", key="nb.query_detail",
                       on_click=grid.open_detail(PAGE, entry.name), args=(image_id,))
     with right:
-        st.markdown(f"**{len(hits)} nearest images** · score = cosine similarity")
+        st.markdown(f"**{len(hits)} nearest images** · score = cosine similarity"
+                    + (f" · filtered: {filters.describe()}" if filters.active() else "")
+                    + (f" · {found - len(hits)} below the cut-off hidden" if found > len(hits)
+                       else ""))
+        if not hits and (filters.active() or minimum > 0):
+            st.info("No image passes the filters and the cut-off: loosen them.",
+                    icon=":material/filter_alt_off:")
         grid.grid(index, grid.hit_cells(index, hits, cosine=True), key="nb.results", action=_use,
                   action_label="Neighbours", action_icon=":material/arrow_forward:", columns=5)
 
-if source == GALLERY:
-    state.sync_url(id=st.session_state["nb.id"], k=k)
-else:
-    state.sync_url(k=k)
+state.sync_url(id=st.session_state["nb.id"] if source == GALLERY else None, k=k,
+               **result_tools.filter_params(filters, minimum, calibrated=False))
 grid.show_detail_if_open(PAGE)

@@ -1,6 +1,6 @@
-"""The Image to text and Cluster explorer pages read what the demo step stored in the index's
-cache: with it they open without the model and without k-means/PCA/t-SNE, and show exactly what
-the computing path shows on a copy of the same index without a cache."""
+"""The Image to text, Cluster explorer and Review pages read what the demo step stored in the
+index's cache: with it they open without the model and without k-means/PCA/t-SNE, and show
+exactly what the computing path shows on a copy of the same index without a cache."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP, TIMEOUT, ok
 from test_precompute import COMPUTED, cached_setup, refuse
 
-from core.analysis import explore, maps
+from core.analysis import explore, labels, maps
 from core.index import cache
 
 pytestmark = pytest.mark.usefixtures("warm_server")  # see conftest.warm_server
@@ -59,8 +59,10 @@ def explorer_view(index: str, **params: str) -> tuple[list, list[str]]:
     (dataset,) = at.get("vega_lite_chart")[0].proto.datasets
     points = pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
     assert len(points) > 0 and points["image"].str.startswith("data:image/jpeg").all()
-    lines = [m.value for m in at.markdown if m.value.startswith("**Cluster ")]
-    assert any("coordinates" in c for im in at.image for c in im.captions)  # the map is drawn
+    at.session_state["ex.tab"] = "Clusters"  # only the open tab is drawn
+    lines = [m.value for m in ok(at.run()).markdown if m.value.startswith("**Cluster ")]
+    at.session_state["ex.tab"] = "Thumbnail map"
+    assert any("coordinates" in c for im in ok(at.run()).image for c in im.captions)
     return points.to_dict("records"), lines
 
 
@@ -70,5 +72,25 @@ def test_explorer_reads_the_stored_clusters_and_maps(roots, monkeypatch) -> None
         monkeypatch.setattr(explore, name, refuse(name))
     monkeypatch.setattr(maps, "tooltip_urls", refuse("tooltip_urls"))
     monkeypatch.setattr(maps, "map_jpeg", refuse("map_jpeg"))
+    monkeypatch.setattr(labels, "summarise_clusters", refuse("summarise_clusters"))
     stored = explorer_view("conse"), explorer_view("conse", proj="tsne")
     assert stored == computed and len(stored[0][1]) == 6
+
+
+def review_tiles(index: str) -> list[str]:
+    """The captions of the shipped set's first query's results (rank, cosine, file) and the
+    compact view's strips (one per query: nDCG and unmarked count)."""
+    at = page("pages/review.py", index, **{"with": index, "k": "5"})
+    full = [c for im in at.image for c in im.captions]
+    at = page("pages/review.py", index, **{"with": index, "k": "5", "view": "compact"})
+    return full + [c for im in at.image for c in im.captions]
+
+
+def test_review_runs_the_shipped_set_from_the_stored_text_vectors(roots, monkeypatch) -> None:
+    computed = review_tiles("plain")  # loads the model and encodes the 30 queries
+    from app_support import loaders
+
+    monkeypatch.setattr(loaders, "encoder_for", refuse("the model"))
+    monkeypatch.setattr(loaders, "get_encoder", refuse("the model"))
+    stored = review_tiles("conse")
+    assert len(stored) == 5 + 30 and stored == computed

@@ -47,6 +47,19 @@ def test_evaluation_page(app_env) -> None:
     assert not at.exception
 
 
+def test_evaluation_draws_only_the_open_set(app_env) -> None:
+    report = json.loads(app_env.read_text())
+    second = {**report["sets"][0], "name": "tiny-again", "n_images": 999}
+    app_env.write_text(json.dumps({**report, "sets": [report["sets"][0], second]}))
+    at = open_page("pages/evaluation.py")
+    assert [t.label for t in at.tabs] == ["tiny", "tiny-again"]
+    assert len(at.dataframe) == 1 and "999 images" not in " ".join(m.value for m in at.markdown)
+    at.session_state["ev.set"] = "tiny-again"  # a click on its tab: a rerun
+    at.run()
+    assert not at.exception and len(at.dataframe) == 1
+    assert "999 images" in " ".join(m.value for m in at.markdown)
+
+
 def test_evaluation_page_without_report(app_env) -> None:
     app_env.unlink()
     at = open_page("pages/evaluation.py")

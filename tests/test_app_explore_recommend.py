@@ -42,6 +42,16 @@ def cluster_lines(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("**Cluster ")]
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """The explorer draws only its open tab: open another, as a click on it does (a rerun)."""
+    at.session_state["ex.tab"] = label
+    return ok(at.run())
+
+
+def map_captions(at: AppTest) -> list[str]:
+    return [c for im in at.image for c in im.captions if "coordinates" in c]
+
+
 def test_explorer_k3_shows_clusters_and_charts(app: AppTest, conse_index_path: Path) -> None:
     at = ok(app.switch_page(EXPLORER).run())
     assert at.title[0].value == "Cluster explorer"
@@ -56,15 +66,18 @@ def test_explorer_k3_shows_clusters_and_charts(app: AppTest, conse_index_path: P
     (expert,) = [e for e in at.expander if e.label == "Numbers for experts"]
     assert f"**Silhouette** {silhouette:.3f}" in expert.markdown[0].value
     assert "**PCA 2-D variance**" in expert.markdown[0].value
-    lines = cluster_lines(at)
-    assert len(lines) == 3
+    # the first render draws the open tab only: the scatter, no cluster tiles, map or k charts
+    assert len(charts(at)) == 1 and not cluster_lines(at) and not map_captions(at)
+    scatter = json.loads(charts(at)[0].proto.spec)
+    assert {p["name"] for p in scatter["params"]} == {"picked", "region"}
+    lines = cluster_lines(open_tab(at, "Clusters"))
+    assert len(lines) == 3 and not charts(at)
     sizes = [int(line.split(" · ")[1].split()[0]) for line in lines]
     assert sum(sizes) == index.n and sizes == sorted(sizes, reverse=True)
     assert all(" · _" in line for line in lines)  # the photos have captions: labelled clusters
-    assert len(charts(at)) == 4  # scatter, inertia and silhouette over k, explained variance
-    scatter = json.loads(charts(at)[0].proto.spec)
-    assert {p["name"] for p in scatter["params"]} == {"picked", "region"}
-    assert any("at their PCA coordinates" in c for im in at.image for c in im.captions)
+    at = open_tab(at, "Choosing k")
+    assert len(charts(at)) == 3  # inertia and silhouette over k, explained variance
+    assert any("at their PCA coordinates" in c for c in map_captions(open_tab(at, "Thumbnail map")))
     assert at.query_params["k"] == "3"
 
 
@@ -88,11 +101,13 @@ def test_explorer_neighbourhood_and_tsne(app: AppTest, efficientnet_index_path: 
     assert at.number_input(key="ex.k").value == 4  # clamped to the neighbourhood: 2..n-1
     index = load_index(efficientnet_index_path)
     near = set(neighbourhood(index.embeddings, 2, 5).tolist())
+    at = open_tab(at, "Clusters")
     shown = {int(b.key.rsplit(".", 1)[1]) for b in at.button
              if b.key and b.key.startswith("ex.cluster.")}
     assert shown and shown <= near  # cluster members come from the neighbourhood only
+    at = open_tab(at, "Thumbnail map")
     at = ok(at.segmented_control(key="ex.method").set_value("t-SNE").run())
-    assert any("at their t-SNE coordinates" in c for im in at.image for c in im.captions)
+    assert any("at their t-SNE coordinates" in c for c in map_captions(at))
     assert at.query_params["proj"] == "tsne" and at.query_params["around"] == "2"
 
 
@@ -216,9 +231,13 @@ def test_explorer_computes_once_per_setting(app: AppTest, monkeypatch) -> None:
         monkeypatch.setattr(explore, name, counted(name))
     st.cache_data.clear()
     at = ok(app.switch_page(EXPLORER).run())
+    assert calls == {"kmeans": 1, "pca_2d": 1, "k_sweep": 0}  # the k sweep's tab is closed
+    at = open_tab(at, "Choosing k")
     assert calls == {"kmeans": 1, "pca_2d": 1, "k_sweep": 1}
+    at = open_tab(at, "Thumbnail map")
     at = ok(at.select_slider(key="ex.thumb").set_value(80).run())  # only the map is redrawn
     at = ok(at.run())
+    at = open_tab(at, "Choosing k")
     assert calls == {"kmeans": 1, "pca_2d": 1, "k_sweep": 1}
     at = ok(at.number_input(key="ex.k").set_value(3).run())
     assert calls == {"kmeans": 2, "pca_2d": 1, "k_sweep": 1}

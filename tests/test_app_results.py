@@ -221,3 +221,26 @@ def test_words_filter_only_where_the_build_read_them(start, tmp_path: Path,
     at = start(read.parent, "pages/text_search.py", q="a ginger cat", k="8", words="yes")
     assert names(at) == ["rocket.jpg"] and at.segmented_control(key="text.f.ocr").value == (
         "Shows words")
+
+
+def test_neighbours_take_the_same_filters_and_keep_them_in_the_link(start,
+                                                                    gallery_root: Path) -> None:
+    index = load_index(gallery_root / "gallery")
+    cat = list(index.items["rel_path"]).index("animals/chelsea.jpg")
+    order = [index.items.at[h.id, "rel_path"].rsplit("/", 1)[-1]
+             for h in search(None, index, Query.image_id(cat), k=7)]
+    at = start(gallery_root, "pages/neighbours.py", id=str(cat), k="7")
+    assert names(at) == order and "filtered" not in texts(at.markdown)
+    at = ok(at.multiselect(key="neighbours.f.folders").set_value(["space"]).run())
+    assert names(at) == [n for n in order if n in {"astronaut.jpg", "rocket.jpg", "hubble.jpg"}]
+    assert "filtered: folder space" in texts(at.markdown)
+    assert at.query_params["folder"] == "space" and at.query_params["id"] == str(cat)
+    at = ok(at.multiselect(key="neighbours.f.folders").set_value([]).run())
+    at = ok(at.multiselect(key="neighbours.f.orient").set_value(["portrait"]).run())
+    assert names(at) == ["cat_tall.jpg"]
+    at = ok(at.number_input(key="neighbours.f.min_w").set_value(5000).run())
+    assert names(at) == [] and "No image passes the filters" in texts(at.info)
+    at = start(gallery_root, "pages/neighbours.py", id=str(cat), k="7", source="nasa",
+               text="no")  # a shared link restores them
+    assert names(at) == ["rocket.jpg"]
+    assert at.multiselect(key="neighbours.f.sources").value == ["nasa"]

@@ -14,6 +14,7 @@ from PIL import Image
 
 from core.encoders.registry import load_encoder
 from core.ingest.exif import parse_stamp, taken_at
+from core.query import search as search_mod
 from core.query.duplicates import (
     near_groups,
     near_of,
@@ -23,6 +24,7 @@ from core.query.duplicates import (
 )
 from core.query.filters import (
     Filters,
+    exact_over_passing,
     filtered_search,
     first_k,
     folder_choices,
@@ -143,6 +145,40 @@ def test_app_search_keeps_folding_exact_copies_with_filters(index) -> None:
     assert {index.items.at[h.id, "rel_path"] for h in hits} == {
         "animals/chelsea.jpg", "animals/cat_small.jpg", "animals/cat_tall.jpg"}
 
+
+
+def test_a_selective_filter_on_an_approximate_index_ranks_the_passing_items_exactly(
+        index, monkeypatch) -> None:
+    """From EXACT_BELOW items the search is approximate; lowered here to 4, so the 8-image index
+    counts as large. Its ANN stands in for Annoy with a small search_k: it returns two
+    candidates, however many are asked for. Post-filtering them came back short; a filter that
+    leaves fewer than EXACT_BELOW images ranks those exactly instead, and a looser one still
+    goes through the ANN."""
+    enc = load_encoder(index.spec)
+    vec = query_vector(enc, index, Query.text("a ginger cat"))
+    ranking = [h.id for h in search_vector(index, vec, index.n, method="exact")]
+    asked: list[int] = []
+
+    def short_ann(index, vec, k, exclude=frozenset(), search_k=None):
+        asked.append(k)
+        return search_mod.exact_top_k(index.embeddings, vec, min(k, 2), exclude)
+
+    monkeypatch.setattr(search_mod, "EXACT_BELOW", 4)
+    monkeypatch.setattr(search_mod, "approx_top_k", short_ann)
+    space = keep_mask(item_facts(index), Filters(folders=("space",)))  # 3 of 8 pass
+    assert exact_over_passing(index, space) and not exact_over_passing(index, space, "exact")
+    assert [h.id for h in filtered_search(index, vec, 3, space)] == [
+        i for i in ranking if space[i]][:3]
+    astro, rocket, _ = ids_of(index, "space/astronaut.jpg", "space/rocket.jpg",
+                              "space/deep/hubble.jpg")
+    hits = filtered_search(index, vec, 3, space, exclude=frozenset({astro}))
+    assert astro not in {h.id for h in hits} and len(hits) == 2 and hits[0].rank == 1
+    app = search_collapsed(enc, index, Query.text("a ginger cat"), 3, keep=space)  # the app's
+    assert [h.id for h in app] == [i for i in ranking if space[i]][:3]
+    assert asked == []
+    wide = keep_mask(item_facts(index), Filters(has_text=True))  # 7 of 8 pass: the ANN's turn
+    assert not exact_over_passing(index, wide)
+    assert len(filtered_search(index, vec, 3, wide)) <= 2 and asked
 
 def test_near_duplicate_groups_by_threshold(index) -> None:
     cat, small = ids_of(index, "animals/chelsea.jpg", "animals/cat_small.jpg")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.errors import UserError
@@ -195,3 +196,45 @@ def test_the_table_can_live_elsewhere_as_in_a_bucket(lance_index_path, tmp_path)
     shutil.rmtree(bucket)
     with pytest.raises(UserError):
         load_index(app)
+
+
+def test_the_writer_streams_a_memmap_and_items_built_slice_by_slice(tmp_path, monkeypatch):
+    """write_lance reads vectors and items SCAN_ROWS rows at a time (a 10M-row benchmark table
+    never sits in RAM whole), and the table reads back row for row."""
+    from benchmarks.vectors import image_vectors, items_table, write_index
+    from core.index import lance_store
+
+    monkeypatch.setattr(lance_store, "SCAN_ROWS", 700)
+    vecs = np.lib.format.open_memmap(tmp_path / "v.npy", mode="w+", dtype=np.float32,
+                                     shape=(2500, 384))
+    image_vectors(2500, seed=3, out=vecs)
+    asked: list[tuple[int, int]] = []
+    real_items_table = items_table
+
+    def rows(n: int, seed: int = 0, start: int = 0):
+        asked.append((start, start + n))
+        return real_items_table(n, seed, start)
+
+    monkeypatch.setattr("benchmarks.vectors.items_table", rows)
+    write_index(tmp_path / "idx", np.load(tmp_path / "v.npy", mmap_mode="r"), None,
+                store="lance", ann_min_rows=10**9)
+    assert max(b - a for a, b in asked) == 700
+    assert sorted(set(asked)) == [(0, 700), (700, 1400), (1400, 2100), (2100, 2500)]
+    index = load_index(tmp_path / "idx")
+    np.testing.assert_array_equal(np.asarray(index.embeddings), vecs)
+    assert list(index.items["hash"]) == list(real_items_table(2500)["hash"])
+    assert index.item(2499)["rel_path"] == "photos/0002/IMG_0002499.jpg"
+
+
+def test_a_frames_column_types_come_from_all_its_rows(tmp_path, monkeypatch):
+    """Texts empty in the first slices and present later still read back as strings."""
+    from core.index import lance_store
+
+    monkeypatch.setattr(lance_store, "SCAN_ROWS", 4)
+    items = pd.DataFrame({"hash": [f"{i:040x}" for i in range(10)],
+                          "texts": [[] for _ in range(8)] + [["a red kite"], ["two", "texts"]]})
+    vecs = np.eye(10, 16, dtype=np.float32)
+    lance_store.write_lance(tmp_path, items, vecs, ann_min_rows=10**9)
+    got, emb = lance_store.read_lance(tmp_path, {"dim": 16, "counts": {"items": 10}})
+    assert [list(t) for t in got["texts"]] == [list(t) for t in items["texts"]]
+    np.testing.assert_array_equal(emb.take(range(10)), vecs)

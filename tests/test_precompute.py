@@ -14,12 +14,15 @@ import pytest
 from captioned_sets import make_captioned_set
 
 from core.analysis import clusters_view as view
-from core.analysis import explore, maps, precompute
+from core.analysis import explore, labels, maps, precompute
 from core.demo.caches import warm_index
 from core.encoders.registry import load_encoder
+from core.eval import query_set
 from core.index import cache
 from core.index.store import load_index
+from core.query import stored_texts
 from core.query.captionbank import build_caption_bank, caption_bank_for, caption_bank_stored
+from core.query.search import text_vectors
 
 COMPUTED = ("kmeans", "k_sweep", "pca_2d", "tsne_2d")
 
@@ -57,8 +60,8 @@ def test_demo_step_writes_every_first_page_result(setup, conse_index_path: Path)
     top = view.sweep_bounds(index.n, None)[0]
     assert names == sorted([
         "captionbank-animals-all.npz", "kmeans-k6.npz",
-        "map-PCA-56.npz", "map-t-SNE-56.npz", "pca.npz", f"sweep-2-{top}.npz",
-        "tooltips.npz", "tsne.npz"]), names
+        "map-PCA-56.npz", "map-t-SNE-56.npz", "pca.npz", "summaries-k6.npz",
+        f"sweep-2-{top}.npz", "text-vectors.npz", "tooltips.npz", "tsne.npz"]), names
     assert not list((index.files / cache.FOLDER).glob(".*"))  # no temp files left over
     # The stored results are the computed ones.
     fresh = explore.kmeans(index.embeddings, view.DEFAULT_K)
@@ -69,6 +72,10 @@ def test_demo_step_writes_every_first_page_result(setup, conse_index_path: Path)
     computed = build_caption_bank(load_encoder(index.spec), sets / "animals")
     assert bank.texts == computed.texts and bank.files == computed.files
     assert np.allclose(bank.vectors, computed.vectors, atol=1e-6)
+    shipped = [q.text for q in query_set.read_file(query_set.SHIPPED / "demo-gallery.txt")]
+    assert len(shipped) == 30
+    vectors = stored_texts.text_vectors_for(index, shipped, refuse("the model"))
+    assert np.array_equal(vectors, text_vectors(load_encoder(index.spec), index, shipped))
     # The session index the copy came from is untouched.
     assert not (conse_index_path.resolve() / cache.FOLDER).exists()
 
@@ -81,7 +88,11 @@ def test_stored_results_are_reused_without_computing(setup, monkeypatch) -> None
     monkeypatch.setattr(maps, "tooltip_urls", refuse("tooltip_urls"))
     monkeypatch.setattr(maps, "map_jpeg", refuse("map_jpeg"))
     assert warm_index(index, sets, lambda _: None) == []  # a second demo run: nothing to do
+    computed = labels.summarise_clusters(index.embeddings, precompute.kmeans(index, view.DEFAULT_K),
+                                         view.label_rows(index, np.arange(index.n)))
+    monkeypatch.setattr(labels, "summarise_clusters", refuse("summarise_clusters"))
     result, summaries = view.fit_clusters(index, None, view.DEFAULT_K)
+    assert summaries == computed and any(s.label for s in summaries)
     assert result.k == view.DEFAULT_K and sum(s.size for s in summaries) == index.n
     coords, ratio = view.fit_projection(index, None, tsne=True)
     assert coords.shape == (index.n, 2) and 0 < ratio[:2].sum() <= 1
@@ -91,10 +102,16 @@ def test_stored_results_are_reused_without_computing(setup, monkeypatch) -> None
     assert precompute.map_jpeg(index, np.arange(index.n), coords, precompute.DEFAULT_THUMB,
                                "t-SNE")[:2] == b"\xff\xd8"
     assert caption_bank_for(index, sets / "animals", None, refuse("the model")).texts
+    with pytest.raises(AssertionError, match="the model"):  # a text not stored: encoded
+        stored_texts.text_vectors_for(index, ["a ginger cat lying down", "a new query"],
+                                      refuse("the model"))
     with pytest.raises(AssertionError, match="the model"):  # the test split is not stored
         caption_bank_for(index, sets / "animals", "test", refuse("the model"))
     with pytest.raises(AssertionError, match="kmeans"):  # another k is not stored: computed
         view.fit_clusters(index, None, 3)
+    monkeypatch.setattr(precompute, "_labelling_code", lambda: "the labelling was edited")
+    with pytest.raises(AssertionError, match="summarise_clusters"):  # labelled anew
+        view.fit_clusters(index, None, view.DEFAULT_K)
 
 
 def test_caches_are_ignored_when_the_index_or_captions_change(setup, photo_dir: Path,

@@ -186,6 +186,16 @@ def test_model_threads_setting(monkeypatch) -> None:
             runtime.model_threads()
 
 
+def test_idle_pool_threads_do_not_spin(onnx_backbones) -> None:
+    """After a query's text is encoded the session's threads sleep: spinning ones took the two
+    cores from the Lance search that follows (1M items: search p50 79 ms right after an encode
+    with spinning, 36 ms without; BENCHMARKS.md, scale)."""
+    path = runtime.catalogued("sentence", MINILM)
+    assert path is not None
+    opts = runtime.open_session(path).get_session_options()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_a_sentence_transformers_folder_exports_with_its_tokenizer(tmp_path) -> None:
     """`captions:<folder>` takes the generic export (modules.json read for the pooling); the
     file carries the tokenizer, so it answers with no model folder beside it."""

@@ -21,7 +21,7 @@ from core.index.store import (
     write_annoy,
     write_tables,
 )
-from core.index.versions import staging_dir
+from core.index.versions import staged
 from core.query.search import (
     DEFAULT_SEARCH_K_PER_RESULT,
     Query,
@@ -51,12 +51,12 @@ def vector_index(path: Path, embeddings: np.ndarray, spec: str = "vectors:test")
     items = pd.DataFrame({"path": [f"/v/{i}.jpg" for i in range(n)],
                           "rel_path": [f"{i}.jpg" for i in range(n)],
                           "hash": [f"{i:040x}" for i in range(n)], "texts": [[]] * n})
-    stage = staging_dir(path)
-    write_tables(stage, items, emb, [], {})
-    write_annoy(stage, emb, DEFAULT_TREES)
-    commit(stage, path, {"schema_version": SCHEMA_VERSION, "dim": int(emb.shape[1]),
-                         "encoder": {"spec": spec, "random_weights": False},
-                         "settings": {"trees": DEFAULT_TREES}})
+    with staged(path) as stage:
+        write_tables(stage, items, emb, [], {})
+        write_annoy(stage, emb, DEFAULT_TREES)
+        commit(stage, path, {"schema_version": SCHEMA_VERSION, "dim": int(emb.shape[1]),
+                             "encoder": {"spec": spec, "random_weights": False},
+                             "settings": {"trees": DEFAULT_TREES}})
     return load_index(path)
 
 

@@ -41,13 +41,19 @@ def scope_rows(index: Index, scope: Scope) -> np.ndarray:
     return explore.neighbourhood(index.embeddings, scope[0], scope[1])
 
 
-def fit_clusters(index: Index, scope: Scope, k: int, nearest: int = NEAREST
-                 ) -> tuple[explore.ClusterResult, list[labels.ClusterSummary]]:
-    """k-means on the scope, and each cluster summarised in the collection's own ids."""
+def fit_clusters(index: Index, scope: Scope, k: int, nearest: int = NEAREST,
+                 store: bool = False) -> tuple[explore.ClusterResult, list[labels.ClusterSummary]]:
+    """k-means on the scope, and each cluster summarised in the collection's own ids; the whole
+    collection's from the index's cache where stored (`store`: written there, the demo step)."""
     ids = scope_rows(index, scope)
     emb = index.embeddings[ids]
-    result = explore.kmeans(emb, k) if scope else precompute.kmeans(index, k)
-    return result, labels.summarise_clusters(emb, result, label_rows(index, ids), ids, nearest)
+    result = explore.kmeans(emb, k) if scope else precompute.kmeans(index, k, store)
+
+    def summarise() -> list[labels.ClusterSummary]:
+        return labels.summarise_clusters(emb, result, label_rows(index, ids), ids, nearest)
+
+    return result, (summarise() if scope
+                    else precompute.summaries(index, k, nearest, summarise, store))
 
 
 def label_rows(index: Index, ids: np.ndarray) -> list[labels.Words]:

@@ -1,7 +1,8 @@
 """The explorer's whole-collection results, read from the index's cache when stored there.
 
-k-means, the k sweep, PCA and t-SNE of the whole collection, the scatter's tooltip thumbnails and
-the thumbnail map are the same for every visitor, and took 3-23 s on a fresh server. The demo
+k-means and its cluster summaries (labels, typical images), the k sweep, PCA and t-SNE of the
+whole collection, the scatter's tooltip thumbnails and the thumbnail map are the same for every
+visitor, and took 3-23 s on a fresh server. The demo
 command stores them (`store=True`, core.demo.caches); the app only reads them and computes what
 is missing (under a spinner), so a copy of an index without a cache still works. Computations
 go through `explore.<name>` (module attribute), as tests count those calls.
@@ -10,11 +11,14 @@ go through `explore.<name>` (module attribute), as tests count those calls.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from functools import cache as once
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
-from core.analysis import explore, maps
+from core.analysis import explore, labels, maps
 from core.index import cache
 from core.index.store import Index
 
@@ -51,6 +55,29 @@ def kmeans(index: Index, k: int, store: bool = False) -> explore.ClusterResult:
         lambda d: explore.ClusterResult(d["labels"].astype(np.int64), d["centres"],
                                         float(d["scores"][0]), float(d["scores"][1])),
         store)
+
+
+@once
+def _labelling_code() -> str:
+    """A digest of the code that words cluster labels: stored summaries are keyed by it, so an
+    edit to the labelling is never answered with labels it would no longer give."""
+    here = Path(__file__).resolve().parent
+    files = [here / "labels.py", here / "visual_names.py", here / "clusters_view.py",
+             here.parent / "ingest" / "pathwords.py"]
+    return cache.digest(*(f.read_bytes() if f.is_file() else b"" for f in files))
+
+
+Summaries = list[labels.ClusterSummary]
+
+
+def summaries(index: Index, k: int, nearest: int, compute: Callable[[], Summaries],
+              store: bool = False) -> Summaries:
+    """The whole collection's cluster summaries for k (`compute()`: labels.summarise_clusters of
+    `kmeans(index, k)`), stored with the labelling code's digest."""
+    return _memo(
+        index, f"summaries-k{k}", f"k={k},nearest={nearest},code={_labelling_code()}", compute,
+        lambda rows: {"rows": cache.pack_json([asdict(r) for r in rows])},
+        lambda d: [labels.ClusterSummary(**r) for r in cache.unpack_json(d["rows"])], store)
 
 
 def sweep(index: Index, lo: int, hi: int, store: bool = False) -> list[tuple[int, float, float]]:

@@ -1,8 +1,9 @@
 """The demo's last step: store in each demo index what every visitor's first page needs.
 
-A fresh server then reads the caption banks (Image to text) and the whole collection's
-clusters, k sweep, PCA, t-SNE, tooltips and thumbnail maps (Cluster explorer) from the index's
-cache (core.index.cache) instead of computing them for its first visitor. Only what is missing
+A fresh server then reads the caption banks (Image to text), the whole collection's clusters,
+k sweep, PCA, t-SNE, tooltips and thumbnail maps (Cluster explorer) and the shipped query sets'
+text vectors (Review variants) from the index's cache (core.index.cache) instead of computing
+them, or loading a model, for its first visitor. Only what is missing
 is computed, so a second run returns at once; a rebuilt index starts with an empty cache.
 """
 
@@ -14,10 +15,12 @@ from pathlib import Path
 from core.analysis import clusters_view as view
 from core.analysis import precompute
 from core.errors import UserError
+from core.eval import query_set
 from core.index import cache
 from core.index.catalogue import read_entry
 from core.index.fingerprint import encoder_for
 from core.index.store import Index
+from core.query import stored_texts
 from core.query.captionbank import caption_bank_for, find_sets
 
 SPLITS = (None,)  # the image-to-text page's default, "all captions" (its test split is a choice)
@@ -32,7 +35,7 @@ def warm_explorer(index: Index) -> None:
     """The explorer's default view (whole collection, k = DEFAULT_K, both projections)."""
     if index.n < view.MIN_IMAGES:
         return
-    precompute.kmeans(index, view.DEFAULT_K, store=True)
+    view.fit_clusters(index, None, view.DEFAULT_K, store=True)  # k-means and its labels
     _, lo, hi = view.sweep_bounds(index.n, None)
     precompute.sweep(index, lo, hi, store=True)
     ids = view.scope_rows(index, None)
@@ -59,11 +62,23 @@ def warm_caption_banks(index: Index, sets_root: Path) -> None:
                 continue
 
 
+def warm_query_sets(index: Index) -> None:
+    """The text queries of every shipped query set in the index's model space (the review page
+    runs the first set on its first render)."""
+    entry = read_entry(index.path)
+    if entry is None or not entry.can_text:
+        return
+    texts = [spec.text for path in query_set.shipped_sets().values()
+             for spec in query_set.read_file(path) if spec.text is not None]
+    stored_texts.store(index, texts, lambda: encoder_for(index))
+
+
 def warm_index(index: Index, sets_root: Path, log: Callable[[str], None]) -> list[str]:
     """Store what is missing; returns the names of the files written."""
     before = _stored(index)
     warm_explorer(index)
     warm_caption_banks(index, sets_root)
+    warm_query_sets(index)
     written = sorted(_stored(index) - before)
     log(f"index {index.path}: cache " + (f"wrote {', '.join(written)}" if written
                                          else "complete"))

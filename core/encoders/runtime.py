@@ -228,6 +228,9 @@ def open_session(path: Path) -> _Serial:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = model_threads()
     opts.inter_op_num_threads = 1
+    # idle pool threads sleep instead of spinning after each run: on a small machine a spinning
+    # pool takes the cores from what runs next (a Lance search right after a query's encoding)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
     try:
         return _Serial(ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"]))

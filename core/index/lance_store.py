@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core.errors import UserError
 
@@ -47,27 +49,53 @@ def _lancedb():
     return lancedb
 
 
-def write_lance(stage: Path | str, items: pd.DataFrame, emb: np.ndarray,
+ItemRows = Callable[[int, int], pd.DataFrame]  # (start, stop) -> those rows of the items table
+
+
+def write_lance(stage: Path | str, items: pd.DataFrame | ItemRows, emb: np.ndarray,
                 ann_min_rows: int = ANN_MIN_ROWS) -> dict:
     """Write the table into `stage` (a version folder or an object-store URI); returns the
-    manifest's `lance` section (index kind and settings)."""
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(items.assign(id=np.arange(len(items), dtype=np.int64)),
-                                 preserve_index=False)
-    flat = pa.array(np.ascontiguousarray(emb, np.float32).ravel())
-    table = table.append_column("vector", pa.FixedSizeListArray.from_arrays(flat, emb.shape[1]))
-    tbl = _lancedb().connect(str(stage)).create_table(TABLE, table)
+    manifest's `lance` section (index kind and settings). Rows go to Lance SCAN_ROWS at a time,
+    so `emb` may be a memmap larger than RAM and `items` a function building each slice of the
+    table (a 10M-row frame of Python strings is gigabytes); a frame's column types come from
+    the whole frame, a function's from its first slice."""
+    n, dim = emb.shape
+    if callable(items):
+        rows, schema = items, _schema(items(0, min(n, SCAN_ROWS)), dim)
+    else:
+        rows, schema = (lambda a, b: items.iloc[a:b]), _schema(items, dim)
+    reader = pa.RecordBatchReader.from_batches(schema, (
+        _batch(rows(a, min(n, a + SCAN_ROWS)), emb[a:a + SCAN_ROWS], a, schema)
+        for a in range(0, n, SCAN_ROWS)))
+    tbl = _lancedb().connect(str(stage)).create_table(TABLE, reader)
     info: dict = {"table": TABLE, "ann": None}
-    if len(items) >= ann_min_rows:
+    if n >= ann_min_rows:
         from lancedb.index import IvfPq
 
-        partitions = max(1, int(math.sqrt(len(items))))
-        sub_vectors = emb.shape[1] // 8 if emb.shape[1] % 8 == 0 else emb.shape[1]
+        partitions = max(1, int(math.sqrt(n)))
+        sub_vectors = dim // 8 if dim % 8 == 0 else dim
         tbl.create_index("vector", config=IvfPq(  # the column: lancedb's new-style call
             distance_type="cosine", num_partitions=partitions, num_sub_vectors=sub_vectors))
         info["ann"] = {"type": "IVF_PQ", "partitions": partitions, "sub_vectors": sub_vectors}
     return info
+
+
+def _schema(items: pd.DataFrame, dim: int):
+    """The table's schema: the items' columns, then `id` and the fixed-size `vector`."""
+    schema = pa.Schema.from_pandas(items, preserve_index=False).remove_metadata()
+    return schema.append(pa.field("id", pa.int64())).append(
+        pa.field("vector", pa.list_(pa.float32(), dim)))
+
+
+def _batch(items: pd.DataFrame, emb: np.ndarray, start: int, schema):
+    """One record batch: rows start.. of the items, their ids and their vectors (copied from a
+    memmap slice here, so only one batch of vectors is in RAM at a time)."""
+    flat = pa.array(np.ascontiguousarray(emb, np.float32).ravel())
+    columns = [pa.array(items[f.name], type=f.type, from_pandas=True)
+               for f in schema if f.name not in ("id", "vector")]
+    columns += [pa.array(np.arange(start, start + len(items), dtype=np.int64)),
+                pa.FixedSizeListArray.from_arrays(flat, emb.shape[1])]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 class LanceVectors:

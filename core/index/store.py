@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -145,8 +146,9 @@ def inside(path: Path, folders: list[Path]) -> Path | None:
     return real if any(real.is_relative_to(f) for f in folders) else None
 
 
-def write_tables(stage: Path, items: pd.DataFrame, embeddings: np.ndarray, skipped: list[dict],
-                 duplicates: dict[str, list[int]], store: str = "annoy", **lance_options) -> dict:
+def write_tables(stage: Path, items: pd.DataFrame | Callable[[int, int], pd.DataFrame],
+                 embeddings: np.ndarray, skipped: list[dict], duplicates: dict[str, list[int]],
+                 store: str = "annoy", **lance_options) -> dict:
     """Everything but Annoy and the manifest; returns what the manifest adds for the store."""
     extra: dict = {}
     if store == "lance":

@@ -17,8 +17,8 @@ from PIL import Image
 
 from core.encoders.base import Encoder
 from core.index.store import FILES, Index, inside
-from core.query.filters import first_k
-from core.query.search import Hit, Query, query_vector, ranked_hits, search_vector, text_vectors
+from core.query.filters import filtered_first_k
+from core.query.search import Hit, Query, query_vector, ranked_hits, text_vectors
 
 NEAR_SOURCES = ("pixels", "embeddings")
 DEFAULT_NEAR = {"pixels": 0.90, "embeddings": 0.97}  # default cosine per source
@@ -47,8 +47,8 @@ def vector_collapsed(index: Index, vec: np.ndarray, k: int,
     k results."""
     spare = sum(len(ids) - 1 for ids in index.duplicates.values())
     want = min(index.n, k + min(spare, 4 * k))
-    return first_k(lambda m: search_vector(index, vec, m, exclude), k, index.n, want, keep,
-                   fold=lambda hits: collapse_duplicates(index, hits))
+    return filtered_first_k(index, vec, k, want, keep, exclude,
+                            fold=lambda hits: collapse_duplicates(index, hits))
 
 
 def collapse_duplicates(index: Index, hits: list[Hit]) -> list[Hit]:

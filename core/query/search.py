@@ -139,9 +139,13 @@ def annoy_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
     sk = search_k if search_k is not None else default_search_k(index.n, want)
     ids = index.annoy().get_nns_by_vector(vec.tolist(), want, search_k=sk)
     ids = np.array(sorted(i for i in ids if i not in exclude), dtype=np.int64)
-    if not len(ids):
-        return []
-    best, scores = top_k(index.embeddings[ids] @ vec, k)  # ids sorted: ties go to the lower id
+    return rows_top_k(index.embeddings[ids], ids, vec, k)
+
+
+def rows_top_k(rows: np.ndarray, ids: np.ndarray, vec: np.ndarray, k: int) -> list[Hit]:
+    """The exact top-k of candidate `ids` (ascending, so ties go to the lower id) from their
+    stored `rows`: every path's last step, so scores and tie order agree across paths."""
+    best, scores = top_k(rows @ vec, k)
     return ranked_hits([Hit(int(ids[j]), float(s)) for j, s in zip(best, scores, strict=True)])
 
 
@@ -157,11 +161,7 @@ def lance_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
     keep = np.array([i not in exclude for i in ids], bool)
     ids, rows = ids[keep], rows[keep]
     order = np.argsort(ids, kind="stable")  # ties go to the lower id
-    ids, rows = ids[order], rows[order]
-    if not len(ids):
-        return []
-    best, scores = top_k(rows @ vec, k)
-    return ranked_hits([Hit(int(ids[j]), float(s)) for j, s in zip(best, scores, strict=True)])
+    return rows_top_k(rows[order], ids[order], vec, k)
 
 
 def approx_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
@@ -179,6 +179,12 @@ def has_ann(index: Index) -> bool:
     return (index.files / "annoy.ann").is_file()
 
 
+def approximate(index: Index, method: Method = "auto") -> bool:
+    """Whether `search_vector` takes the approximate path (asked, or auto on a large index)."""
+    asked = method == "annoy" or (method == "auto" and index.n >= EXACT_BELOW)
+    return asked and has_ann(index)
+
+
 def ranked_hits(hits: list[Hit]) -> list[Hit]:
     for r, h in enumerate(hits, 1):
         h.rank = r
@@ -189,8 +195,7 @@ def search_vector(index: Index, vec: np.ndarray, k: int = 10, exclude=frozenset(
                   method: Method = "auto", search_k: int | None = None) -> list[Hit]:
     if k < 1:
         raise UserError("k must be at least 1")
-    use_annoy = method == "annoy" or (method == "auto" and index.n >= EXACT_BELOW)
-    if use_annoy and has_ann(index):
+    if approximate(index, method):
         return approx_top_k(index, vec, k, frozenset(exclude), search_k)
     return exact_top_k(index.embeddings, vec, k, frozenset(exclude))
 
@@ -201,8 +206,6 @@ def search(encoder: Encoder | None, index: Index, query: Query, k: int = 10,
     vec = query_vector(encoder, index, query)
     exclude = {i for i, _ in query.image_ids}
     return search_vector(index, vec, k, exclude, method, search_k)
-
-
 
 
 def recall_at_k(index: Index, queries: np.ndarray, k: int = 10,
