@@ -30,8 +30,10 @@ WORDNET_NOUNS = Path("/usr/share/wordnet/data.noun")  # Debian wordnet-base
 MULTI = (0, 1, 2, 3)  # view=multi: padded, centre, both ends (benchmarks.conse_views.VIEWS)
 
 
-def wordnet() -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
-    """(first lemma, gloss, hypernym offsets) of every WordNet 3.0 noun synset."""
+def wordnet(links: tuple[str, ...] = ("@", "@i")
+            ) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """(first lemma, gloss, linked offsets) of every WordNet 3.0 noun synset: the links are
+    hypernyms by default, ("~", "~i") gives hyponyms and instances."""
     first, gloss, parents = {}, {}, {}
     for line in WORDNET_NOUNS.read_text(encoding="utf-8", errors="replace").splitlines():
         if not line[:1].isdigit():
@@ -42,7 +44,7 @@ def wordnet() -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
         first[f[0]], gloss[f[0]] = f[4].replace("_", " "), text.split(";")[0].strip()
         ptr = f[5 + 2 * n:]
         parents[f[0]] = [ptr[i + 1] for i in range(0, 4 * int(f[4 + 2 * n]), 4)
-                         if ptr[i] in ("@", "@i") and ptr[i + 2] == "n"]
+                         if ptr[i] in links and ptr[i + 2] == "n"]
     return first, gloss, parents
 
 

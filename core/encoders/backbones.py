@@ -66,7 +66,12 @@ class ImageBackbone:
 @lru_cache(maxsize=4)
 def efficientnet(variant: str = "lite0") -> ImageBackbone:
     """The served app installs no weights packages: there the shipped export is found by its
-    catalogue entry instead of the weights' content key."""
+    catalogue entry instead of the weights' content key. Lite3 exists only as an int8 TFLite
+    file (core.encoders.lite3)."""
+    if variant == "lite3":
+        from core.encoders import lite3
+
+        return ImageBackbone(variant, "tflite", lite3.lite3_runner(runtime.model_threads()))
     try:
         weights: Path | None = Path(efficientnet_weights(variant))
     except UserError:

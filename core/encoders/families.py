@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from core.encoders import lite3
 from core.encoders.base import Encoder, ItemInput
 from core.encoders.twobranch_head import npz_is_current, read_config, trained_heads
 from core.encoders.weights import (
@@ -105,10 +106,11 @@ def _variant(argument: str) -> str:
 def _lite_variants(prefix: str, needs_minilm: bool) -> list[Variant]:
     rows = []
     for v in EFFICIENTNET_SIZES:
-        package = efficientnet_module(v)
-        missing = [p.replace("_", "-") for p in (package, MINILM_PACKAGE if needs_minilm else "")
+        packages = lite3.MODULES if v == "lite3" else (efficientnet_module(v),)
+        missing = [p.replace("_", "-") for p in (*packages, MINILM_PACKAGE if needs_minilm else "")
                    if p and not installed(p)]
-        note = f"pip install {' '.join(missing)}" if missing else _runtime_note()
+        note = (f"pip install {' '.join(missing)}" if missing else
+                "ai-edge-litert (int8 TFLite)" if v == "lite3" else _runtime_note())
         rows.append(Variant(f"{prefix}:{v}", not missing, note))
     return rows
 
