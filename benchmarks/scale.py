@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,15 +38,33 @@ SPEC = "conse:lite0"
 K = 10
 
 
-def build_rate(folder: Path, engine: str, workers: int, address: str | None = None) -> str:
+@contextmanager
+def pinned(cores: set[int] | None) -> Iterator[None]:
+    """The block's threads and the processes it starts (Ray's raylet, workers) on `cores` only,
+    so that N workers are N one-core machines; None: no change. The calling thread's affinity is
+    what new threads and child processes inherit."""
+    if cores is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def build_rate(folder: Path, engine: str, workers: int, address: str | None = None,
+               pin: bool = False) -> str:
     """New images per second of decode+encode (model load in the driver excluded); for Ray,
     "steady rate (whole run's rate, start-up s, of it Ray init s)": the rate once the first
     actor has its model loaded, the whole run's rate, and the start-up (Ray, actors, their model
-    loads) until then."""
+    loads) until then. `pin`: on cores 0..workers-1 only (a local Ray's processes too)."""
     from core.index.build import build_index
     from core.index.ray_engine import LAST_RUN
 
-    with tempfile.TemporaryDirectory(dir=WORK) as tmp, environment(
+    cores = set(range(workers)) if pin and address is None else None
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp, pinned(cores), environment(
             {"IMAGE_SEARCH_THREADS": str(workers)} if engine == "local" else {}):
         s = build_index([folder], SPEC, Path(tmp) / "idx", engine=engine, workers=workers,
                         ray_address=address)
@@ -59,22 +79,28 @@ def _steady(cell: str) -> float:
     return float(cell.split()[0])
 
 
-def cluster(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
+def cluster(workers: int = 2, pin: bool = False) -> tuple[str, list[subprocess.Popen]]:
     """A head and `workers - 1` more nodes (`ray start --block`, one CPU each) on this machine;
-    stopped by `stop` (their own process groups: no `ray stop`, which ends every Ray here)."""
+    stopped by `stop` (their own process groups: no `ray stop`, which ends every Ray here).
+    `pin`: node i runs on core i only (`taskset`)."""
     ray_bin = str(Path(sys.executable).parent / "ray")
     port = 6390 + os.getpid() % 200
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    head = subprocess.Popen([ray_bin, "start", "--head", "--block", f"--port={port}",
+
+    def on(i: int) -> list[str]:
+        return ["taskset", "-c", str(i % os.cpu_count())] if pin else []
+
+    head = subprocess.Popen([*on(0), ray_bin, "start", "--head", "--block", f"--port={port}",
                              "--num-cpus=1", "--include-dashboard=false"], env=env,
                             start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     procs = [head]
     time.sleep(8)
-    for _ in range(workers - 1):
-        procs.append(subprocess.Popen([ray_bin, "start", "--block", f"--address=127.0.0.1:{port}",
-                                       "--num-cpus=1"], env=env, start_new_session=True,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for i in range(1, workers):
+        procs.append(subprocess.Popen([*on(i), ray_bin, "start", "--block",
+                                       f"--address=127.0.0.1:{port}", "--num-cpus=1"], env=env,
+                                      start_new_session=True, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
     time.sleep(8)
     return f"127.0.0.1:{port}", procs
 
@@ -85,18 +111,18 @@ def stop(procs: list[subprocess.Popen]) -> None:
         p.wait(timeout=60)
 
 
-def builds(count: int, limit: int) -> list[str]:
+def builds(count: int, limit: int, pin: bool = False) -> list[str]:
     rows = []
     for kind in ("gallery", "camera"):
         folder, label = photo_folder(kind, count)
         if kind == "gallery":
             folder, label = subset_folder(folder, limit), f"{label}, {limit} of them"
         log(f"builds on {label}")
-        local1 = build_rate(folder, "local", 1)
-        local2 = build_rate(folder, "local", 2)
-        ray1 = build_rate(folder, "ray", 1)
-        ray2 = build_rate(folder, "ray", 2)
-        address, procs = cluster(2)
+        local1 = build_rate(folder, "local", 1, pin=pin)
+        local2 = build_rate(folder, "local", 2, pin=pin)
+        ray1 = build_rate(folder, "ray", 1, pin=pin)
+        ray2 = build_rate(folder, "ray", 2, pin=pin)
+        address, procs = cluster(2, pin)
         try:
             two_nodes = build_rate(folder, "ray", 2, address)
         finally:
@@ -110,7 +136,9 @@ def builds(count: int, limit: int) -> list[str]:
         "each a one-thread model with one decode thread ahead of it). cluster: `ray start "
         "--head` + one `ray start --address` node, one CPU each, the build joining through "
         "--ray-address. Ray cells: steady rate once the first actor has its model loaded "
-        "(whole run's rate, start-up seconds until then, of which Ray init).",
+        "(whole run's rate, start-up seconds until then, of which Ray init)."
+        + (" Pinned (--pin): N workers run on cores 0..N-1 only (the Ray processes too), and "
+           "cluster node i on core i, so one worker is a one-core machine." if pin else ""),
         table(["photos", "local 1", "local 2", "ray 1", "ray 2", "cluster 2 nodes",
                "ray efficiency 1→2 (steady)", "ray 1 overhead vs local 1 (steady)"], rows,
               digits=2)]
@@ -222,6 +250,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--vectors-cache", type=Path, default=None,
                     help="an .npy of image_vectors(m >= n) from an earlier run: its first n rows")
     ap.add_argument("--stores", default="annoy,lance", help="which stores, comma-separated")
+    ap.add_argument("--pin", action="store_true",
+                    help="builds: one core per worker (local N, ray N and the cluster's nodes)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     started = time.perf_counter()
@@ -231,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
 
         return clients(["--no-write"] if args.no_write else [])
     if args.part == "builds":
-        blocks = builds(args.count, args.limit)
+        blocks = builds(args.count, args.limit, args.pin)
     else:
         rows, notes = [], []
         for n in (int(s) for s in args.sizes.split(",")):
