@@ -238,3 +238,62 @@ def test_a_frames_column_types_come_from_all_its_rows(tmp_path, monkeypatch):
     got, emb = lance_store.read_lance(tmp_path, {"dim": 16, "counts": {"items": 10}})
     assert [list(t) for t in got["texts"]] == [list(t) for t in items["texts"]]
     np.testing.assert_array_equal(emb.take(range(10)), vecs)
+
+
+def test_opening_a_lance_index_reads_no_item_rows_until_asked(tmp_path, monkeypatch):
+    """`Index.items` of a Lance index takes only the rows a result needs: opening scans just
+    the `id` and `hash` columns (order and hash checks, in batches), items and searches then
+    read their rows by take, and the values are the table's."""
+    import lancedb.query
+
+    from benchmarks.vectors import image_vectors, items_table, write_index
+    n = 3000
+    vecs = image_vectors(n, seed=4)
+    write_index(tmp_path / "idx", vecs, None, store="lance", ann_min_rows=10**9)
+    scans: list[list[str]] = []
+    real_select = lancedb.query.LanceQueryBuilder.select
+
+    def select(self, columns):
+        if isinstance(self, lancedb.query.LanceEmptyQueryBuilder):
+            scans.append(list(columns))
+        return real_select(self, columns)
+
+    monkeypatch.setattr(lancedb.query.LanceQueryBuilder, "select", select)
+    index = load_index(tmp_path / "idx")
+    assert sorted(map(tuple, scans)) == [("hash",), ("id",)]
+    from core.index import lance_items
+
+    assert isinstance(index.items, lance_items.LanceItems) and index.items.cached_rows == 0
+    assert len(index.items) == n and "rel_path" in index.items and "nope" not in index.items
+    want = items_table(n)
+    for i in (0, 1234, n - 1):
+        got = index.item(i)
+        assert got["id"] == i and got["texts"] == []
+        assert {c: got[c] for c in ("path", "rel_path", "hash", "size", "width")} == {
+            c: want.at[i, c] for c in ("path", "rel_path", "hash", "size", "width")}
+    hits = search_vector(index, vecs[42], 10)
+    assert hits[0].id == 42
+    assert [index.items.at[h.id, "hash"] for h in hits] == [want.at[h.id, "hash"] for h in hits]
+    assert list(index.items.loc[[9, 3, 9], "rel_path"]) == list(want["rel_path"].iloc[[9, 3, 9]])
+    assert index.items.iloc[-1]["hash"] == want["hash"].iloc[-1]
+    assert [s for s in scans if s != ["vector"]] == [["id"], ["hash"]]  # exact search: vectors
+    assert index.items.cached_rows <= 20
+    assert list(index.items["hash"]) == list(want["hash"])  # a whole column, by projection
+    assert index.items.cached_rows <= 20
+    monkeypatch.setattr(lance_items, "ROW_CACHE", 100)
+    assert list(index.items.take(range(150, 260))["hash"]) == list(want["hash"].iloc[150:260])
+    assert index.items.cached_rows == 100  # the oldest rows are let go
+    with pytest.raises(KeyError):
+        index.items.at[n, "hash"]
+
+
+def test_a_malformed_hash_in_a_lance_table_is_refused(tmp_path):
+    """The hash check at open runs on the Lance table too (a hash names a thumbnail file)."""
+    from core.index.lance_store import read_lance, write_lance
+    from core.index.store import _check_items
+
+    items = pd.DataFrame({"path": ["/a.jpg", "/b.jpg"], "hash": ["0" * 40, "../../etc/passwd"]})
+    write_lance(tmp_path, items, np.eye(2, 8, dtype=np.float32), ann_min_rows=10**9)
+    got, _ = read_lance(tmp_path, {"dim": 8, "counts": {"items": 2}})
+    with pytest.raises(UserError, match="1 malformed hash"):
+        _check_items(tmp_path, got)

@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.errors import UserError
+from core.index.lance_items import LanceItems
 
 TABLE = "items"
 FOLDER = f"{TABLE}.lance"
@@ -174,24 +175,22 @@ def _vectors(table, dim: int) -> np.ndarray:
     return np.asarray(column.values.to_numpy(zero_copy_only=False), np.float32).reshape(-1, dim)
 
 
-def read_lance(files: Path | str, manifest: dict) -> tuple[pd.DataFrame, LanceVectors]:
-    """(items without the vectors, the lazy vectors) of a Lance index; checks the table's shape
-    against the manifest (vectors were checked finite when the build wrote them)."""
+def read_lance(files: Path | str, manifest: dict) -> tuple[LanceItems, LanceVectors]:
+    """(the items, read on demand, and the lazy vectors) of a Lance index; checks the table's
+    shape against the manifest and its `id` column in batches (no column is kept in memory;
+    vectors were checked finite when the build wrote them)."""
     where = (manifest.get("lance") or {}).get("uri") or str(files)  # s3://…: README, Scaling out
     tbl = _lancedb().connect(where).open_table(TABLE)
     vec_type = tbl.schema.field("vector").type
     dim = int(getattr(vec_type, "list_size", -1))
-    columns = [f.name for f in tbl.schema if f.name != "vector"]
-    items = tbl.search().select(columns).limit(None).to_pandas()
-    if "id" in items.columns:
-        if not np.array_equal(items["id"].to_numpy(), np.arange(len(items))):
-            raise ValueError("the table's rows are out of order (id column)")
-        items = items.drop(columns="id")
-    if dim != manifest.get("dim") or len(items) != manifest.get("counts", {}).get(
-            "items", len(items)):
-        raise ValueError(f"table holds {len(items)} × {dim}-d vectors, manifest says "
+    n = tbl.count_rows()
+    if dim != manifest.get("dim") or n != manifest.get("counts", {}).get("items", n):
+        raise ValueError(f"table holds {n} × {dim}-d vectors, manifest says "
                          f"{manifest.get('counts', {}).get('items')} × {manifest.get('dim')}")
-    return items, LanceVectors(tbl, len(items), dim)
+    items = LanceItems(tbl, n, [f.name for f in tbl.schema if f.name not in ("id", "vector")])
+    if "id" in tbl.schema.names:
+        items.check_order()
+    return items, LanceVectors(tbl, n, dim)
 
 
 def default_nprobes(partitions: int) -> int:
