@@ -198,10 +198,12 @@ def default_nprobes(partitions: int) -> int:
 
 
 def ann_candidates(vectors: LanceVectors, vec: np.ndarray, want: int, nprobes: int | None,
-                   partitions: int) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, stored vectors) of Lance's `want` best candidates for `vec` (PQ, refined)."""
+                   partitions: int, refine: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, stored vectors) of Lance's `want` best candidates for `vec` (PQ distances over
+    `nprobes` partitions, the best `refine` × want of them re-ranked by Lance exactly)."""
     probes = nprobes if nprobes is not None else default_nprobes(partitions)
     got = (vectors.table.search(np.asarray(vec, np.float32), vector_column_name="vector")
-           .distance_type("cosine").nprobes(probes).refine_factor(REFINE_FACTOR)
+           .distance_type("cosine").nprobes(probes)
+           .refine_factor(refine if refine is not None else REFINE_FACTOR)
            .limit(want).select(["id", "vector"]).to_arrow())
     return np.asarray(got.column("id").to_numpy(), np.int64), _vectors(got, vectors.shape[1])
