@@ -31,11 +31,16 @@ FOLDER = f"{TABLE}.lance"
 ANN_MIN_ROWS = 40_000  # below this, exact search over the table (as core.query.search does)
 CACHE_ROWS = 40_000  # a table this small is read into memory once for exact scans (≤ 61 MB)
 SCAN_ROWS = 65_536  # rows per chunk when a larger table is streamed
-# Measured at 1M ConSE-shaped vectors (BENCHMARKS.md, scale): text queries lie away from the
-# image cloud, so they need many partitions probed; PQ distances are refined exactly by Lance.
-NPROBE_SHARE = 0.1  # of the partitions (sqrt(n) of them), at least MIN_NPROBES
+# Measured on ConSE-shaped vectors (BENCHMARKS.md, "Scale (stores)" and "Lance ANN sweep"):
+# text queries lie away from the image cloud, so they need many partitions probed, and their
+# PQ distances are coarse, so a shortlist is re-ranked exactly by Lance. At 10M items (3,162
+# partitions) the shortlist, not the probes, bounds recall: nprobes 316 / refine 100 gave
+# recall@10 0.90, nprobes 128 / refine 396 0.97, in less time (fewer PQ codes scanned).
+NPROBE_SHARE = 0.1  # of the partitions (sqrt(n) of them), at least MIN_NPROBES ...
 MIN_NPROBES = 16
-REFINE_FACTOR = 100  # 1M sweep: 20 -> recall@10 0.85, 60 -> 0.94, 100 -> 0.98 (nprobes 100)
+MAX_NPROBES = 128  # ... and at most this many (10M: 128 -> 0.972, 316 -> 0.981, 2x the time)
+REFINE_FACTOR = 100  # at least; 1M sweep: 20 -> recall@10 0.85, 60 -> 0.94, 100 -> 0.98
+RERANK_SHARE = 0.01  # shortlist = this share of the rows the probes scanned (10M: refine 405)
 
 
 def _lancedb():
@@ -194,7 +199,16 @@ def read_lance(files: Path | str, manifest: dict) -> tuple[LanceItems, LanceVect
 
 
 def default_nprobes(partitions: int) -> int:
-    return max(1, min(partitions, max(MIN_NPROBES, math.ceil(NPROBE_SHARE * partitions))))
+    share = max(MIN_NPROBES, math.ceil(NPROBE_SHARE * partitions))
+    return max(1, min(partitions, MAX_NPROBES, share))
+
+
+def default_refine(n: int, partitions: int, nprobes: int, want: int) -> int:
+    """Refine factor whose shortlist (refine × want rows) is RERANK_SHARE of the rows the
+    probes scan (n / partitions each), at least REFINE_FACTOR: 1M items with 100 probes
+    re-rank 1,000 rows (as measured there), 10M with 128 re-rank ~4,000."""
+    scanned = nprobes * n / max(1, partitions)
+    return max(REFINE_FACTOR, math.ceil(RERANK_SHARE * scanned / max(1, want)))
 
 
 def ann_candidates(vectors: LanceVectors, vec: np.ndarray, want: int, nprobes: int | None,
@@ -202,8 +216,9 @@ def ann_candidates(vectors: LanceVectors, vec: np.ndarray, want: int, nprobes: i
     """(ids, stored vectors) of Lance's `want` best candidates for `vec` (PQ distances over
     `nprobes` partitions, the best `refine` × want of them re-ranked by Lance exactly)."""
     probes = nprobes if nprobes is not None else default_nprobes(partitions)
+    if refine is None:
+        refine = default_refine(vectors.shape[0], partitions, probes, want)
     got = (vectors.table.search(np.asarray(vec, np.float32), vector_column_name="vector")
-           .distance_type("cosine").nprobes(probes)
-           .refine_factor(refine if refine is not None else REFINE_FACTOR)
+           .distance_type("cosine").nprobes(probes).refine_factor(refine)
            .limit(want).select(["id", "vector"]).to_arrow())
     return np.asarray(got.column("id").to_numpy(), np.int64), _vectors(got, vectors.shape[1])
