@@ -266,11 +266,14 @@ def test_opening_a_lance_index_reads_no_item_rows_until_asked(tmp_path, monkeypa
     assert isinstance(index.items, lance_items.LanceItems) and index.items.cached_rows == 0
     assert len(index.items) == n and "rel_path" in index.items and "nope" not in index.items
     want = items_table(n)
+    constant = index.manifest["lance"]["constant"]  # filled in from here, never taken
+    assert constant["root"] == "/home/user" and constant["width"] == 1920
+    assert "path" not in constant and "hash" not in constant and "size" not in constant
     for i in (0, 1234, n - 1):
         got = index.item(i)
         assert got["id"] == i and got["texts"] == []
-        assert {c: got[c] for c in ("path", "rel_path", "hash", "size", "width")} == {
-            c: want.at[i, c] for c in ("path", "rel_path", "hash", "size", "width")}
+        assert {c: got[c] for c in ("path", "rel_path", "hash", "size", "width", "root")} == {
+            c: want.at[i, c] for c in ("path", "rel_path", "hash", "size", "width", "root")}
     hits = search_vector(index, vecs[42], 10)
     assert hits[0].id == 42
     assert [index.items.at[h.id, "hash"] for h in hits] == [want.at[h.id, "hash"] for h in hits]

@@ -22,14 +22,57 @@ import pyarrow.compute as pc
 
 ROW_CACHE = 4096  # rows kept after a take: result pages and detail views reread their rows
 SCAN_BATCH = 65_536  # rows per batch when a whole column is checked
+NEVER_CONSTANT = ("id", "vector", "path", "hash")  # always read: the app checks or opens them
+Scalar = str | int | float | bool
+
+
+class ConstantColumns:
+    """The columns holding one value in every row, found while the writer streams its batches
+    (the manifest keeps them). Lance's take of such a column (a run-length page) cost ~1 ms per
+    fragment touched at 10M rows, 10x a varying column's: ten hits' rows took 67 ms, 4.6 ms
+    without them (a collection's root, empty licence or source columns are like this)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Scalar] | None = None  # None until the first batch
+
+    def see(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        found = {}
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            if name in NEVER_CONSTANT or (self.values is not None and name not in self.values):
+                continue
+            value = _single_value(column)
+            if value is not None and (self.values is None or self.values[name] == value):
+                found[name] = value
+        self.values = found
+        return batch
+
+
+def _single_value(column: pa.Array) -> Scalar | None:
+    """The value every row holds, when it is one non-null scalar (JSON-able), else None."""
+    kind = column.type
+    if not len(column) or column.null_count or not (
+            pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            or pa.types.is_integer(kind) or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind)):
+        return None
+    first = column[0]
+    if not pc.all(pc.equal(column, first)).as_py():
+        return None
+    value = first.as_py()
+    return None if isinstance(value, float) and not np.isfinite(value) else value
 
 
 class LanceItems:
     """Row i is Lance row offset i (the table's `id` column); see the module doc."""
 
-    def __init__(self, table, n: int, columns: Sequence[str]) -> None:
+    def __init__(self, table, n: int, columns: Sequence[str],
+                 constant: dict[str, Scalar] | None = None) -> None:
         self.table, self._n = table, int(n)
         self.columns = pd.Index(list(columns))
+        self.constant = {k: v for k, v in (constant or {}).items()  # as the manifest says
+                         if k in self.columns and k not in NEVER_CONSTANT
+                         and isinstance(v, Scalar)}
+        self._varying = [c for c in self.columns if c not in self.constant]
         self.index = pd.RangeIndex(self._n)
         self._rows: OrderedDict[int, dict] = OrderedDict()
         self._lock = threading.Lock()  # app sessions share one loaded index across threads
@@ -80,10 +123,12 @@ class LanceItems:
         return out
 
     def _take(self, ids: list[int]) -> dict[int, dict]:
-        got = self.table.take_offsets(ids).select(["id", *self.columns]).to_arrow()
+        got = self.table.take_offsets(ids).select(["id", *self._varying]).to_arrow()
         frame = got.to_pandas()  # the same value types as the folder store's parquet read
         keys = frame.pop("id").to_numpy()
-        return {int(k): row for k, row in zip(keys, frame.to_dict("records"), strict=True)}
+        return {int(k): {c: self.constant[c] if c in self.constant else row[c]
+                         for c in self.columns}
+                for k, row in zip(keys, frame.to_dict("records"), strict=True)}
 
     def take(self, ids: Sequence[int] | np.ndarray, columns: Sequence[str] | None = None
              ) -> pd.DataFrame:

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.errors import UserError
-from core.index.lance_items import LanceItems
+from core.index.lance_items import ConstantColumns, LanceItems
 
 TABLE = "items"
 FOLDER = f"{TABLE}.lance"
@@ -61,20 +61,22 @@ ItemRows = Callable[[int, int], pd.DataFrame]  # (start, stop) -> those rows of 
 def write_lance(stage: Path | str, items: pd.DataFrame | ItemRows, emb: np.ndarray,
                 ann_min_rows: int = ANN_MIN_ROWS) -> dict:
     """Write the table into `stage` (a version folder or an object-store URI); returns the
-    manifest's `lance` section (index kind and settings). Rows go to Lance SCAN_ROWS at a time,
-    so `emb` may be a memmap larger than RAM and `items` a function building each slice of the
-    table (a 10M-row frame of Python strings is gigabytes); a frame's column types come from
-    the whole frame, a function's from its first slice."""
+    manifest's `lance` section (index kind and settings, the columns holding one value in every
+    row). Rows go to Lance SCAN_ROWS at a time, so `emb` may be a memmap larger than RAM and
+    `items` a function building each slice of the table (a 10M-row frame of Python strings is
+    gigabytes); a frame's column types come from the whole frame, a function's from its first
+    slice."""
     n, dim = emb.shape
     if callable(items):
         rows, schema = items, _schema(items(0, min(n, SCAN_ROWS)), dim)
     else:
         rows, schema = (lambda a, b: items.iloc[a:b]), _schema(items, dim)
+    constant = ConstantColumns()
     reader = pa.RecordBatchReader.from_batches(schema, (
-        _batch(rows(a, min(n, a + SCAN_ROWS)), emb[a:a + SCAN_ROWS], a, schema)
+        constant.see(_batch(rows(a, min(n, a + SCAN_ROWS)), emb[a:a + SCAN_ROWS], a, schema))
         for a in range(0, n, SCAN_ROWS)))
     tbl = _lancedb().connect(str(stage)).create_table(TABLE, reader)
-    info: dict = {"table": TABLE, "ann": None}
+    info: dict = {"table": TABLE, "ann": None, "constant": constant.values or {}}
     if n >= ann_min_rows:
         from lancedb.index import IvfPq
 
@@ -192,7 +194,8 @@ def read_lance(files: Path | str, manifest: dict) -> tuple[LanceItems, LanceVect
     if dim != manifest.get("dim") or n != manifest.get("counts", {}).get("items", n):
         raise ValueError(f"table holds {n} × {dim}-d vectors, manifest says "
                          f"{manifest.get('counts', {}).get('items')} × {manifest.get('dim')}")
-    items = LanceItems(tbl, n, [f.name for f in tbl.schema if f.name not in ("id", "vector")])
+    items = LanceItems(tbl, n, [f.name for f in tbl.schema if f.name not in ("id", "vector")],
+                       (manifest.get("lance") or {}).get("constant"))
     if "id" in tbl.schema.names:
         items.check_order()
     return items, LanceVectors(tbl, n, dim)
