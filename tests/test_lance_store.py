@@ -94,6 +94,12 @@ def test_ann_recall_and_exact_rescoring(tmp_path):
     queries = vecs[np.random.default_rng(1).choice(len(vecs), 30, replace=False)] + \
         np.random.default_rng(2).normal(0, 0.02, (30, vecs.shape[1])).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    first = search_vector(index, queries[0], 10, method="annoy")
+    assert index.items.cached_rows == 10  # the hits' rows came back with them
+    from benchmarks.vectors import items_table
+
+    assert [index.item(h.id)["hash"] for h in first] == list(
+        items_table(3000)["hash"].iloc[[h.id for h in first]])
     for vec in queries[:5]:
         hits = search_vector(index, vec, 10, method="annoy")
         assert np.allclose([h.score for h in hits], vecs[[h.id for h in hits]] @ vec, atol=1e-5)

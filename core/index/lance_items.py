@@ -110,20 +110,34 @@ class LanceItems:
             raise KeyError(f"row {bad[0]} is not in 0..{self._n - 1}")
         with self._lock:
             missing = sorted({i for i in ids if i not in self._rows})
-        fetched = self._take(missing) if missing else {}
+        fetched = self._rows_of(self.table.take_offsets(missing).select(
+            ["id", *self._varying]).to_arrow()) if missing else {}
         with self._lock:
-            for i, row in fetched.items():
-                self._rows[i] = row
             out = [fetched.get(i) or self._rows[i] for i in ids]
-            for i in ids:
+        self._keep(fetched, ids)
+        return out
+
+    @property
+    def varying(self) -> list[str]:
+        """The columns a take reads (the constant ones come from the manifest)."""
+        return list(self._varying)
+
+    def keep(self, got: pa.Table) -> None:
+        """Keep rows a search brought back with its hits (`id` and the `varying` columns), so
+        the hits' `item` calls that follow take nothing more."""
+        fetched = self._rows_of(got.select(["id", *self._varying]))
+        self._keep(fetched, list(fetched))
+
+    def _keep(self, fetched: dict[int, dict], used: list[int]) -> None:
+        with self._lock:
+            self._rows.update(fetched)
+            for i in used:
                 if i in self._rows:
                     self._rows.move_to_end(i)
             while len(self._rows) > ROW_CACHE:
                 self._rows.popitem(last=False)
-        return out
 
-    def _take(self, ids: list[int]) -> dict[int, dict]:
-        got = self.table.take_offsets(ids).select(["id", *self._varying]).to_arrow()
+    def _rows_of(self, got: pa.Table) -> dict[int, dict]:
         frame = got.to_pandas()  # the same value types as the folder store's parquet read
         keys = frame.pop("id").to_numpy()
         return {int(k): {c: self.constant[c] if c in self.constant else row[c]

@@ -216,13 +216,18 @@ def default_refine(n: int, partitions: int, nprobes: int, want: int) -> int:
 
 
 def ann_candidates(vectors: LanceVectors, vec: np.ndarray, want: int, nprobes: int | None,
-                   partitions: int, refine: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   partitions: int, refine: int | None = None, items: LanceItems | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """(ids, stored vectors) of Lance's `want` best candidates for `vec` (PQ distances over
-    `nprobes` partitions, the best `refine` × want of them re-ranked by Lance exactly)."""
+    `nprobes` partitions, the best `refine` × want of them re-ranked by Lance exactly); their
+    item rows come back in the same query and are kept by `items` (a results page shows them:
+    10M rows, ten separate takes after the search cost ~30 ms)."""
     probes = nprobes if nprobes is not None else default_nprobes(partitions)
     if refine is None:
         refine = default_refine(vectors.shape[0], partitions, probes, want)
     got = (vectors.table.search(np.asarray(vec, np.float32), vector_column_name="vector")
            .distance_type("cosine").nprobes(probes).refine_factor(refine)
-           .limit(want).select(["id", "vector"]).to_arrow())
+           .limit(want).select(["id", "vector", *(items.varying if items else [])]).to_arrow())
+    if items is not None:
+        items.keep(got)
     return np.asarray(got.column("id").to_numpy(), np.int64), _vectors(got, vectors.shape[1])

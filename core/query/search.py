@@ -158,7 +158,8 @@ def lance_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
 
     want = min(k + len(exclude), index.n)
     partitions = int(index.manifest["lance"]["ann"]["partitions"])
-    ids, rows = ann_candidates(index.embeddings, vec, want, nprobes, partitions, refine)
+    ids, rows = ann_candidates(index.embeddings, vec, want, nprobes, partitions, refine,
+                               index.items)
     keep = np.array([i not in exclude for i in ids], bool)
     ids, rows = ids[keep], rows[keep]
     order = np.argsort(ids, kind="stable")  # ties go to the lower id
