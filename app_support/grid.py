@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_support import keyboard, loaders, state
 from app_support.paging import chunk
-from core.index.items import label, ocr_text, short_name
+from core.index.items import labels, ocr_text, short_name
 from core.index.store import Index
 from core.query.calibration import THRESHOLD, strong_count
 
@@ -33,13 +33,14 @@ def hit_cells(index: Index, hits: loaders.Hits, marks: dict[int, str] | None = N
     description, how many exact copies were folded into this one, and how many near-duplicates
     it has in the index (`near`: core.query.duplicates.near_of), exact copies not counted."""
     cells = []
+    names = labels(index, [i for i, _, _ in hits])
     for rank, (i, score, dups) in enumerate(hits, 1):
         parts = [f"{(marks or {}).get(i, '')}#{rank}"]
         if relevance is not None:
             parts.append(f"{relevance[rank - 1]:.0%}")
         elif cosine:
             parts.append(f"{score:.3f}")
-        parts.append(label(index, i))
+        parts.append(names[rank - 1])
         if dups:
             parts.append(f"×{len(dups) + 1} copies")
         others = [j for j in (near or {}).get(i, []) if j not in dups]

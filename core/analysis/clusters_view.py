@@ -60,12 +60,12 @@ def label_rows(index: Index, ids: np.ndarray) -> list[labels.Words]:
     """Each image's words for naming its cluster: its texts without credits, source names and
     file-name echoes; an image with none is named by its nearest ImageNet classes when the
     index's model has a class space (ConSE, hybrid)."""
-    items = index.items
-    meta = [items.get(c) for c in ("attribution", "source", "licence")]
+    meta = [c for c in ("attribution", "source", "licence") if c in index.items]
+    taken = index.items.loc[[int(i) for i in ids], [*meta, "rel_path"]]  # only these rows
     rows = []
-    for i, texts in zip(ids, texts_of(index, ids), strict=True):
-        credits = labels.credit_words(*(str(m.iat[int(i)] or "") for m in meta if m is not None))
-        rows.append(labels.label_words(texts, str(items["rel_path"].iat[int(i)]), credits))
+    for (_, row), texts in zip(taken.iterrows(), texts_of(index, ids), strict=True):
+        credits = labels.credit_words(*(str(row[m] or "") for m in meta))
+        rows.append(labels.label_words(texts, str(row["rel_path"]), credits))
     bare = [r for r, words in enumerate(rows) if not words]
     if bare:
         named = visual_names.class_names(index.spec, index.embeddings[np.asarray(ids)[bare]])

@@ -35,23 +35,27 @@ def trim(text: str, chars: int = LABEL_CHARS) -> str:
 def label(index: Index, i: int) -> str:
     """What a grid shows under image i: its first non-empty description, trimmed, else its
     short file name (`E016.jpg` says nothing; "Goat, lungs" does)."""
-    first = next((t for t in texts_of(index, [i])[0] if t.strip()), "")
-    return trim(first) if first else short_name(index, i)
+    return labels(index, [i])[0]
+
+
+def labels(index: Index, ids: Iterable[int]) -> list[str]:
+    """`label` of each image, their rows read at once (one Lance take for a grid's page)."""
+    ids = [int(i) for i in ids]
+    firsts = [next((t for t in texts if t.strip()), "") for texts in texts_of(index, ids)]
+    return [trim(first) if first else short_name(index, i) for i, first in zip(ids, firsts,
+                                                                                strict=True)]
 
 
 def named(index: Index, ids: Iterable[int]) -> list[tuple[int, str]]:
     """(id, label) per image: the cells of a plain thumbnail grid."""
-    return [(int(i), label(index, i)) for i in ids]
+    ids = [int(i) for i in ids]
+    return list(zip(ids, labels(index, ids), strict=True))
 
 
 def texts_of(index: Index, ids: Iterable[int]) -> list[list[str]]:
     """Each image's texts as a list of str (the parquet column holds arrays or None)."""
-    column = index.items["texts"]
-    out = []
-    for i in ids:
-        value = column.iat[int(i)]
-        out.append([str(t) for t in value] if value is not None else [])
-    return out
+    values = index.items.loc[[int(i) for i in ids], "texts"].tolist()  # only these rows
+    return [[str(t) for t in value] if value is not None else [] for value in values]
 
 
 def ocr_text(index: Index, i: int) -> str:

@@ -24,17 +24,24 @@ import pandas as pd
 import pyarrow as pa
 
 from core.errors import UserError
+from core.index.lance_items import ConstantColumns, LanceItems
 
 TABLE = "items"
 FOLDER = f"{TABLE}.lance"
 ANN_MIN_ROWS = 40_000  # below this, exact search over the table (as core.query.search does)
 CACHE_ROWS = 40_000  # a table this small is read into memory once for exact scans (≤ 61 MB)
 SCAN_ROWS = 65_536  # rows per chunk when a larger table is streamed
-# Measured at 1M ConSE-shaped vectors (BENCHMARKS.md, scale): text queries lie away from the
-# image cloud, so they need many partitions probed; PQ distances are refined exactly by Lance.
-NPROBE_SHARE = 0.1  # of the partitions (sqrt(n) of them), at least MIN_NPROBES
+# Measured on ConSE-shaped vectors (BENCHMARKS.md, "Scale (stores)" and "Lance ANN sweep"):
+# text queries lie away from the image cloud, so they need many partitions probed, and their
+# PQ distances are coarse, so a shortlist is re-ranked exactly by Lance. At 10M items (3,162
+# partitions) the shortlist, not the probes, bounds recall: nprobes 316 / refine 100 gave
+# recall@10 0.90; 200 / 600 gave 0.958 and 0.98+ on two builds of the same vectors (k-means
+# differs: 128 / 405 gave 0.972 on one, 0.943 on the other).
+NPROBE_SHARE = 0.1  # of the partitions (sqrt(n) of them), at least MIN_NPROBES ...
 MIN_NPROBES = 16
-REFINE_FACTOR = 100  # 1M sweep: 20 -> recall@10 0.85, 60 -> 0.94, 100 -> 0.98 (nprobes 100)
+MAX_NPROBES = 200  # ... and at most this many (10M: 316 probes cost 1.3x for +0.003)
+REFINE_FACTOR = 100  # at least; 1M sweep: 20 -> recall@10 0.85, 60 -> 0.94, 100 -> 0.98
+RERANK_SHARE = 0.01  # shortlist = this share of the rows the probes scanned (10M: refine 633)
 
 
 def _lancedb():
@@ -55,20 +62,22 @@ ItemRows = Callable[[int, int], pd.DataFrame]  # (start, stop) -> those rows of 
 def write_lance(stage: Path | str, items: pd.DataFrame | ItemRows, emb: np.ndarray,
                 ann_min_rows: int = ANN_MIN_ROWS) -> dict:
     """Write the table into `stage` (a version folder or an object-store URI); returns the
-    manifest's `lance` section (index kind and settings). Rows go to Lance SCAN_ROWS at a time,
-    so `emb` may be a memmap larger than RAM and `items` a function building each slice of the
-    table (a 10M-row frame of Python strings is gigabytes); a frame's column types come from
-    the whole frame, a function's from its first slice."""
+    manifest's `lance` section (index kind and settings, the columns holding one value in every
+    row). Rows go to Lance SCAN_ROWS at a time, so `emb` may be a memmap larger than RAM and
+    `items` a function building each slice of the table (a 10M-row frame of Python strings is
+    gigabytes); a frame's column types come from the whole frame, a function's from its first
+    slice."""
     n, dim = emb.shape
     if callable(items):
         rows, schema = items, _schema(items(0, min(n, SCAN_ROWS)), dim)
     else:
         rows, schema = (lambda a, b: items.iloc[a:b]), _schema(items, dim)
+    constant = ConstantColumns()
     reader = pa.RecordBatchReader.from_batches(schema, (
-        _batch(rows(a, min(n, a + SCAN_ROWS)), emb[a:a + SCAN_ROWS], a, schema)
+        constant.see(_batch(rows(a, min(n, a + SCAN_ROWS)), emb[a:a + SCAN_ROWS], a, schema))
         for a in range(0, n, SCAN_ROWS)))
     tbl = _lancedb().connect(str(stage)).create_table(TABLE, reader)
-    info: dict = {"table": TABLE, "ann": None}
+    info: dict = {"table": TABLE, "ann": None, "constant": constant.values or {}}
     if n >= ann_min_rows:
         from lancedb.index import IvfPq
 
@@ -174,35 +183,51 @@ def _vectors(table, dim: int) -> np.ndarray:
     return np.asarray(column.values.to_numpy(zero_copy_only=False), np.float32).reshape(-1, dim)
 
 
-def read_lance(files: Path | str, manifest: dict) -> tuple[pd.DataFrame, LanceVectors]:
-    """(items without the vectors, the lazy vectors) of a Lance index; checks the table's shape
-    against the manifest (vectors were checked finite when the build wrote them)."""
+def read_lance(files: Path | str, manifest: dict) -> tuple[LanceItems, LanceVectors]:
+    """(the items, read on demand, and the lazy vectors) of a Lance index; checks the table's
+    shape against the manifest and its `id` column in batches (no column is kept in memory;
+    vectors were checked finite when the build wrote them)."""
     where = (manifest.get("lance") or {}).get("uri") or str(files)  # s3://…: README, Scaling out
     tbl = _lancedb().connect(where).open_table(TABLE)
     vec_type = tbl.schema.field("vector").type
     dim = int(getattr(vec_type, "list_size", -1))
-    columns = [f.name for f in tbl.schema if f.name != "vector"]
-    items = tbl.search().select(columns).limit(None).to_pandas()
-    if "id" in items.columns:
-        if not np.array_equal(items["id"].to_numpy(), np.arange(len(items))):
-            raise ValueError("the table's rows are out of order (id column)")
-        items = items.drop(columns="id")
-    if dim != manifest.get("dim") or len(items) != manifest.get("counts", {}).get(
-            "items", len(items)):
-        raise ValueError(f"table holds {len(items)} × {dim}-d vectors, manifest says "
+    n = tbl.count_rows()
+    if dim != manifest.get("dim") or n != manifest.get("counts", {}).get("items", n):
+        raise ValueError(f"table holds {n} × {dim}-d vectors, manifest says "
                          f"{manifest.get('counts', {}).get('items')} × {manifest.get('dim')}")
-    return items, LanceVectors(tbl, len(items), dim)
+    items = LanceItems(tbl, n, [f.name for f in tbl.schema if f.name not in ("id", "vector")],
+                       (manifest.get("lance") or {}).get("constant"))
+    if "id" in tbl.schema.names:
+        items.check_order()
+    return items, LanceVectors(tbl, n, dim)
 
 
 def default_nprobes(partitions: int) -> int:
-    return max(1, min(partitions, max(MIN_NPROBES, math.ceil(NPROBE_SHARE * partitions))))
+    share = max(MIN_NPROBES, math.ceil(NPROBE_SHARE * partitions))
+    return max(1, min(partitions, MAX_NPROBES, share))
+
+
+def default_refine(n: int, partitions: int, nprobes: int, want: int) -> int:
+    """Refine factor whose shortlist (refine × want rows) is RERANK_SHARE of the rows the
+    probes scan (n / partitions each), at least REFINE_FACTOR: 1M items with 100 probes
+    re-rank 1,000 rows (as measured there), 10M with 200 re-rank ~6,300."""
+    scanned = nprobes * n / max(1, partitions)
+    return max(REFINE_FACTOR, math.ceil(RERANK_SHARE * scanned / max(1, want)))
 
 
 def ann_candidates(vectors: LanceVectors, vec: np.ndarray, want: int, nprobes: int | None,
-                   partitions: int) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, stored vectors) of Lance's `want` best candidates for `vec` (PQ, refined)."""
+                   partitions: int, refine: int | None = None, items: LanceItems | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, stored vectors) of Lance's `want` best candidates for `vec` (PQ distances over
+    `nprobes` partitions, the best `refine` × want of them re-ranked by Lance exactly); their
+    item rows come back in the same query and are kept by `items` (a results page shows them:
+    10M rows, ten separate takes after the search cost ~30 ms)."""
     probes = nprobes if nprobes is not None else default_nprobes(partitions)
+    if refine is None:
+        refine = default_refine(vectors.shape[0], partitions, probes, want)
     got = (vectors.table.search(np.asarray(vec, np.float32), vector_column_name="vector")
-           .distance_type("cosine").nprobes(probes).refine_factor(REFINE_FACTOR)
-           .limit(want).select(["id", "vector"]).to_arrow())
+           .distance_type("cosine").nprobes(probes).refine_factor(refine)
+           .limit(want).select(["id", "vector", *(items.varying if items else [])]).to_arrow())
+    if items is not None:
+        items.keep(got)
     return np.asarray(got.column("id").to_numpy(), np.int64), _vectors(got, vectors.shape[1])

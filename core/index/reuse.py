@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from core.errors import UserError
 from core.index.fingerprint import MIN_COSINE, probe_cosine
 from core.index.store import (
@@ -27,6 +29,8 @@ def previous_index(out: Path, spec: str, force: bool, notes: list[str], probe: d
         return None
     try:
         prev = load_index(out)
+        if not isinstance(prev.items, pd.DataFrame):  # a Lance index's rows: a build reads all
+            prev.items = prev.items.frame()
     except UserError as e:
         notes.append(f"the previous index could not be read ({e}); rebuilt from scratch")
         return None

@@ -57,7 +57,7 @@ class Index:
 
     path: Path
     manifest: dict
-    items: pd.DataFrame
+    items: pd.DataFrame  # or a lance_items.LanceItems: rows read on demand, same indexing
     embeddings: np.ndarray  # or a lance_store.LanceVectors: same row indexing and `@`
     skipped: list[dict] = field(default_factory=list)
     duplicates: dict[str, list[int]] = field(default_factory=dict)
@@ -272,12 +272,13 @@ def _read(path: Path, key: str, reader):
                         f"{str(e)[:120]}): rebuild it with `python -m core build`") from e
 
 
-def _check_items(path: Path, items: pd.DataFrame) -> None:
+def _check_items(path: Path, items) -> None:
     """Columns the app trusts: a content hash names a thumbnail file inside the index."""
     for column in ("path", "hash"):
         if column not in items.columns:
             raise UserError(f"index {path}: {FILES['items']} has no '{column}' column: rebuild it")
-    bad = [h for h in items["hash"] if not (isinstance(h, str) and HASH.fullmatch(h))]
+    bad = (items.malformed("hash", HASH.pattern) if hasattr(items, "malformed")  # Lance: batches
+           else [h for h in items["hash"] if not (isinstance(h, str) and HASH.fullmatch(h))])
     if bad:
         raise UserError(f"index {path}: {FILES['items']} holds {len(bad)} malformed hash(es), "
                         f"e.g. {str(bad[0])[:60]!r}: rebuild it")

@@ -30,7 +30,7 @@ FIELDS = ("rank", "id", "path", "rel_path", "score", "relevance", "texts", "sour
 def result_rows(index: Index, ids: Sequence[int], scores: Sequence[float],
                 relevance: Sequence[float] | None = None) -> list[dict]:
     """One plain dict per result in rank order (relevance None where the variant has no curve)."""
-    items = index.items
+    items = index.items.loc[list(dict.fromkeys(int(i) for i in ids))]  # only these rows
     rows = []
     for rank, (i, score, texts) in enumerate(zip(ids, scores, texts_of(index, ids), strict=True),
                                              1):

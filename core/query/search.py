@@ -150,14 +150,16 @@ def rows_top_k(rows: np.ndarray, ids: np.ndarray, vec: np.ndarray, k: int) -> li
 
 
 def lance_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
-                nprobes: int | None = None) -> list[Hit]:
+                nprobes: int | None = None, refine: int | None = None) -> list[Hit]:
     """Lance's IVF-PQ candidates (refined by Lance), rescored exactly from their stored vectors
-    here, so scores and tie order are the same as every other path's."""
+    here, so scores and tie order are the same as every other path's (nprobes and refine
+    factor: the store's defaults unless given)."""
     from core.index.lance_store import ann_candidates
 
     want = min(k + len(exclude), index.n)
     partitions = int(index.manifest["lance"]["ann"]["partitions"])
-    ids, rows = ann_candidates(index.embeddings, vec, want, nprobes, partitions)
+    ids, rows = ann_candidates(index.embeddings, vec, want, nprobes, partitions, refine,
+                               index.items)
     keep = np.array([i not in exclude for i in ids], bool)
     ids, rows = ids[keep], rows[keep]
     order = np.argsort(ids, kind="stable")  # ties go to the lower id
