@@ -22,15 +22,13 @@ import numpy as np
 
 from benchmarks.conse_detect import COCO, detect_features
 from benchmarks.conse_detect_levers import coco_mass, probs_of
-from benchmarks.conse_levers import MULTI, WORDNET_NOUNS, class_vecs, conse, wordnet
-from benchmarks.conse_views import GALLERY, cache_path, view_features
+from benchmarks.conse_levers import MULTI, WORDNET_NOUNS, class_vecs, conse, photo_split, wordnet
+from benchmarks.conse_views import cache_path, view_features
 from core.encoders.backbones import encode_sentences
 from core.encoders.base import l2_normalise
 from core.encoders.weights import imagenet_classes, imagenet_glosses
 from core.eval.evaluate import bootstrap_ci
 from core.eval.metrics import per_query_metrics
-from core.eval.photo_queries import load_queries, split_queries
-from core.ingest.sidecar import load_set
 
 BACKBONES = ("lite0", "lite1", "lite2", "lite3")
 VIEW_SETS = {"multi": MULTI, "all11": tuple(range(11))}
@@ -88,11 +86,7 @@ def main() -> None:
     ap.add_argument("--split", default="dev")
     ap.add_argument("--show", type=int, default=25, help="grid rows printed (best R@10 first)")
     args = ap.parse_args()
-    cset = load_set(GALLERY)
-    queries = split_queries(load_queries(), args.split)
-    index = {f: i for i, f in enumerate(cset.files)}
-    rel = [np.array([index[k] for k in q.relevant]) for q in queries]
-    q = encode_sentences("minilm", [x.text for x in queries])
+    cset, queries, rel, q = photo_split(args.split)
     have = [b for b in BACKBONES if cache_path(b).is_file()]
     probs = {b: probs_of(view_features(b)[0]) for b in have}
     d = class_vecs("definition")

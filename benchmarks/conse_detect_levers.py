@@ -23,14 +23,11 @@ import argparse
 import numpy as np
 
 from benchmarks.conse_detect import COCO, detect_features, kept_boxes
-from benchmarks.conse_levers import MULTI, class_vecs, conse
-from benchmarks.conse_views import GALLERY, view_features
+from benchmarks.conse_levers import MULTI, class_vecs, conse, photo_split, print_levers
+from benchmarks.conse_views import view_features
 from core.encoders.backbones import encode_sentences
 from core.encoders.base import l2_normalise
 from core.encoders.conse import softmax
-from core.eval.metrics import per_query_metrics
-from core.eval.photo_queries import load_queries, split_queries
-from core.ingest.sidecar import load_set
 
 
 def probs_of(logits: np.ndarray) -> np.ndarray:
@@ -63,11 +60,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--split", default="dev")
     args = ap.parse_args()
-    cset = load_set(GALLERY)
-    queries = split_queries(load_queries(), args.split)
-    index = {f: i for i, f in enumerate(cset.files)}
-    rel = [np.array([index[k] for k in q.relevant]) for q in queries]
-    q = encode_sentences("minilm", [x.text for x in queries])
+    cset, queries, rel, q = photo_split(args.split)
     lg0, pooled0 = view_features("lite0")
     feats = detect_features()
     p0 = probs_of(lg0[:, list(MULTI)]).mean(axis=1)
@@ -141,12 +134,7 @@ def main() -> None:
                          (tuple(range(11)), "all 11")):
         rows.append((f"(j) lite3, views={label}, top=20, power=0.5", q,
                      conse(pv3[:, list(which)].mean(axis=1), d, 20, .5)))
-    print(f"{args.split}: {len(queries)} queries over {len(cset)} photos (text->image)\n")
-    print("| lever | R@1 | R@5 | R@10 |\n|---|---:|---:|---:|")
-    for label, qv, iv in rows:
-        ranks, _ = per_query_metrics(qv, iv, rel)
-        r = [100 * float((ranks <= k).mean()) for k in (1, 5, 10)]
-        print(f"| {label} | {r[0]:.1f} | {r[1]:.1f} | {r[2]:.1f} |")
+    print_levers(rows, args.split, len(queries), len(cset), rel)
 
 
 if __name__ == "__main__":

@@ -99,16 +99,33 @@ def conse(probs: np.ndarray, cvecs: np.ndarray, top: int = 10, power: float = 1.
     return l2_normalise(weights(probs, top, power) @ cvecs)
 
 
+def photo_split(split: str) -> tuple[object, list, list[np.ndarray], np.ndarray]:
+    """(the gallery set, the split's photo queries, each query's relevant gallery rows, the
+    queries' MiniLM vectors): what every lever benchmark ranks against."""
+    cset = load_set(GALLERY)
+    queries = split_queries(load_queries(), split)
+    index = {f: i for i, f in enumerate(cset.files)}
+    rel = [np.array([index[k] for k in q.relevant]) for q in queries]
+    return cset, queries, rel, encode_sentences("minilm", [x.text for x in queries])
+
+
+def print_levers(rows: list[tuple[str, np.ndarray, np.ndarray]], split: str, n_queries: int,
+                 n_photos: int, rel: list[np.ndarray]) -> None:
+    """One markdown row of R@1/5/10 (%) per (label, query vectors, image vectors)."""
+    print(f"{split}: {n_queries} queries over {n_photos} photos (text->image)\n")
+    print("| lever | R@1 | R@5 | R@10 |\n|---|---:|---:|---:|")
+    for label, qv, iv in rows:
+        ranks, _ = per_query_metrics(qv, iv, rel)
+        r = [100 * float((ranks <= k).mean()) for k in (1, 5, 10)]
+        print(f"| {label} | {r[0]:.1f} | {r[1]:.1f} | {r[2]:.1f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--split", default="dev")
     ap.add_argument("--variants", default="lite0,lite2", help="backbones in the view cache")
     args = ap.parse_args()
-    cset = load_set(GALLERY)
-    queries = split_queries(load_queries(), args.split)
-    index = {f: i for i, f in enumerate(cset.files)}
-    rel = [np.array([index[k] for k in q.relevant]) for q in queries]
-    q = encode_sentences("minilm", [x.text for x in queries])
+    cset, queries, rel, q = photo_split(args.split)
     views = {}
     for v in args.variants.split(","):
         lg = view_features(v)[0]
@@ -173,12 +190,7 @@ def main() -> None:
             for top, power in ((10, 1.0), (20, 0.5)):
                 rows.append((f"{'+'.join(vs)}, definition, multi, top={top}, power={power}", q,
                              conse(probs(vs), d, top, power)))
-    print(f"{args.split}: {len(queries)} queries over {len(cset)} photos (text->image)\n")
-    print("| lever | R@1 | R@5 | R@10 |\n|---|---:|---:|---:|")
-    for label, qv, iv in rows:
-        ranks, _ = per_query_metrics(qv, iv, rel)
-        r = [100 * float((ranks <= k).mean()) for k in (1, 5, 10)]
-        print(f"| {label} | {r[0]:.1f} | {r[1]:.1f} | {r[2]:.1f} |")
+    print_levers(rows, args.split, len(queries), len(cset), rel)
 
 
 if __name__ == "__main__":
