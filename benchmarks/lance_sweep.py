@@ -37,7 +37,7 @@ def truth(n: int, texts: list[str], qv: np.ndarray, cache: Path | None) -> list[
 
 def main(argv: list[str] | None = None) -> None:
     from core.encoders.registry import load_encoder
-    from core.index.lance_store import default_nprobes, default_refine
+    from core.index.lance_store import default_nprobes, default_refine, is_fine
     from core.index.store import load_index
     from core.query.search import lance_top_k
 
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     partitions = int(index.manifest["lance"]["ann"]["partitions"])
     probes = [int(p) for p in args.nprobes.split(",") if p] or [default_nprobes(partitions)]
     refines = [int(r) for r in args.refine.split(",") if r] or [
-        default_refine(index.n, partitions, probes[0], K)]
+        default_refine(index.n, partitions, probes[0], K,
+                       is_fine(index.manifest["lance"]["ann"], index.embeddings.shape[1]))]
     texts = text_queries(args.queries)
     qv = load_encoder(SPEC).encode_texts(texts)
     exact = truth(args.size, texts, qv, args.vectors_cache)

@@ -271,7 +271,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{args.queries} text queries (real MiniLM phrases, ConSE's text side) end to end in "
             "a fresh server process (load_index + the ConSE encoder, then `search` + `item` for "
             "10 hits); recall@10 against exact search over the same vectors. Annoy: 16 trees, "
-            "core's default search_k; Lance: IVF-PQ (sqrt(n) partitions, 48 sub-vectors), "
+            "core's default search_k; Lance: IVF-PQ (sqrt(n) partitions, 48 sub-vectors, 96 "
+            "from 4M rows), "
             "core.index.lance_store's nprobes and refine factor, candidates re-scored exactly. "
             "RSS includes file-backed pages the queries touched (shared column).",
             table(["items", "store", "build s", "disk MB", "server RSS MB", "of it shared MB",

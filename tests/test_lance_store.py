@@ -318,3 +318,16 @@ def test_the_ann_defaults_grow_the_shortlist_with_the_rows_probed():
     assert (default_nprobes(3162), default_refine(10_000_000, 3162, 200, 10)) == (200, 633)
     assert abs(default_refine(10_000_000, 3162, 200, 11) * 11 - 6330) < 11  # same shortlist
     assert default_refine(60_000, 244, default_nprobes(244), 10) == 100
+
+
+def test_large_tables_get_finer_pq_codes_and_their_own_shortlist():
+    """From FINE_PQ_ROWS on, 4 dims per PQ sub-vector (96 at 384-d), and the manifest's
+    sub-vector count picks the finer codes' shortlist share; 1M keeps 48 and refine 100."""
+    from core.index.lance_store import FINE_RERANK_SHARE, default_refine, is_fine, pq_sub_vectors
+
+    assert (pq_sub_vectors(1_000_000, 384), pq_sub_vectors(10_000_000, 384)) == (48, 96)
+    assert pq_sub_vectors(10_000_000, 10) == 10  # no divisor: one per dimension
+    assert not is_fine({"sub_vectors": 48}, 384) and is_fine({"sub_vectors": 96}, 384)
+    assert not is_fine(None, 384)
+    shortlist = default_refine(10_000_000, 3162, 200, 10, fine=True) * 10
+    assert abs(shortlist - max(1000, FINE_RERANK_SHARE * 200 * 10_000_000 / 3162)) < 10

@@ -37,11 +37,15 @@ SCAN_ROWS = 65_536  # rows per chunk when a larger table is streamed
 # partitions) the shortlist, not the probes, bounds recall: nprobes 316 / refine 100 gave
 # recall@10 0.90; 200 / 600 gave 0.958 and 0.98+ on two builds of the same vectors (k-means
 # differs: 128 / 405 gave 0.972 on one, 0.943 on the other).
+# With 96 sub-vectors (FINE_PQ_ROWS) 200 / 100 gave 0.960 and 200 / 200 0.971 at 57 ms.
 NPROBE_SHARE = 0.1  # of the partitions (sqrt(n) of them), at least MIN_NPROBES ...
 MIN_NPROBES = 16
 MAX_NPROBES = 200  # ... and at most this many (10M: 316 probes cost 1.3x for +0.003)
 REFINE_FACTOR = 100  # at least; 1M sweep: 20 -> recall@10 0.85, 60 -> 0.94, 100 -> 0.98
 RERANK_SHARE = 0.01  # shortlist = this share of the rows the probes scanned (10M: refine 633)
+FINE_RERANK_SHARE = 0.0032  # their shortlist share: 10M, 200 probes, refine 200 gave 0.971
+FINE_PQ_ROWS = 4_000_000  # from this many rows, PQ codes of 4 dims per sub-vector, not 8: a far
+# shorter exact re-rank shortlist reaches the same recall (BENCHMARKS.md, 10M with 96 sub-vectors)
 
 
 def _lancedb():
@@ -82,11 +86,18 @@ def write_lance(stage: Path | str, items: pd.DataFrame | ItemRows, emb: np.ndarr
         from lancedb.index import IvfPq
 
         partitions = max(1, int(math.sqrt(n)))
-        sub_vectors = dim // 8 if dim % 8 == 0 else dim
+        sub_vectors = pq_sub_vectors(n, dim)
         tbl.create_index("vector", config=IvfPq(  # the column: lancedb's new-style call
             distance_type="cosine", num_partitions=partitions, num_sub_vectors=sub_vectors))
         info["ann"] = {"type": "IVF_PQ", "partitions": partitions, "sub_vectors": sub_vectors}
     return info
+
+
+def pq_sub_vectors(n: int, dim: int) -> int:
+    """PQ sub-vectors for a table of n rows: dim / 8 (dim / 4 from FINE_PQ_ROWS on), or one
+    per dimension when dim does not divide."""
+    width = 4 if n >= FINE_PQ_ROWS else 8
+    return dim // width if dim % width == 0 else dim
 
 
 def _schema(items: pd.DataFrame, dim: int):
@@ -207,24 +218,32 @@ def default_nprobes(partitions: int) -> int:
     return max(1, min(partitions, MAX_NPROBES, share))
 
 
-def default_refine(n: int, partitions: int, nprobes: int, want: int) -> int:
+def default_refine(n: int, partitions: int, nprobes: int, want: int,
+                   fine: bool = False) -> int:
     """Refine factor whose shortlist (refine × want rows) is RERANK_SHARE of the rows the
-    probes scan (n / partitions each), at least REFINE_FACTOR: 1M items with 100 probes
-    re-rank 1,000 rows (as measured there), 10M with 200 re-rank ~6,300."""
+    probes scan (n / partitions each; FINE_RERANK_SHARE for `fine`, 4-dim PQ codes), at least
+    REFINE_FACTOR: 1M items with 100 probes re-rank 1,000 rows (as measured there), 10M with
+    200 re-rank ~6,300 on 48 sub-vectors."""
     scanned = nprobes * n / max(1, partitions)
-    return max(REFINE_FACTOR, math.ceil(RERANK_SHARE * scanned / max(1, want)))
+    share = FINE_RERANK_SHARE if fine else RERANK_SHARE
+    return max(REFINE_FACTOR, math.ceil(share * scanned / max(1, want)))
+
+
+def is_fine(ann: dict | None, dim: int) -> bool:
+    """Whether a manifest's `ann` section names 4-dim PQ codes (pq_sub_vectors' fine ones)."""
+    return bool(ann) and int(ann.get("sub_vectors", 0)) * 4 == dim
 
 
 def ann_candidates(vectors: LanceVectors, vec: np.ndarray, want: int, nprobes: int | None,
-                   partitions: int, refine: int | None = None, items: LanceItems | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   partitions: int, refine: int | None = None, items: LanceItems | None = None,
+                   fine: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(ids, stored vectors) of Lance's `want` best candidates for `vec` (PQ distances over
     `nprobes` partitions, the best `refine` × want of them re-ranked by Lance exactly); their
     item rows come back in the same query and are kept by `items` (a results page shows them:
     10M rows, ten separate takes after the search cost ~30 ms)."""
     probes = nprobes if nprobes is not None else default_nprobes(partitions)
     if refine is None:
-        refine = default_refine(vectors.shape[0], partitions, probes, want)
+        refine = default_refine(vectors.shape[0], partitions, probes, want, fine)
     got = (vectors.table.search(np.asarray(vec, np.float32), vector_column_name="vector")
            .distance_type("cosine").nprobes(probes).refine_factor(refine)
            .limit(want).select(["id", "vector", *(items.varying if items else [])]).to_arrow())

@@ -154,12 +154,12 @@ def lance_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
     """Lance's IVF-PQ candidates (refined by Lance), rescored exactly from their stored vectors
     here, so scores and tie order are the same as every other path's (nprobes and refine
     factor: the store's defaults unless given)."""
-    from core.index.lance_store import ann_candidates
+    from core.index.lance_store import ann_candidates, is_fine
 
     want = min(k + len(exclude), index.n)
-    partitions = int(index.manifest["lance"]["ann"]["partitions"])
-    ids, rows = ann_candidates(index.embeddings, vec, want, nprobes, partitions, refine,
-                               index.items)
+    ann = index.manifest["lance"]["ann"]
+    ids, rows = ann_candidates(index.embeddings, vec, want, nprobes, int(ann["partitions"]),
+                               refine, index.items, is_fine(ann, index.embeddings.shape[1]))
     keep = np.array([i not in exclude for i in ids], bool)
     ids, rows = ids[keep], rows[keep]
     order = np.argsort(ids, kind="stable")  # ties go to the lower id
