@@ -37,7 +37,7 @@ def truth(n: int, texts: list[str], qv: np.ndarray, cache: Path | None) -> list[
 
 def main(argv: list[str] | None = None) -> None:
     from core.encoders.registry import load_encoder
-    from core.index.lance_store import default_nprobes, default_refine, is_fine
+    from core.index.lance_store import ann_settings
     from core.index.store import load_index
     from core.query.search import lance_top_k
 
@@ -51,11 +51,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     started = time.perf_counter()
     index = load_index(WORK / "scale" / f"lance-{args.size}")
-    partitions = int(index.manifest["lance"]["ann"]["partitions"])
-    probes = [int(p) for p in args.nprobes.split(",") if p] or [default_nprobes(partitions)]
+    ann = index.manifest["lance"]["ann"]
+    partitions = int(ann["partitions"])
+    dim = index.embeddings.shape[1]  # unset: what search uses (lance_store.ann_settings)
+    probes = [int(p) for p in args.nprobes.split(",") if p] or [ann_settings(ann, index.n, dim,
+                                                                            K)[0]]
     refines = [int(r) for r in args.refine.split(",") if r] or [
-        default_refine(index.n, partitions, probes[0], K,
-                       is_fine(index.manifest["lance"]["ann"], index.embeddings.shape[1]))]
+        ann_settings(ann, index.n, dim, K, probes[0])[1]]
     texts = text_queries(args.queries)
     qv = load_encoder(SPEC).encode_texts(texts)
     exact = truth(args.size, texts, qv, args.vectors_cache)

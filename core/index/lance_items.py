@@ -108,14 +108,14 @@ class LanceItems:
         bad = [i for i in ids if not 0 <= i < self._n]
         if bad:
             raise KeyError(f"row {bad[0]} is not in 0..{self._n - 1}")
-        with self._lock:
-            missing = sorted({i for i in ids if i not in self._rows})
+        with self._lock:  # the kept rows read now: another thread may drop them meanwhile
+            have = {i: self._rows[i] for i in ids if i in self._rows}
+        missing = sorted(set(ids) - have.keys())
         fetched = self._rows_of(self.table.take_offsets(missing).select(
             ["id", *self._varying]).to_arrow()) if missing else {}
-        with self._lock:
-            out = [fetched.get(i) or self._rows[i] for i in ids]
+        have.update(fetched)
         self._keep(fetched, ids)
-        return out
+        return [have[i] for i in ids]
 
     @property
     def varying(self) -> list[str]:

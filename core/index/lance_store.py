@@ -44,8 +44,9 @@ MAX_NPROBES = 200  # ... and at most this many (10M: 316 probes cost 1.3x for +0
 REFINE_FACTOR = 100  # at least; 1M sweep: 20 -> recall@10 0.85, 60 -> 0.94, 100 -> 0.98
 RERANK_SHARE = 0.01  # shortlist = this share of the rows the probes scanned (10M: refine 633)
 FINE_RERANK_SHARE = 0.0032  # their shortlist share: 10M, 200 probes, refine 200 gave 0.971
-FINE_PQ_ROWS = 4_000_000  # from this many rows, PQ codes of 4 dims per sub-vector, not 8: a far
-# shorter exact re-rank shortlist reaches the same recall (BENCHMARKS.md, 10M with 96 sub-vectors)
+FINE_PQ_ROWS = 4_000_000  # from this many rows, PQ codes of FINE_PQ_WIDTH dims per sub-vector:
+# a far shorter exact re-rank shortlist reaches the same recall (BENCHMARKS.md, 10M with 96)
+PQ_WIDTH, FINE_PQ_WIDTH = 8, 4  # dimensions per PQ sub-vector
 
 
 def _lancedb():
@@ -94,9 +95,9 @@ def write_lance(stage: Path | str, items: pd.DataFrame | ItemRows, emb: np.ndarr
 
 
 def pq_sub_vectors(n: int, dim: int) -> int:
-    """PQ sub-vectors for a table of n rows: dim / 8 (dim / 4 from FINE_PQ_ROWS on), or one
-    per dimension when dim does not divide."""
-    width = 4 if n >= FINE_PQ_ROWS else 8
+    """PQ sub-vectors for a table of n rows: dim / PQ_WIDTH (dim / FINE_PQ_WIDTH from
+    FINE_PQ_ROWS on), or one per dimension when dim does not divide."""
+    width = FINE_PQ_WIDTH if n >= FINE_PQ_ROWS else PQ_WIDTH
     return dim // width if dim % width == 0 else dim
 
 
@@ -230,22 +231,30 @@ def default_refine(n: int, partitions: int, nprobes: int, want: int,
 
 
 def is_fine(ann: dict | None, dim: int) -> bool:
-    """Whether a manifest's `ann` section names 4-dim PQ codes (pq_sub_vectors' fine ones)."""
-    return bool(ann) and int(ann.get("sub_vectors", 0)) * 4 == dim
+    """Whether a manifest's `ann` section names FINE_PQ_WIDTH-dim PQ codes (pq_sub_vectors')."""
+    return bool(ann) and int(ann.get("sub_vectors", 0)) * FINE_PQ_WIDTH == dim
 
 
-def ann_candidates(vectors: LanceVectors, vec: np.ndarray, want: int, nprobes: int | None,
-                   partitions: int, refine: int | None = None, items: LanceItems | None = None,
-                   fine: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def ann_settings(ann: dict, n: int, dim: int, want: int, nprobes: int | None = None,
+                 refine: int | None = None) -> tuple[int, int]:
+    """(nprobes, refine factor) for `want` results from a table of n rows indexed as `ann`
+    (the manifest's section): the values given, else the store's defaults for that index."""
+    partitions = int(ann["partitions"])
+    probes = nprobes if nprobes is not None else default_nprobes(partitions)
+    if refine is None:
+        refine = default_refine(n, partitions, probes, want, is_fine(ann, dim))
+    return probes, refine
+
+
+def ann_candidates(vectors: LanceVectors, vec: np.ndarray, want: int, nprobes: int,
+                   refine: int, items: LanceItems | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """(ids, stored vectors) of Lance's `want` best candidates for `vec` (PQ distances over
     `nprobes` partitions, the best `refine` × want of them re-ranked by Lance exactly); their
     item rows come back in the same query and are kept by `items` (a results page shows them:
     10M rows, ten separate takes after the search cost ~30 ms)."""
-    probes = nprobes if nprobes is not None else default_nprobes(partitions)
-    if refine is None:
-        refine = default_refine(vectors.shape[0], partitions, probes, want, fine)
     got = (vectors.table.search(np.asarray(vec, np.float32), vector_column_name="vector")
-           .distance_type("cosine").nprobes(probes).refine_factor(refine)
+           .distance_type("cosine").nprobes(nprobes).refine_factor(refine)
            .limit(want).select(["id", "vector", *(items.varying if items else [])]).to_arrow())
     if items is not None:
         items.keep(got)

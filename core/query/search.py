@@ -154,12 +154,12 @@ def lance_top_k(index: Index, vec: np.ndarray, k: int, exclude=frozenset(),
     """Lance's IVF-PQ candidates (refined by Lance), rescored exactly from their stored vectors
     here, so scores and tie order are the same as every other path's (nprobes and refine
     factor: the store's defaults unless given)."""
-    from core.index.lance_store import ann_candidates, is_fine
+    from core.index.lance_store import ann_candidates, ann_settings
 
     want = min(k + len(exclude), index.n)
-    ann = index.manifest["lance"]["ann"]
-    ids, rows = ann_candidates(index.embeddings, vec, want, nprobes, int(ann["partitions"]),
-                               refine, index.items, is_fine(ann, index.embeddings.shape[1]))
+    probes, refine = ann_settings(index.manifest["lance"]["ann"], index.n,
+                                  index.embeddings.shape[1], want, nprobes, refine)
+    ids, rows = ann_candidates(index.embeddings, vec, want, probes, refine, index.items)
     keep = np.array([i not in exclude for i in ids], bool)
     ids, rows = ids[keep], rows[keep]
     order = np.argsort(ids, kind="stable")  # ties go to the lower id
