@@ -12,12 +12,11 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from core.paths import REPO_ROOT
+from core.paths import REPO_ROOT, environment  # noqa: F401  (re-exported for the benchmarks)
 
 REPO = REPO_ROOT
 LOG = REPO / "BENCHMARKS.md"
@@ -27,21 +26,6 @@ Measurements, not timed tests: each script under `benchmarks/` prints its tables
 dated section here with the exact command (see `benchmarks/README.md`). Figures are medians over
 repeated runs; ratios compare numbers taken in the same run. Newest sections are at the bottom.
 """
-
-
-@contextmanager
-def environment(settings: dict[str, str]) -> Iterator[None]:
-    """Environment variables set for the block, then put back as they were."""
-    old = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def machine() -> str:

@@ -10,7 +10,8 @@ sets for image -> text).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -94,3 +95,19 @@ def child_folders(root: str | Path, marker: str) -> list[Path]:
         return []
     return sorted(p for p in root.iterdir()
                   if not p.name.startswith(".") and (p / marker).is_file())
+
+
+@contextmanager
+def environment(settings: Mapping[str, str]) -> Iterator[None]:
+    """Environment variables set for the block, then put back as they were (children started
+    inside it, such as a local Ray's raylet, keep them)."""
+    old = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -3,6 +3,7 @@ engine writes: the same vectors per item, the same skipped report, incremental r
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -115,3 +116,24 @@ def test_ray_embeds_each_item_key_as_the_local_engine_does(tmp_path, photo_dir, 
     rows = {p.rsplit("/", 1)[-1]: i for i, p in enumerate(local.items["path"])}
     assert local.items["hash"][rows["copy.jpg"]] == local.items["hash"][rows[first["file"]]]
     assert float(b[rows["copy.jpg"]] @ b[rows[first["file"]]]) < 0.999  # its own vector
+
+
+def test_a_fresh_local_ray_hands_its_workers_this_checkout(tmp_path, photo_dir):
+    """With no Ray running, the engine starts its own, for a build and then for a task: its
+    workers get the repository on PYTHONPATH through the environment the raylet inherits (no
+    runtime_env), and the driver's environment is as it was afterwards."""
+    code = ("import os, sys; sys.path.insert(0, sys.argv[1]); "
+            "from core.index.build import build_index; from core.index.ray_engine import _ray; "
+            "s = build_index([sys.argv[2]], 'conse:lite0', sys.argv[3], engine='ray', workers=1); "
+            "ray, started = _ray(None, 1); "
+            "seen = ray.get(ray.remote(lambda: os.environ.get('PYTHONPATH', '')).remote()); "
+            "assert 'PYTHONPATH' not in os.environ, os.environ['PYTHONPATH']; "
+            "print(started, seen.split(os.pathsep)[0] == sys.argv[1], s.new)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", code, str(REPO_ROOT), str(photo_dir),
+                           str(tmp_path / "idx")], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    started, sees_repo, new = proc.stdout.split()[-3:]
+    assert (started, sees_repo) == ("True", "True")
+    assert int(new) == load_index(tmp_path / "idx").n > 0

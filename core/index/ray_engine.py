@@ -33,6 +33,7 @@ from core.errors import UserError
 from core.index.encode_step import EncodeNew, Todo, encode_files, keep_vectors
 from core.index.store import FILES
 from core.index.versions import fault_point
+from core.paths import environment
 from core.progress import Progress
 
 LAST_RUN: dict[str, float] = {}  # timings of the latest run, for benchmarks/scale.py
@@ -48,11 +49,18 @@ def _ray(address: str | None, num_cpus: int):
         raise UserError("--engine ray needs Ray: pip install -r requirements-scale.txt") from e
     if ray.is_initialized():
         return ray, False
+    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
     try:
-        # "local": a fresh cluster of our own, never whatever /tmp/ray last pointed at
-        kwargs = {"address": address} if address else {"address": "local", "num_cpus": num_cpus}
-        ray.init(**kwargs, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR", runtime_env={"env_vars": _worker_env()})
+        if address:
+            ray.init(address=address, runtime_env={"env_vars": _worker_env()}, **quiet)
+        else:
+            # "local": a fresh cluster of our own, never whatever /tmp/ray last pointed at. Its
+            # raylet and workers inherit this environment, so no runtime_env: with one, Ray
+            # starts fresh workers through its runtime-env agent instead of the pre-started ones
+            # (A/B on 371 gallery photos, conse:lite0, pinned: 1.1-1.5 s more start-up, the
+            # same steady rate; BENCHMARKS.md "Ray start-up ... 2026-12-03")
+            with environment(_worker_env()):
+                ray.init(address="local", num_cpus=num_cpus, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise UserError(f"cannot reach the Ray cluster at {address!r} ({e})") from e
     return ray, True
