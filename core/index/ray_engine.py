@@ -57,7 +57,7 @@ def _ray(address: str | None, num_cpus: int):
             # "local": a fresh cluster of our own, never whatever /tmp/ray last pointed at. Its
             # raylet and workers inherit this environment, so no runtime_env: with one, Ray
             # starts fresh workers through its runtime-env agent instead of the pre-started ones
-            # (A/B on 371 gallery photos, conse:lite0, pinned: 1.1-1.5 s more start-up, the
+            # (A/B on 371 gallery photos, conse:lite0, pinned: 0.5-2.2 s more start-up, the
             # same steady rate; BENCHMARKS.md "Ray start-up ... 2026-12-03")
             with environment(_worker_env()):
                 ray.init(address="local", num_cpus=num_cpus, **quiet)
