@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from core.paths import REPO_ROOT, environment  # noqa: F401  (re-exported for the benchmarks)
+from core.paths import REPO_ROOT
 
 REPO = REPO_ROOT
 LOG = REPO / "BENCHMARKS.md"

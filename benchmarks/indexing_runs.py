@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 import core.encoders.registry as registry
-from benchmarks._common import REPO, environment, median, seconds
+from benchmarks._common import REPO, median, seconds
 from benchmarks.photos import WORK, image_files
 from core.encoders import backbones, runtime
 from core.encoders.backbones import EFFICIENTNET_SIZES, efficientnet_array
@@ -24,6 +24,7 @@ from core.index.build import build_index
 from core.index.store import load_index
 from core.ingest.crawl import crawl
 from core.ingest.images import THUMB_SIZE, open_image
+from core.paths import environment
 
 DRAFT = max(THUMB_SIZE, 2 * 260)  # what core.index.build asks JPEG decoding for
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks._common import REPO, environment, log, record, table
+from benchmarks._common import REPO, log, record, table
 from benchmarks.app import (
     RssSampler,
     clip_index_root,
@@ -38,7 +38,7 @@ from benchmarks.app import (
     variants,
 )
 from benchmarks.photos import GALLERY, WORK
-from core.paths import CACHE_ENV
+from core.paths import CACHE_ENV, environment
 from devtools.live import browser
 
 MB = 2**20

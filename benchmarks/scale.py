@@ -30,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import REPO, environment, log, median, percentile, record, table
+from benchmarks._common import REPO, log, median, percentile, record, table
 from benchmarks.photos import WORK, photo_folder, subset_folder
 from benchmarks.vectors import text_queries, write_index
+from core.paths import environment
 
 SPEC = "conse:lite0"
 K = 10
